@@ -1,0 +1,198 @@
+"""A device of a domain: its element, what libvirt decides about it, and its address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from virtaddr.errors import AddressError
+from virtaddr.libvirt.attrs import bad_value_message, parse_uint
+from virtaddr.libvirt.usbport import parse_usb_port
+
+# Address types and the attributes libvirt writes, in its order.
+ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
+    "pci": ("domain", "bus", "slot", "function"),
+    "drive": ("controller", "bus", "target", "unit"),
+    "virtio-serial": ("controller", "bus", "port"),
+    "ccid": ("controller", "slot"),
+    "usb": ("bus",),
+    "dimm": ("slot",),
+    "isa": ("iobase", "irq"),
+    "ccw": ("cssid", "ssid", "devno"),
+    "spapr-vio": ("reg",),
+    "virtio-mmio": (),
+    "unassigned": (),
+    "virtio-s390": (),
+}
+_AUTO_BASE = {"pci", "ccw", "isa", "spapr-vio"}
+_PCI_LIMITS = {"domain": (0xFFFF, "0xFFFF"), "bus": (0xFF, "0xFF"), "slot": (0x1F, "0x1F")}
+
+
+def local(tag: object) -> str:
+    """The local name of an element tag (``{ns}name`` -> ``name``)."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+class Device:
+    """One device: a view over its ``<element>`` (or a device virtaddr adds, with no element yet).
+
+    ``addr_type``/``addr`` hold the address as libvirt sees it at this point of the pipeline;
+    ``addr_dirty`` says it must be written back. ``props`` holds decisions libvirt makes that
+    are not written (effective model, bus, connect flags, ...).
+    """
+
+    __slots__ = (
+        "addr",
+        "addr_dirty",
+        "addr_type",
+        "attrs",
+        "children",
+        "elem",
+        "tag",
+        "props",
+        "seq",
+    )
+
+    def __init__(self, tag: str, elem: etree._Element | None = None) -> None:
+        self.tag = tag
+        self.elem = elem
+        self.addr_type: str | None = None
+        self.addr: dict[str, Any] = {}
+        self.addr_dirty = False
+        self.props: dict[str, Any] = {}
+        # For devices virtaddr adds: attributes and simple children of the new element.
+        self.attrs: list[tuple[str, str]] = []
+        self.children: list[tuple[str, list[tuple[str, str]]]] = []
+        self.seq = 0
+
+    # ---------------------------------------------------------------- element access
+    @property
+    def is_new(self) -> bool:
+        return self.elem is None
+
+    @property
+    def line(self) -> int | None:
+        return self.elem.sourceline if self.elem is not None else None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if self.elem is None:
+            for k, v in self.attrs:
+                if k == name:
+                    return v
+            return default
+        return self.elem.get(name, default)
+
+    def child(self, name: str) -> etree._Element | None:
+        if self.elem is None:
+            return None
+        for c in self.elem:
+            if local(c.tag) == name:
+                return c
+        return None
+
+    def child_get(self, name: str, attr: str) -> str | None:
+        c = self.child(name)
+        return c.get(attr) if c is not None else None
+
+    def describe(self) -> str:
+        """A short human name: ``disk vda``, ``controller pci 3``, ``interface #2``."""
+        t = self.tag
+        if t == "disk":
+            dev = self.child_get("target", "dev")
+            return f"disk {dev}" if dev else "disk"
+        if t == "controller":
+            idx = self.props.get("index", self.get("index"))
+            return f"controller {self.get('type')} index {idx}"
+        kind = self.get("type") or self.get("model") or ""
+        name = f"{t} {kind}".strip()
+        return f"{name} #{self.seq}" if self.seq else name
+
+    def error(self, message: str) -> AddressError:
+        return AddressError(message, line=self.line, device=self.describe())
+
+    # ---------------------------------------------------------------- addresses
+    def read_address(self) -> list[AddressError]:
+        """Parse the ``<address>`` child into ``addr_type``/``addr``; return the problems."""
+        el = self.child("address")
+        if el is None:
+            self.addr_type = None
+            self.addr = {}
+            return []
+        atype = el.get("type")
+        if atype is None:
+            return [self.error("address element has no type")]
+        if atype not in ADDRESS_FIELDS:
+            return [self.error(f"unknown address type '{atype}'")]
+        self.addr_type = atype
+        addr: dict[str, Any] = {}
+        errors: list[AddressError] = []
+        auto = atype in _AUTO_BASE
+        fields = ADDRESS_FIELDS[atype]
+        if atype == "dimm":
+            fields = ("slot", "base")
+        if atype == "ccid":
+            fields = ("controller", "slot")
+        for name in fields:
+            text = el.get(name)
+            if text is None:
+                continue
+            value = parse_uint(text, auto_base=auto or name in ("base",))
+            if value is None:
+                errors.append(self.error(bad_value_message(name, "address", text)))
+                continue
+            addr[name] = value
+        if atype == "pci":
+            for name, (limit, shown) in _PCI_LIMITS.items():
+                if addr.get(name, 0) > limit:
+                    errors.append(
+                        self.error(
+                            f"Invalid PCI address {name}='{el.get(name)}', must be <= {shown}"
+                        )
+                    )
+            if addr.get("function", 0) > 7:
+                errors.append(
+                    self.error(f"Invalid PCI address function={el.get('function')}, must be <= 7")
+                )
+            mf = el.get("multifunction")
+            if mf is not None:
+                addr["multifunction"] = mf
+        elif atype == "usb":
+            port = el.get("port")
+            if port is not None and port != "":
+                parsed = parse_usb_port(port)
+                if parsed is None:
+                    errors.append(self.error("Cannot parse <address> 'port' attribute"))
+                else:
+                    addr["port"] = parsed
+        self.addr = addr
+        return errors
+
+    def set_address(self, atype: str, values: dict[str, Any]) -> None:
+        self.addr_type = atype
+        self.addr = dict(values)
+        self.addr_dirty = True
+
+    def clear_address(self) -> None:
+        self.addr_type = None
+        self.addr = {}
+        self.addr_dirty = True
+
+    @property
+    def pci(self) -> tuple[int, int, int, int] | None:
+        """The PCI address as a tuple, or ``None`` if the device has no (complete) PCI one."""
+        if self.addr_type != "pci":
+            return None
+        a = self.addr
+        return (a.get("domain", 0), a.get("bus", 0), a.get("slot", 0), a.get("function", 0))
+
+    def pci_wanted(self) -> bool:
+        """Whether libvirt would pick a PCI address for this device (none, or an empty pci one)."""
+        if self.addr_type is None:
+            return True
+        if self.addr_type != "pci":
+            return False
+        a = self.addr
+        return a.get("domain", 0) == 0 and a.get("bus", 0) == 0 and a.get("slot", 0) == 0

@@ -1,0 +1,206 @@
+"""A domain definition as libvirt holds it: per-kind device lists in libvirt's order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.libvirt.attrs import disk_name_index
+from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.machine import Machine
+
+# The order in which libvirt visits "all devices" (its device walk).
+WALK_ORDER = (
+    "disk",
+    "net",
+    "sound",
+    "hostdev",
+    "video",
+    "controller",
+    "smartcard",
+    "serial",
+    "parallel",
+    "channel",
+    "console",
+    "input",
+    "filesystem",
+    "watchdog",
+    "memballoon",
+    "rng",
+    "nvram",
+    "hub",
+    "shmem",
+    "tpm",
+    "panic",
+    "memory",
+    "redirdev",
+    "iommu",
+    "vsock",
+)
+_TAG_TO_LIST = {t: t for t in WALK_ORDER} | {"interface": "net"}
+_LIST_TO_TAG = {"net": "interface"}
+
+
+class Domain:
+    """The devices of one ``<domain>``, in libvirt's list orders, plus the machine."""
+
+    def __init__(self, tree: etree._ElementTree, source: str | None = None) -> None:
+        root = tree.getroot()
+        if local(root.tag) != "domain":
+            raise UnusableInput(
+                f"the root element is <{local(root.tag)}>, not <domain>", source=source, line=1
+            )
+        self.tree = tree
+        self.root = root
+        self.source = source
+        self.ns = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else None
+        os_type = self._find(root, "os", "type")
+        arch = os_type.get("arch", "") if os_type is not None else ""
+        machine = os_type.get("machine", "") if os_type is not None else ""
+        self.machine = Machine(arch or "x86_64", machine)
+        self.devices_elem = self._find(root, "devices")
+        self.lists: dict[str, list[Device]] = {name: [] for name in WALK_ORDER}
+        self.added: list[Device] = []
+        self.problems: list[AddressError] = []
+        if self.devices_elem is not None:
+            self._collect()
+
+    # ---------------------------------------------------------------- parsing
+    @staticmethod
+    def _find(elem: etree._Element, *path: str) -> etree._Element | None:
+        cur: etree._Element | None = elem
+        for name in path:
+            nxt = None
+            if cur is None:
+                return None
+            for c in cur:
+                if local(c.tag) == name:
+                    nxt = c
+                    break
+            cur = nxt
+        return cur
+
+    def _collect(self) -> None:
+        assert self.devices_elem is not None
+        counters: dict[str, int] = {}
+        iface_hostdevs: list[Device] = []
+        for el in self.devices_elem:
+            tag = local(el.tag)
+            name = _TAG_TO_LIST.get(tag)
+            if name is None:
+                continue
+            dev = Device(tag, el)
+            counters[tag] = counters.get(tag, 0) + 1
+            dev.seq = counters[tag]
+            self.problems.extend(dev.read_address())
+            if name == "disk":
+                self._insert_disk(dev)
+            elif name == "controller":
+                self.insert_controller(dev)
+            elif name == "video":
+                model = dev.child("model")
+                if model is not None and model.get("primary") == "yes":
+                    self.lists["video"].insert(0, dev)
+                else:
+                    self.lists["video"].append(dev)
+            elif name == "net" and dev.get("type") == "hostdev":
+                iface_hostdevs.append(dev)
+                self.lists["net"].append(dev)
+            else:
+                self.lists[name].append(dev)
+        self.lists["hostdev"][:0] = iface_hostdevs
+
+    def _insert_disk(self, disk: Device) -> None:
+        disks = self.lists["disk"]
+        bus = disk.child_get("target", "bus")
+        index = _name_index(disk)
+        insert_at = -1
+        for i in range(len(disks) - 1, -1, -1):
+            other = disks[i]
+            if other.child_get("target", "bus") != bus:
+                continue
+            if _name_index(other) > index:
+                insert_at = i
+            elif insert_at == -1:
+                insert_at = i + 1
+        if insert_at == -1:
+            disks.append(disk)
+        else:
+            disks.insert(insert_at, disk)
+
+    def insert_controller(self, ctrl: Device) -> None:
+        """Insert as libvirt does: grouped by type, sorted by index, masters before companions."""
+        ctrls = self.lists["controller"]
+        ctype = ctrl.get("type")
+        idx = _controller_index(ctrl)
+        is_companion = ctrl.child("master") is not None
+        insert_at = -1
+        for i in range(len(ctrls) - 1, -1, -1):
+            cur = ctrls[i]
+            if cur.get("type") != ctype:
+                continue
+            cur_idx = _controller_index(cur)
+            if idx == -1:
+                insert_at = i + 1
+                break
+            if cur_idx > idx:
+                insert_at = i
+            elif not is_companion and cur.child("master") is not None and cur_idx == idx:
+                insert_at = i
+            elif insert_at == -1:
+                insert_at = i + 1
+        if insert_at == -1:
+            ctrls.append(ctrl)
+        else:
+            ctrls.insert(insert_at, ctrl)
+
+    # ---------------------------------------------------------------- queries
+    def walk(self) -> Iterator[Device]:
+        """Every device in libvirt's device-walk order."""
+        for name in WALK_ORDER:
+            yield from self.lists[name]
+
+    def controllers(self, ctype: str) -> list[Device]:
+        return [c for c in self.lists["controller"] if c.get("type") == ctype]
+
+    def controller(self, ctype: str, index: int) -> Device | None:
+        for c in self.lists["controller"]:
+            if c.get("type") == ctype and c.props.get("index") == index:
+                return c
+        return None
+
+    # ---------------------------------------------------------------- changes
+    def add_device(self, tag: str, attrs: list[tuple[str, str]], *, append: bool = True) -> Device:
+        """A device libvirt adds: appended to its list (controllers too, as libvirt does)."""
+        dev = Device(tag)
+        dev.attrs = list(attrs)
+        name = _TAG_TO_LIST[tag]
+        if append:
+            self.lists[name].append(dev)
+        self.added.append(dev)
+        return dev
+
+    def list_tag(self, name: str) -> str:
+        return _LIST_TO_TAG.get(name, name)
+
+
+def _name_index(disk: Device) -> int:
+    dev = disk.child_get("target", "dev")
+    if dev is None:
+        return -1
+    idx = disk_name_index(dev)
+    return -1 if idx is None else idx
+
+
+def _controller_index(ctrl: Device) -> int:
+    if "index" in ctrl.props:
+        return int(ctrl.props["index"])
+    text = ctrl.get("index")
+    if text is None:
+        return -1
+    try:
+        return int(text)
+    except ValueError:
+        return -1

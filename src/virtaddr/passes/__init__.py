@@ -1,0 +1,1 @@
+"""The passes over a domain: defaults, implicit devices, address assignment, write-back."""

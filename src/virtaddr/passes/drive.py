@@ -1,0 +1,176 @@
+"""Drive addresses of disks and SCSI hostdevs, and the controllers they need."""
+
+from __future__ import annotations
+
+from virtaddr.errors import AddressError
+from virtaddr.libvirt.attrs import disk_name_index
+from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.domain import Domain
+from virtaddr.passes.defaults import controller_model, ensure_controllers
+
+# bus -> (units per controller, buses per controller) as libvirt derives them from names
+_NAME_LAYOUT = {"scsi": (7, 1), "ide": (2, 2), "sata": (6, 1), "fdc": (2, 1)}
+DRIVE_BUSES = ("scsi", "fdc", "ide", "sata")
+
+# SCSI units a controller model cannot take (first excluded unit), when the model is known.
+_SCSI_MAX_UNIT = {
+    "virtio-scsi": 16383,
+    "lsilogic": 6,
+    "vmpvscsi": 6,
+    "buslogic": 6,
+    "lsisas1068": 1,
+    "lsisas1078": 255,
+    "dc390": 6,
+    "am53c974": 6,
+    "ncr53c90": 6,
+}
+
+
+def drive_address_from_name(disk: Device) -> AddressError | None:
+    """Give a disk on a drive bus with no address the address its target name implies."""
+    bus = disk.props["bus"]
+    if bus not in _NAME_LAYOUT or disk.addr_type is not None:
+        return None
+    name = disk.child_get("target", "dev") or ""
+    index = disk_name_index(name)
+    if index is None:
+        return disk.error(f"Unknown disk name '{name}' and no address specified")
+    units, buses = _NAME_LAYOUT[bus]
+    per_ctrl = units * buses
+    disk.set_address(
+        "drive",
+        {
+            "controller": index // per_ctrl,
+            "bus": (index % per_ctrl) // units,
+            "target": 0,
+            "unit": index % units,
+        },
+    )
+    return None
+
+
+def _is_scsi_hostdev(h: Device) -> bool:
+    return h.tag == "hostdev" and h.get("type") == "scsi" and h.get("mode", "subsystem") == "subsystem"
+
+
+def assign_drive_addresses(domain: Domain) -> list[AddressError]:
+    """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order)."""
+    errors = []
+    for d in domain.lists["disk"]:
+        err = drive_address_from_name(d)
+        if err:
+            errors.append(err)
+        elif d.addr_type == "drive" and set(d.addr) != {"controller", "bus", "target", "unit"}:
+            d.addr_dirty = True  # complete a partial drive address
+    scsi_disks = [d for d in domain.lists["disk"] if d.props["bus"] == "scsi" and d.addr_type == "drive"]
+    taken = {_key(d.addr) for d in scsi_disks}
+    hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h)]
+    for h in hostdevs:
+        if h.addr_type == "drive":
+            key = _key(h.addr)
+            if key in {_key(d.addr) for d in scsi_disks}:
+                errors.append(
+                    h.error(
+                        "SCSI host address controller='{}' bus='{}' target='{}' unit='{}' in use "
+                        "by a SCSI disk".format(*key)
+                    )
+                )
+            taken.add(key)
+    for h in hostdevs:
+        if h.addr_type is not None:
+            continue
+        c = 0
+        while True:
+            ctrl = domain.controller("scsi", c)
+            model = controller_model(ctrl) if ctrl is not None else None
+            max_unit = _SCSI_MAX_UNIT.get(model or "", 6)
+            unit = next(
+                (u for u in range(min(7, max_unit + 1)) if (c, 0, 0, u) not in taken), None
+            )
+            if unit is not None:
+                h.set_address("drive", {"controller": c, "bus": 0, "target": 0, "unit": unit})
+                taken.add((c, 0, 0, unit))
+                break
+            c += 1
+    return errors
+
+
+def _key(addr: dict[str, int]) -> tuple[int, int, int, int]:
+    return (addr.get("controller", 0), addr.get("bus", 0), addr.get("target", 0), addr.get("unit", 0))
+
+
+def add_drive_controllers(domain: Domain) -> None:
+    """Add every missing controller 0..max for the drive addresses of each bus."""
+    for bus in DRIVE_BUSES:
+        highest = -1
+        for d in domain.lists["disk"]:
+            if d.props["bus"] == bus and d.addr_type == "drive":
+                highest = max(highest, d.addr.get("controller", 0))
+        if highest >= 0:
+            ensure_controllers(domain, bus, range(highest + 1), "lsilogic" if bus == "scsi" else None)
+
+
+def add_hostdev_scsi_controllers(domain: Domain) -> None:
+    hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h) and h.addr_type == "drive"]
+    if not hostdevs:
+        return
+    highest = max(h.addr.get("controller", 0) for h in hostdevs)
+    ref = domain.controller("scsi", highest)
+    model = controller_model(ref) if ref is not None else None
+    ensure_controllers(domain, "scsi", range(highest + 1), model or "lsilogic")
+
+
+def check_drive_addresses(domain: Domain) -> list[AddressError]:
+    """The define-time validation of drive addresses (libvirt stops at the first)."""
+    errors: list[AddressError] = []
+    seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
+    for d in domain.lists["disk"]:
+        bus = d.props["bus"]
+        if bus in _NAME_LAYOUT and d.addr_type not in (None, "drive"):
+            name = d.child_get("target", "dev")
+            errors.append(
+                d.error(f"Invalid address type '{d.addr_type}' for the disk '{name}' with the bus type '{bus}'")
+            )
+            continue
+        if bus == "usb" and d.addr_type not in (None, "usb"):
+            errors.append(d.error("unexpected address type for usb disk"))
+            continue
+        if d.addr_type != "drive" or bus not in _NAME_LAYOUT:
+            continue
+        a = _key(d.addr)
+        if bus == "scsi":
+            if a[1] != 0:
+                errors.append(d.error("SCSI controller only supports 1 bus"))
+            ctrl = domain.controller("scsi", a[0])
+            if a[2] != 0 and ctrl is not None and controller_model(ctrl) == "lsilogic":
+                errors.append(d.error("target must be 0 for controller model 'lsilogic'"))
+        elif bus == "ide":
+            if a[0] != 0:
+                errors.append(d.error("Only 1 IDE controller is supported"))
+            if a[2] != 0:
+                errors.append(d.error("target must be 0 for ide controller"))
+        elif bus == "fdc":
+            if a[0] != 0:
+                errors.append(d.error("Only 1 fdc controller is supported"))
+            if a[1] != 0:
+                errors.append(d.error("Only 1 fdc bus is supported"))
+            if a[2] != 0:
+                errors.append(d.error("target must be 0 for controller fdc"))
+        elif bus == "sata":
+            if a[1] != 0:
+                errors.append(d.error("bus must be 0 for sata controller"))
+            if a[2] != 0:
+                errors.append(d.error("target must be 0 for sata controller"))
+        key = (bus, a)
+        other = seen.get(key)
+        if other is not None:
+            name = other.child_get("target", "dev")
+            errors.append(
+                other.error(
+                    f"Found duplicate drive address for disk with target name '{name}' "
+                    "controller='{}' bus='{}' target='{}' unit='{}'".format(*a)
+                )
+            )
+        else:
+            seen[key] = d
+    return errors

@@ -1,0 +1,74 @@
+"""Smartcard (ccid) and memory (dimm) slots, and machine-level controller checks."""
+
+from __future__ import annotations
+
+from virtaddr.errors import AddressError
+from virtaddr.libvirt.domain import Domain
+from virtaddr.passes.defaults import ensure_controllers
+
+
+def assign_smartcards(domain: Domain) -> list[AddressError]:
+    """Smartcards without an address go to ccid controller 0, next slot; controllers are added."""
+    errors: list[AddressError] = []
+    cards = domain.lists["smartcard"]
+    for card in cards:
+        if card.addr_type not in (None, "ccid"):
+            errors.append(card.error("Controllers must use the 'ccid' address type"))
+            continue
+        if card.addr_type is None:
+            slots = [
+                c.addr.get("slot", 0)
+                for c in cards
+                if c.addr_type == "ccid" and c.addr.get("controller", 0) == 0
+            ]
+            card.set_address("ccid", {"controller": 0, "slot": max(slots, default=-1) + 1})
+        ensure_controllers(domain, "ccid", [card.addr.get("controller", 0)], None)
+    for card in cards:
+        if card.addr_type == "ccid" and (card.addr.get("controller", 0), card.addr.get("slot", 0)) != (0, 0):
+            errors.append(card.error("this QEMU binary lacks multiple smartcard support"))
+    return errors
+
+
+def assign_dimm_slots(domain: Domain) -> list[AddressError]:
+    """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>."""
+    max_mem = domain._find(domain.root, "maxMemory")
+    mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
+    if max_mem is None or not mems:
+        return []
+    slots_text = max_mem.get("slots", "0")
+    nslots = int(slots_text) if slots_text.isdigit() else 0
+    errors: list[AddressError] = []
+    used: set[int] = set()
+    for m in mems:
+        if m.addr_type == "dimm":
+            slot = m.addr.get("slot", 0)
+            if slot >= nslots:
+                errors.append(m.error(f"memory device slot '{slot}' exceeds slots count '{nslots}'"))
+            elif slot in used:
+                errors.append(
+                    m.error(f"memory device slot '{slot}' is already being used by another memory device")
+                )
+            used.add(slot)
+    for m in mems:
+        if m.addr_type is not None:
+            continue
+        free = next((s for s in range(nslots) if s not in used), None)
+        if free is None:
+            errors.append(m.error("failed to find an empty memory slot"))
+            break
+        used.add(free)
+        m.set_address("dimm", {"slot": free})
+    return errors
+
+
+def check_machine_controllers(domain: Domain) -> list[AddressError]:
+    errors: list[AddressError] = []
+    ides = domain.controllers("ide")
+    if ides and domain.machine.is_q35:
+        errors.append(ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type"))
+    elif len(ides) > 1 or any(c.props["index"] != 0 for c in ides):
+        bad = next(c for c in ides if c.props["index"] != 0) if any(
+            c.props["index"] != 0 for c in ides
+        ) else ides[1]
+        errors.append(bad.error("Only a single IDE controller is supported for this machine type"))
+    return errors

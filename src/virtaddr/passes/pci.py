@@ -1,0 +1,506 @@
+"""PCI address assignment as libvirt's QEMU driver does it: a dry run that sizes the topology,
+then the final placement on the grown topology."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from virtaddr.errors import AddressError, OutOfPool
+from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.domain import Domain
+from virtaddr.passes.defaults import ROOT_MODELS, USB2_MODELS, add_controller, controller_model
+from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
+from virtaddr.passes.pci_flags import (
+    AUTOASSIGN,
+    BUS_MODELS,
+    CONTROLLER_FLAGS,
+    INTEGRATED,
+    MODEL_NAMES,
+    PCI_BRIDGE,
+    PCI_DEVICE,
+    PCIE_DEVICE,
+    PCIE_TO_PCI,
+    TYPES,
+    UPSTREAM_PORT,
+    Flags,
+    first_type_name,
+)
+
+_USB2_FUNCTION = {"ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2, "ich9-ehci1": 7}
+
+
+class PlacementFailed(Exception):
+    """Stops a pass at the first error, as libvirt does."""
+
+
+class PciPass:
+    """Both passes over one domain; errors accumulate in ``errors``."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self.q35 = domain.machine.is_q35
+        self.flags = Flags(pcie=self.q35)
+        self.errors: list[AddressError] = []
+        self.dry = True
+        self.buses = PciBusSet()
+        for d in domain.walk():
+            d.props["pci_flags"] = self.flags.of(d)
+
+    # ---------------------------------------------------------------- driver
+    def run(self) -> list[AddressError]:
+        try:
+            self._check_controllers()
+            self._dry_run()
+            self._final_run()
+        except PlacementFailed:
+            pass
+        return self.errors
+
+    def _fail(self, dev: Device | None, message: str) -> PlacementFailed:
+        err = dev.error(message) if dev is not None else AddressError(message)
+        self.errors.append(err)
+        return PlacementFailed()
+
+    def _pci_controllers(self) -> list[Device]:
+        return self.domain.controllers("pci")
+
+    def _max_index(self) -> int:
+        return max((c.props["index"] for c in self._pci_controllers()), default=0)
+
+    def _check_controllers(self) -> None:
+        for c in self._pci_controllers():
+            model = controller_model(c)
+            if model in ROOT_MODELS:
+                if c.props["index"] != 0:
+                    raise self._fail(c, "pci-root and pcie-root controllers should have index 0")
+                if c.addr_type is not None:
+                    raise self._fail(c, "pci-root and pcie-root controllers should not have an address")
+            elif model not in BUS_MODELS:
+                raise self._fail(c, f"unknown PCI controller model '{model}'")
+            if model == "pci-expander-bus" and self.q35:
+                raise self._fail(
+                    c, "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
+                )
+            if model == "pcie-expander-bus" and not self.q35:
+                raise self._fail(c, "pcie-expander-bus controllers are not supported with this machine type")
+            if c.props["index"] > 255:
+                raise self._fail(c, f"PCI controller index {c.props['index']} too high, maximum is 255")
+
+    def _build(self, nbuses: int) -> None:
+        self.buses = PciBusSet()
+        default = "pcie-root-port" if self.q35 else "pci-bridge"
+        for i in range(nbuses):
+            ctrl = self.domain.controller("pci", i)
+            model = controller_model(ctrl) if ctrl is not None else None
+            self.buses.add_bus(model or default)
+
+    def _dry_run(self) -> None:
+        self.dry = True
+        max_idx = self._max_index()
+        self._build(max_idx + 1)
+        self._collect_explicit()
+        self._fixed_addresses()
+        if not self.q35 and not self.buses.fully_used():
+            self._reserve_next(None, PCI_DEVICE | AUTOASSIGN)
+        self._place_all()
+        if max_idx <= 0 and self.buses.nbuses > max_idx + 1 and self.q35:
+            self._reserve_next(None, PCIE_DEVICE | AUTOASSIGN)
+        for i in range(1, self.buses.nbuses):
+            if self.domain.controller("pci", i) is not None:
+                continue
+            model = self.buses.buses[i].model
+            ctrl = add_controller(self.domain, "pci", i, model)
+            ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]
+            self._reserve_next(ctrl, CONTROLLER_FLAGS[model])
+
+    def _final_run(self) -> None:
+        self.dry = False
+        self._build(self._max_index() + 1)
+        self._collect_explicit()
+        self._fixed_addresses()
+        self._place_all()
+        self._mark_multifunction()
+        self._fill_controller_defaults()
+
+    # ---------------------------------------------------------------- reservation
+    def _grow(self, dev: Device | None, flags: int, wanted_bus: int) -> tuple[int, bool]:
+        """Add buses up to ``wanted_bus`` as libvirt does; return (designated bus, bumped)."""
+        buses = self.buses
+        add = wanted_bus - buses.nbuses + 1
+        first = buses.nbuses
+        if flags & PCI_DEVICE:
+            layer = not any(b.accepts & PCI_BRIDGE for b in buses.buses)
+            bumped = False
+            if layer:
+                if add == 1:
+                    add, bumped = 2, True
+                buses.add_bus("pcie-root-port", accepts=PCIE_TO_PCI)
+                buses.add_bus("pcie-to-pci-bridge")
+                for _ in range(add - 2):
+                    buses.add_bus("pci-bridge")
+                return first + 1, bumped
+            for _ in range(add):
+                buses.add_bus("pci-bridge")
+            return first, False
+        if flags & (PCIE_DEVICE | UPSTREAM_PORT):
+            for _ in range(add):
+                buses.add_bus("pcie-root-port")
+            return first, False
+        raise self._fail(dev, self._no_slot_message(dev, flags))
+
+    def _no_slot_message(self, dev: Device | None, flags: int) -> str:
+        if dev is not None and dev.tag == "controller" and dev.get("type") == "pci":
+            return (
+                f"a PCI slot is needed to connect a PCI controller model='{controller_model(dev)}', "
+                "but none is available, and it cannot be automatically added"
+            )
+        shown = flags if flags & TYPES else 0
+        return f"Cannot automatically add a new PCI bus for a device with connect flags {shown:02x}"
+
+    def _reserve_next(self, dev: Device | None, flags: int, function: int | None = None) -> PciAddr:
+        addr = self.buses.find_free(flags, function)
+        if addr is None:
+            if not self.dry:
+                raise self._fail(dev, "No more available PCI slots")
+            if flags & (PCI_DEVICE | PCIE_DEVICE | UPSTREAM_PORT) == 0 or not flags & AUTOASSIGN:
+                raise self._fail(dev, self._no_slot_message(dev, flags))
+            bus, _ = self._grow(dev, flags, self.buses.nbuses)
+            rules = self.buses.buses[bus].rules
+            addr = (0, bus, rules.min_slot, function or 0)
+        self.buses.reserve(addr, flags, dev if dev is not None else "reserved")
+        return addr
+
+    def _place(self, dev: Device, flags: int, function: int | None = None) -> PciAddr:
+        addr = self._reserve_next(dev, flags, function)
+        if not self.dry:
+            dev.set_address("pci", _pci_values(addr))
+        return addr
+
+    # ---------------------------------------------------------------- explicit addresses
+    def _skip_collect(self, d: Device) -> bool:
+        if self.q35 or d.tag != "controller":
+            return False
+        a = d.pci
+        if a is None or a[:3] != (0, 0, 1):
+            return False
+        ctype, idx = d.get("type"), d.props.get("index")
+        if ctype == "ide" and idx == 0 and a[3] == 1:
+            return True
+        return ctype == "usb" and idx == 0 and controller_model(d) == "piix3-uhci" and a[3] == 2
+
+    def _collect_explicit(self) -> None:
+        for d in self.domain.walk():
+            if d.addr_type != "pci" or d.pci_wanted() or self._skip_collect(d):
+                continue
+            if d.tag == "controller" and controller_model(d) in ROOT_MODELS:
+                continue
+            flags = d.props.get("pci_flags") or PCI_DEVICE
+            addr = d.pci
+            assert addr is not None
+            if addr[0] != 0:
+                raise self._fail(
+                    d, f"Invalid PCI address {format_pci(addr)}. Only PCI domain 0 is available"
+                )
+            if addr[1] >= self.buses.nbuses:
+                if self.dry and flags & (PCI_DEVICE | PCIE_DEVICE | UPSTREAM_PORT):
+                    _, bumped = self._grow(d, flags, addr[1])
+                    if bumped:
+                        d.addr["bus"] = addr[1] + 1
+                        d.addr_dirty = True
+                        addr = d.pci
+                        assert addr is not None
+                else:
+                    raise self._fail(
+                        d,
+                        f"Invalid PCI address {format_pci(addr)}. "
+                        f"Only PCI buses up to {self.buses.nbuses - 1} are available",
+                    )
+            self._check_explicit(d, addr, flags)
+            message = self.buses.reserve_at(addr, flags, d)
+            if message:
+                raise self._fail(d, message)
+
+    def _check_explicit(self, d: Device, addr: PciAddr, flags: int) -> None:
+        bus = self.buses.buses[addr[1]]
+        if flags & INTEGRATED and addr[1] != 0:
+            raise self._fail(
+                d, f"The device at PCI address {format_pci(addr)} needs to be an integrated device (bus=0)"
+            )
+        if not self.buses.compatible_explicit(flags, bus):
+            raise self._fail(
+                d,
+                f"The device at PCI address {format_pci(addr)} cannot be plugged into the PCI "
+                f"controller with index='{addr[1]}'. It requires a controller that accepts a "
+                f"{first_type_name(flags)}.",
+            )
+        rules = bus.rules
+        if addr[2] < rules.min_slot:
+            raise self._fail(
+                d, f"Invalid PCI address {format_pci(addr)}. slot must be >= {rules.min_slot}"
+            )
+        if addr[2] > rules.max_slot:
+            raise self._fail(
+                d, f"Invalid PCI address {format_pci(addr)}. slot must be <= {rules.max_slot}"
+            )
+
+    # ---------------------------------------------------------------- chipset
+    def _set_fixed(self, d: Device, addr: PciAddr, *, reserve: bool, multifunction: bool = False) -> None:
+        values = _pci_values(addr)
+        if multifunction:
+            values["multifunction"] = "on"
+        d.set_address("pci", values)
+        if reserve:
+            message = self.buses.reserve_at(addr, d.props.get("pci_flags") or PCI_DEVICE, d)
+            if message:
+                raise self._fail(d, message)
+
+    def _reserve_chipset(self, addr: PciAddr) -> None:
+        message = self.buses.reserve_at(addr, PCI_DEVICE, "chipset")
+        if message:
+            owner = self.buses.space.owner(addr)
+            raise self._fail(owner if isinstance(owner, Device) else None, message)
+
+    def _fixed_addresses(self) -> None:
+        if self.q35:
+            self._fixed_q35()
+        else:
+            self._fixed_pc()
+
+    def _fixed_pc(self) -> None:
+        for c in self.domain.lists["controller"]:
+            ctype, idx = c.get("type"), c.props.get("index")
+            if ctype == "ide" and idx == 0:
+                want, what = (0, 0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1"
+            elif ctype == "usb" and idx == 0 and controller_model(c) == "piix3-uhci":
+                want, what = (0, 0, 1, 2), "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2"
+            else:
+                continue
+            if c.addr_type == "pci" and not c.pci_wanted():
+                if c.pci != want:
+                    raise self._fail(c, what)
+                self._set_fixed_keep(c, want)
+            elif c.addr_type in (None, "pci"):
+                self._set_fixed(c, want, reserve=True)
+        self._reserve_chipset((0, 0, 1, 0))
+        self._reserve_chipset((0, 0, 1, 3))
+        video = self._primary_video()
+        if video is not None:
+            if not self.buses.slot_used(0, 2):
+                self._set_fixed(video, (0, 0, 2, 0), reserve=True)
+            else:
+                self._place(video, video.props["pci_flags"])
+
+    def _set_fixed_keep(self, d: Device, addr: PciAddr) -> None:
+        message = self.buses.reserve_at(addr, d.props.get("pci_flags") or PCI_DEVICE, d)
+        if message:
+            raise self._fail(d, message)
+
+    def _fixed_q35(self) -> None:
+        for c in self.domain.lists["controller"]:
+            ctype, idx, model = c.get("type"), c.props.get("index"), controller_model(c)
+            if ctype == "sata" and idx == 0:
+                if c.addr_type == "pci" and not c.pci_wanted():
+                    if c.pci != (0, 0, 0x1F, 2):
+                        raise self._fail(c, "Primary SATA controller must have PCI address 0:0:1f.2")
+                elif c.addr_type in (None, "pci"):
+                    self._set_fixed(c, (0, 0, 0x1F, 2), reserve=False)
+            elif ctype == "usb" and model == "ich9-uhci1" and c.addr_type is None:
+                for slot in (0x1D, 0x1A):
+                    if not self.buses.slot_used(0, slot):
+                        self._set_fixed(c, (0, 0, slot, 0), reserve=True, multifunction=True)
+                        break
+            elif ctype == "pci" and model == "dmi-to-pci-bridge" and c.addr_type is None:
+                if not self.buses.slot_used(0, 0x1E):
+                    self._set_fixed(c, (0, 0, 0x1E, 0), reserve=True)
+        self._reserve_chipset((0, 0, 0x1F, 0))
+        self._reserve_chipset((0, 0, 0x1F, 3))
+        video = self._primary_video()
+        if video is not None:
+            if not self.buses.slot_used(0, 1):
+                self._set_fixed(video, (0, 0, 1, 0), reserve=True)
+            else:
+                self._place(video, video.props["pci_flags"])
+        if not self.buses.slot_used(0, 0x1B):
+            for s in self.domain.lists["sound"]:
+                if s.get("model") == "ich9" and s.pci_wanted():
+                    self._set_fixed(s, (0, 0, 0x1B, 0), reserve=True)
+                    break
+
+    def _primary_video(self) -> Device | None:
+        videos = self.domain.lists["video"]
+        if not videos:
+            return None
+        v = videos[0]
+        if v.props.get("model") in ("none", "ramfb") or not v.pci_wanted():
+            return None
+        if not v.props.get("pci_flags"):
+            return None
+        return v
+
+    # ---------------------------------------------------------------- automatic placement
+    def _place_all(self) -> None:
+        for dev, flags in self._placement_order():
+            if not flags:
+                raise self._fail(dev, self._no_slot_message(dev, flags))
+            if dev.tag == "controller" and controller_model(dev) in USB2_MODELS:
+                self._place_usb2(dev, flags)
+            else:
+                self._place(dev, flags)
+
+    def _place_usb2(self, c: Device, flags: int) -> None:
+        model = controller_model(c)
+        fn = _USB2_FUNCTION[model or ""]
+        for other in self.domain.controllers("usb"):
+            if other is c or other.props.get("index") != c.props.get("index"):
+                continue
+            if controller_model(other) not in USB2_MODELS or other.addr_type != "pci":
+                continue
+            if other.pci_wanted():
+                continue
+            oa = other.pci
+            assert oa is not None
+            addr = (0, oa[1], oa[2], fn)
+            message = self.buses.reserve_at(addr, flags, c)
+            if message:
+                raise self._fail(c, message)
+            break
+        else:
+            addr = self._reserve_next(c, flags, fn)
+        if not self.dry:
+            values = _pci_values(addr)
+            if model == "ich9-uhci1":
+                values["multifunction"] = "on"
+            c.set_address("pci", values)
+
+    def _placement_order(self) -> Iterator[tuple[Device, int]]:
+        lists = self.domain.lists
+
+        def wanted(devs: list[Device], keep: Callable[[Device], bool] = lambda d: True) -> Iterator[tuple[Device, int]]:
+            for d in devs:
+                if d.pci_wanted() and keep(d):
+                    yield d, d.props.get("pci_flags", 0)
+
+        ctrls = lists["controller"]
+        yield from wanted(
+            ctrls, lambda c: c.get("type") == "pci" and controller_model(c) not in ROOT_MODELS
+        )
+        yield from wanted(lists["filesystem"])
+        yield from wanted(lists["net"], lambda n: n.get("type") != "hostdev")
+        yield from wanted(lists["sound"], lambda s: s.get("model") not in ("sb16", "pcspk", "usb"))
+        yield from wanted(ctrls, self._other_controller)
+        for d in lists["disk"]:
+            if d.props.get("bus") != "virtio":
+                continue
+            if d.addr_type in ("drive", "usb", "virtio-serial", "ccid", "spapr-vio", "dimm", "isa"):
+                raise self._fail(d, f"virtio disk cannot have an address of type '{d.addr_type}'")
+            if d.pci_wanted():
+                yield d, d.props["pci_flags"]
+        yield from wanted(lists["hostdev"], lambda h: bool(h.props.get("pci_flags")))
+        yield from wanted(lists["memballoon"], lambda m: bool(m.props.get("pci_flags")))
+        yield from wanted(lists["rng"], lambda r: bool(r.props.get("pci_flags")))
+        yield from wanted(lists["watchdog"], lambda w: w.get("model") == "i6300esb")
+        yield from wanted(lists["video"], lambda v: bool(v.props.get("pci_flags")))
+        yield from wanted(lists["shmem"])
+        yield from wanted(lists["input"], lambda i: i.get("bus") == "virtio")
+        yield from wanted(lists["serial"], lambda s: s.child_get("target", "type") == "pci-serial")
+        yield from wanted(lists["iommu"], lambda i: i.get("model") == "virtio")
+        yield from wanted(lists["vsock"])
+        yield from wanted(lists["memory"], lambda m: m.get("model") in ("virtio-pmem", "virtio-mem"))
+
+    def _other_controller(self, c: Device) -> bool:
+        ctype, model = c.get("type"), controller_model(c)
+        if ctype in ("pci", "fdc", "ccid"):
+            return False
+        if ctype == "usb" and model == "none":
+            return False
+        if ctype == "ide" and c.props.get("index") == 0:
+            return False
+        if ctype == "scsi" and model == "ncr53c90":
+            return False
+        return bool(c.props.get("pci_flags"))
+
+    # ---------------------------------------------------------------- after placement
+    def _mark_multifunction(self) -> None:
+        function0: dict[tuple[int, int, int], Device] = {}
+        others: list[tuple[int, int, int]] = []
+        for d in self.domain.walk():
+            a = d.pci
+            if a is None:
+                continue
+            if a[3] == 0:
+                function0[a[:3]] = d
+            else:
+                others.append(a[:3])
+        for slot in others:
+            d = function0.get(slot)
+            if d is not None and d.addr.get("multifunction") not in ("on", "off"):
+                d.addr["multifunction"] = "on"
+                d.addr_dirty = True
+
+    def _fill_controller_defaults(self) -> None:
+        ctrls = self._pci_controllers()
+        for c in ctrls:
+            model = controller_model(c)
+            if model in ROOT_MODELS or model is None:
+                continue
+            target = c.props.setdefault("target", {})
+            if c.child_get("model", "name") is None:
+                c.props["model_name"] = MODEL_NAMES[model]
+            written = _target_attrs(c)
+            idx = c.props["index"]
+            a = c.pci
+            if model == "pci-bridge" and "chassisNr" not in written:
+                target["chassisNr"] = str(idx)
+            elif model == "pcie-root-port" and a is not None:
+                if "chassis" not in written:
+                    target["chassis"] = str(idx)
+                if "port" not in written:
+                    target["port"] = hex(a[2] * 8 + a[3])
+            elif model == "pcie-switch-downstream-port" and a is not None:
+                if "chassis" not in written:
+                    target["chassis"] = str(idx)
+                if "port" not in written:
+                    target["port"] = hex(a[2])
+        for c in ctrls:
+            model = controller_model(c)
+            if model not in ("pci-expander-bus", "pcie-expander-bus"):
+                continue
+            if "busNr" in _target_attrs(c) or "busNr" in c.props.get("target", {}):
+                continue
+            lowest = 256
+            for o in ctrls:
+                nr = _target_attrs(o).get("busNr") or o.props.get("target", {}).get("busNr")
+                if nr is not None and nr.isdigit():
+                    lowest = min(lowest, int(nr))
+            if lowest <= 2:
+                bus = c.pci[1] if c.pci is not None else 0
+                raise self._fail(
+                    c,
+                    "No free busNr lower than current lowest busNr is available to auto-assign "
+                    f"to bus {bus}. Must be manually assigned",
+                )
+            c.props.setdefault("target", {})["busNr"] = str(lowest - 2)
+        for c in ctrls:
+            if controller_model(c) == "pci-bridge" and c.pci is not None and c.props["index"] <= c.pci[1]:
+                idx = c.props["index"]
+                raise self._fail(
+                    c,
+                    f"PCI controller at index {idx} (0x{idx:02x}) has bus='0x{c.pci[1]:02x}', "
+                    "but index must be larger than bus",
+                )
+
+
+def _target_attrs(c: Device) -> dict[str, str]:
+    t = c.child("target")
+    return dict(t.attrib) if t is not None else {}
+
+
+def _pci_values(addr: PciAddr) -> dict[str, int | str]:
+    return {"domain": addr[0], "bus": addr[1], "slot": addr[2], "function": addr[3]}
+
+
+def assign_pci_addresses(domain: Domain) -> list[AddressError]:
+    try:
+        return PciPass(domain).run()
+    except OutOfPool as exc:  # an explicit address outside every bus's slot range
+        return [AddressError(str(exc))]

@@ -1,0 +1,189 @@
+"""USB ports: controllers and hubs as a tree of ports, filled as libvirt fills them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from virtaddr.errors import AddressError
+from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.usbport import MAX_DEPTH, format_usb_port
+from virtaddr.passes.defaults import controller_model
+
+HUB_PORTS = 8
+_COMPANIONS = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
+
+
+def controller_ports(c: Device) -> int:
+    model = controller_model(c)
+    ports = c.get("ports")
+    if model in ("piix3-uhci", "piix4-uhci", "vt82c686b-uhci", None):
+        return 2
+    if model in ("ehci", "ich9-ehci1"):
+        return 6
+    if model in _COMPANIONS:
+        return 0
+    if model in ("pci-ohci", "qemu-xhci", "nec-xhci", "qusb1", "qusb2"):
+        if ports is not None and ports.isdigit():
+            return int(ports)
+        return 3 if model == "pci-ohci" else 4
+    return 0
+
+
+class _Hub:
+    """One level of ports: a controller's root ports, or a hub's."""
+
+    __slots__ = ("hubs", "nports", "used")
+
+    def __init__(self, nports: int) -> None:
+        self.nports = nports
+        self.used: set[int] = set()
+        self.hubs: dict[int, _Hub] = {}
+
+    def find(self, depth: int) -> tuple[int, ...] | None:
+        for p in range(1, self.nports + 1):
+            if p not in self.used:
+                return (p,)
+        if depth + 1 >= MAX_DEPTH:
+            return None
+        for p in range(1, self.nports + 1):
+            hub = self.hubs.get(p)
+            if hub is not None:
+                found = hub.find(depth + 1)
+                if found is not None:
+                    return (p, *found)
+        return None
+
+
+def usb_devices(domain: Domain) -> Iterator[Device]:
+    """libvirt's USB walk: hubs, usb hostdevs, usb disks, CCID controllers, usb inputs, ..."""
+    lists = domain.lists
+    yield from (h for h in lists["hub"] if h.get("type") == "usb")
+    yield from (h for h in lists["hostdev"] if h.tag == "hostdev" and h.get("type") == "usb")
+    yield from (d for d in lists["disk"] if d.props.get("bus") == "usb")
+    yield from (c for c in lists["controller"] if c.get("type") == "ccid")
+    yield from (i for i in lists["input"] if i.get("bus") == "usb")
+    yield from (s for s in lists["serial"] if s.child_get("target", "type") == "usb-serial")
+    yield from (s for s in lists["sound"] if s.get("model") == "usb")
+    yield from (r for r in lists["redirdev"] if r.get("bus") == "usb")
+
+
+class UsbPass:
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self.buses: dict[int, _Hub] = {}
+        self.errors: list[AddressError] = []
+
+    def run(self) -> list[AddressError]:
+        devices = list(usb_devices(self.domain))
+        ctrls = self.domain.controllers("usb")
+        if not devices:
+            return []
+        if all(controller_model(c) == "none" for c in ctrls):
+            self.errors.append(
+                devices[0].error(
+                    "USB is disabled for this domain, but USB devices are present in the domain XML"
+                )
+            )
+            return self.errors
+        for c in ctrls:
+            model = controller_model(c)
+            if model in ("qemu-xhci",) and controller_ports(c) > 15:
+                self.errors.append(c.error(f"'{model}' controller only supports up to '15' ports"))
+                return self.errors
+        self._add_hubs(devices, ctrls)
+        devices = list(usb_devices(self.domain))
+        for c in ctrls:
+            n = controller_ports(c)
+            if controller_model(c) in _COMPANIONS or controller_model(c) == "none":
+                continue
+            idx = c.props["index"]
+            if idx in self.buses:
+                self.errors.append(c.error(f"Duplicate USB controllers with index {idx}"))
+                return self.errors
+            self.buses[idx] = _Hub(n)
+        hubs = [d for d in devices if d.tag == "hub"]
+        others = [d for d in devices if d.tag != "hub"]
+        for h in hubs:
+            if h.addr_type == "usb" and "port" in h.addr:
+                self._reserve(h, hub=True)
+        for d in others:
+            if d.addr_type == "usb" and "port" in d.addr:
+                self._reserve(d, hub=False)
+        if self.errors:
+            return self.errors
+        for d in hubs + others:
+            if d.addr_type == "usb" and "port" in d.addr:
+                continue
+            if d.addr_type not in (None, "usb"):
+                continue
+            self._assign(d, hub=d.tag == "hub")
+            if self.errors:
+                break
+        return self.errors
+
+    def _add_hubs(self, devices: list[Device], ctrls: list[Device]) -> None:
+        available = sum(controller_ports(c) for c in ctrls if controller_model(c) != "none")
+        available += HUB_PORTS * sum(1 for d in devices if d.tag == "hub")
+        count = len(devices)
+        if count <= available:
+            return
+        need = -(-(count - available + 1) // 7)
+        for _ in range(need):
+            self.domain.add_device("hub", [("type", "usb")])
+
+    def _reserve(self, d: Device, *, hub: bool) -> None:
+        bus = d.addr.get("bus", 0)
+        port: tuple[int, ...] = d.addr["port"]
+        text = format_usb_port(port)
+        root = self.buses.get(bus)
+        if root is None:
+            self.errors.append(d.error(f"Missing USB bus {bus}"))
+            return
+        level = root
+        for i, p in enumerate(port[:-1]):
+            if p < 1 or p > level.nports:
+                self.errors.append(
+                    d.error(f"port {p} out of range in USB address bus: {bus} port: {text}")
+                )
+                return
+            nxt = level.hubs.get(p)
+            if nxt is None:
+                self.errors.append(
+                    d.error(f"there is no hub at port {p} in USB address bus: {bus} port: {text}")
+                )
+                return
+            level = nxt
+            del i
+        last = port[-1]
+        if last < 1 or last > level.nports:
+            self.errors.append(d.error(f"requested USB port {text} not present on USB bus {bus}"))
+            return
+        if last in level.used:
+            what = "hub" if hub else "address"
+            self.errors.append(d.error(f"Duplicate USB {what} bus {bus} port {text}"))
+            return
+        level.used.add(last)
+        if hub:
+            level.hubs[last] = _Hub(HUB_PORTS)
+
+    def _assign(self, d: Device, *, hub: bool) -> None:
+        if d.addr_type == "usb" and "bus" in d.addr:
+            bus = d.addr["bus"]
+            if bus not in self.buses:
+                self.errors.append(d.error(f"USB bus {bus} requested but no controller with that index is present"))
+                return
+            candidates = [bus]
+        else:
+            candidates = sorted(self.buses)
+        for bus in candidates:
+            port = self.buses[bus].find(0)
+            if port is not None:
+                d.set_address("usb", {"bus": bus, "port": port})
+                self._reserve(d, hub=hub)
+                return
+        self.errors.append(d.error("No free USB ports"))
+
+
+def assign_usb_addresses(domain: Domain) -> list[AddressError]:
+    return UsbPass(domain).run()

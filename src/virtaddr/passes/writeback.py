@@ -1,0 +1,145 @@
+"""Write what the passes decided back into the document, touching nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.usbport import format_usb_port
+from virtaddr.xmledit import find_child, insert_element, new_element, set_address
+
+# libvirt's order of the elements inside <devices>.
+DEVICE_ORDER = (
+    "emulator", "disk", "controller", "lease", "filesystem", "interface", "smartcard", "serial",
+    "parallel", "console", "channel", "input", "tpm", "graphics", "sound", "audio", "video",
+    "hostdev", "redirdev", "redirfilter", "hub", "watchdog", "memballoon", "rng", "nvram",
+    "panic", "shmem", "memory", "iommu", "vsock", "crypto",
+)
+_CONTROLLER_ATTR_ORDER = ("type", "index", "model")
+
+
+def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
+    """The attributes of an ``<address>`` in libvirt's order and number formats."""
+    out = [("type", atype)]
+    if atype == "pci":
+        out += [
+            ("domain", f"0x{a.get('domain', 0):04x}"),
+            ("bus", f"0x{a.get('bus', 0):02x}"),
+            ("slot", f"0x{a.get('slot', 0):02x}"),
+            ("function", f"0x{a.get('function', 0):x}"),
+        ]
+        if a.get("multifunction") in ("on", "off"):
+            out.append(("multifunction", a["multifunction"]))
+    elif atype == "drive":
+        out += [(k, str(a.get(k, 0))) for k in ("controller", "bus", "target", "unit")]
+    elif atype == "virtio-serial":
+        out += [(k, str(a.get(k, 0))) for k in ("controller", "bus", "port")]
+    elif atype == "ccid":
+        out += [(k, str(a.get(k, 0))) for k in ("controller", "slot")]
+    elif atype == "usb":
+        out.append(("bus", str(a.get("bus", 0))))
+        if a.get("port"):
+            out.append(("port", format_usb_port(a["port"])))
+    elif atype == "dimm":
+        out.append(("slot", str(a.get("slot", 0))))
+        if a.get("base"):
+            out.append(("base", f"0x{a['base']:x}"))
+    return out
+
+
+def _needs_completion(d: Device) -> bool:
+    if d.addr_type != "pci" or d.elem is None:
+        return False
+    el = find_child(d.elem, "address")
+    return el is not None and any(el.get(k) is None for k in ("domain", "bus", "slot", "function"))
+
+
+def write_back(domain: Domain) -> None:
+    for d in domain.walk():
+        if d.elem is None:
+            continue
+        if d.tag == "controller":
+            _update_controller(d)
+        if (d.addr_dirty or _needs_completion(d)) and d.addr_type is not None:
+            set_address(d.elem, format_address(d.addr_type, d.addr))
+    if domain.added:
+        devices = domain.devices_elem
+        if devices is None:
+            devices = etree.SubElement(domain.root, _qualify(domain, "devices"))
+            domain.devices_elem = devices
+        for d in domain.added:
+            if d.tag == "controller" and d.props.get("model") is None and "index" not in d.props:
+                continue
+            elem = _build(domain, d)
+            pos = DEVICE_ORDER.index(d.tag)
+            after = tuple(reversed(DEVICE_ORDER[: pos + 1]))
+            insert_element(devices, elem, after=after)
+            d.elem = elem
+
+
+def _qualify(domain: Domain, name: str) -> str:
+    return f"{{{domain.ns}}}{name}" if domain.ns else name
+
+
+def _build(domain: Domain, d: Device) -> etree._Element:
+    attrs = list(d.attrs)
+    if d.tag == "controller":
+        model = d.props.get("model")
+        if model is not None and d.get("type") in ("usb", "scsi", "pci"):
+            attrs.append(("model", model))
+    children = [new_element(tag, a) for tag, a in d.children]
+    if d.props.get("model_name"):
+        children.append(new_element("model", [("name", d.props["model_name"])]))
+    target = d.props.get("target")
+    if target:
+        children.append(new_element("target", list(target.items())))
+    if d.addr_type is not None:
+        children.append(new_element("address", format_address(d.addr_type, d.addr)))
+    elem = new_element(_qualify(domain, d.tag), attrs)
+    for c in children:
+        c.tag = _qualify(domain, str(c.tag))
+        elem.append(c)
+    return elem
+
+
+def _update_controller(c: Device) -> None:
+    assert c.elem is not None
+    el = c.elem
+    changed = False
+    values = dict(el.attrib)
+    if c.props.get("index_dirty"):
+        values["index"] = str(c.props["index"])
+        changed = True
+    if c.props.get("model_dirty"):
+        values["model"] = c.props["model"]
+        changed = True
+    if changed:
+        ordered = [(k, values[k]) for k in _CONTROLLER_ATTR_ORDER if k in values]
+        ordered += [(k, v) for k, v in values.items() if k not in _CONTROLLER_ATTR_ORDER]
+        el.attrib.clear()
+        for k, v in ordered:
+            el.set(k, v)
+    if c.props.get("model_name"):
+        model = new_element("model", [("name", c.props["model_name"])])
+        model.tag = _qualified_like(el, "model")
+        insert_element(el, model, before=("target", "driver", "alias", "address"))
+    target_values = c.props.get("target")
+    if target_values:
+        target = find_child(el, "target")
+        if target is None:
+            target = new_element(_qualified_like(el, "target"), list(target_values.items()))
+            insert_element(el, target, after=("model",), before=("driver", "alias", "address"))
+        else:
+            for k, v in target_values.items():
+                target.set(k, v)
+
+
+def _qualified_like(el: etree._Element, name: str) -> str:
+    tag = str(el.tag)
+    return tag[: tag.index("}") + 1] + name if tag.startswith("{") else name
+
+
+__all__ = ["format_address", "local", "write_back"]

@@ -1,0 +1,248 @@
+"""Small edits of a parsed document that keep the user's layout.
+
+New elements are indented like their siblings, with the indentation read from the document's own
+whitespace (two spaces when it has none to read); nothing that exists is re-indented. A document
+written on one line gets its new elements on that line too. Elements are matched by namespace
+URI and local name, never by prefix: a new element takes its parent's namespace, so an insertion
+into a document with a default namespace stays in that namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from lxml import etree
+
+__all__ = ["find_child", "insert_element", "new_element", "set_address"]
+
+DEFAULT_INDENT_UNIT = "  "
+
+
+def new_element(
+    tag: str,
+    attrs: Sequence[tuple[str, str]] = (),
+    children: Iterable[etree._Element] = (),
+) -> etree._Element:
+    """A new element ``tag`` with ``attrs`` in the given order and ``children`` appended.
+
+    >>> el = new_element("controller", [("type", "pci"), ("index", "1")],
+    ...                  [new_element("model", [("name", "pcie-root-port")])])
+    >>> etree.tostring(el).decode()
+    '<controller type="pci" index="1"><model name="pcie-root-port"/></controller>'
+    """
+    elem = etree.Element(tag)
+    for name, value in attrs:
+        elem.set(name, value)
+    for child in children:
+        elem.append(child)
+    return elem
+
+
+def find_child(parent: etree._Element, name: str) -> etree._Element | None:
+    """The first element child of ``parent`` named ``name`` in the parent's namespace, or None."""
+    tag = _qualified(parent, name)
+    for child in parent:
+        if child.tag == tag:
+            return child
+    return None
+
+
+def set_address(device: etree._Element, attrs: Sequence[tuple[str, str]]) -> etree._Element:
+    """Give ``device`` an ``<address>`` with exactly ``attrs``, in that order; return it.
+
+    An existing ``<address>`` child keeps its place and its children (``<zpci>``); only its
+    attributes are replaced. Otherwise a new one is appended as the last child, indented like its
+    siblings (or one level deeper than the device when it has no children).
+    """
+    address = find_child(device, "address")
+    if address is None:
+        address = etree.Element(_qualified(device, "address"))
+        _set_attributes(address, attrs)
+        _append_indented(device, address)
+    else:
+        address.attrib.clear()
+        _set_attributes(address, attrs)
+    return address
+
+
+def insert_element(
+    parent: etree._Element,
+    new: etree._Element,
+    *,
+    after: Sequence[str] = (),
+    before: Sequence[str] = (),
+) -> etree._Element:
+    """Insert ``new`` into ``parent`` at the place libvirt would put it; return ``new``.
+
+    The place is after the last child named by the first name of ``after`` that has a match;
+    else before the first child named by the first name of ``before`` that has a match; else at
+    the end. Names are local names in the parent's namespace (or ``{uri}name``). ``new`` (and
+    its descendants without a namespace) moves into the parent's namespace, is indented like its
+    siblings and its descendants one more level per depth.
+    """
+    _adopt_namespace(parent, new)
+    anchor = _last_named(parent, after)
+    if anchor is not None:
+        _insert_after(anchor, new)
+    else:
+        anchor = _first_named(parent, before)
+        if anchor is not None:
+            _insert_before(anchor, new)
+        else:
+            _append_indented(parent, new)
+    indent = _own_indent(new)
+    if indent is not None:
+        _indent_descendants(new, indent, _indent_unit(parent))
+    return new
+
+
+# ---------------------------------------------------------------------------- placement
+
+
+def _append_indented(parent: etree._Element, new: etree._Element) -> None:
+    if len(parent):
+        last = parent[-1]
+        new.tail = last.tail
+        last.tail = _inner_indent(parent)
+        parent.append(new)
+        return
+    own = _own_indent(parent)
+    if own is None or not _is_blank(parent.text):  # one line, or text content: add no layout
+        parent.append(new)
+        return
+    closing = parent.text if _is_blank(parent.text) and "\n" in (parent.text or "") else None
+    parent.text = "\n" + own + _indent_unit(parent)
+    new.tail = closing if closing is not None else "\n" + own
+    parent.append(new)
+
+
+def _insert_after(anchor: etree._Element, new: etree._Element) -> None:
+    parent = anchor.getparent()
+    assert parent is not None
+    new.tail = anchor.tail
+    anchor.tail = _inner_indent(parent)
+    anchor.addnext(new)
+
+
+def _insert_before(anchor: etree._Element, new: etree._Element) -> None:
+    parent = anchor.getparent()
+    assert parent is not None
+    anchor.addprevious(new)
+    new.tail = _inner_indent(parent)
+
+
+def _last_named(parent: etree._Element, names: Sequence[str]) -> etree._Element | None:
+    for name in names:
+        tag = _qualified(parent, name)
+        found = [child for child in parent if child.tag == tag]
+        if found:
+            return found[-1]
+    return None
+
+
+def _first_named(parent: etree._Element, names: Sequence[str]) -> etree._Element | None:
+    for name in names:
+        found = find_child(parent, name)
+        if found is not None:
+            return found
+    return None
+
+
+# ---------------------------------------------------------------------------- indentation
+
+
+def _inner_indent(parent: etree._Element) -> str | None:
+    """The whitespace that goes before a child of ``parent`` ("\\n" + spaces; None: one line).
+
+    Read from the whitespace before the parent's first child; when that is missing or holds text,
+    derived from the parent's own indentation.
+    """
+    text = parent.text
+    if len(parent) and _is_blank(text):
+        if text is None or "\n" not in text:
+            return text
+        return "\n" + text.rsplit("\n", 1)[1]
+    own = _own_indent(parent)
+    return None if own is None else "\n" + own + _indent_unit(parent)
+
+
+def _own_indent(elem: etree._Element) -> str | None:
+    """The indentation of the line ``elem`` starts on, or None when it does not start a line."""
+    parent = elem.getparent()
+    if parent is None:
+        return ""
+    previous = elem.getprevious()
+    before = previous.tail if previous is not None else parent.text
+    if before is None or "\n" not in before:
+        return None
+    last_line = before.rsplit("\n", 1)[1]
+    return last_line if _is_blank(last_line) else None
+
+
+def _indent_unit(elem: etree._Element) -> str:
+    """One level of indentation as the document writes it, found nearest ``elem`` first."""
+    for candidate in _unit_candidates(elem):
+        own = _own_indent(candidate)
+        text = candidate.text
+        if own is None or not text or "\n" not in text or not _is_blank(text):
+            continue
+        inner = text.rsplit("\n", 1)[1]
+        if inner.startswith(own) and len(inner) > len(own):
+            return inner[len(own) :]
+    return DEFAULT_INDENT_UNIT
+
+
+def _unit_candidates(elem: etree._Element) -> Iterator[etree._Element]:
+    for ancestor in (elem, *elem.iterancestors()):
+        if len(ancestor):
+            yield ancestor
+    for count, candidate in enumerate(elem.getroottree().getroot().iter(tag=etree.Element)):
+        if count > 1000:
+            return
+        if len(candidate):
+            yield candidate
+
+
+def _indent_descendants(elem: etree._Element, indent: str, unit: str) -> None:
+    """Lay out the (new) children of ``elem`` one per line, one ``unit`` deeper per level.
+
+    Whitespace already there is kept; only missing whitespace is added.
+    """
+    children = list(elem)
+    if not children:
+        return
+    inner = indent + unit
+    if elem.text is None:
+        elem.text = "\n" + inner
+    for index, child in enumerate(children):
+        if child.tail is None:
+            child.tail = "\n" + (inner if index < len(children) - 1 else indent)
+        _indent_descendants(child, inner, unit)
+
+
+def _is_blank(text: str | None) -> bool:
+    return text is None or not text.strip(" \t\r\n")
+
+
+# ---------------------------------------------------------------------------- names
+
+
+def _qualified(parent: etree._Element, name: str) -> str:
+    if name.startswith("{"):
+        return name
+    namespace = etree.QName(parent).namespace
+    return f"{{{namespace}}}{name}" if namespace else name
+
+
+def _adopt_namespace(parent: etree._Element, new: etree._Element) -> None:
+    namespace = etree.QName(parent).namespace
+    if not namespace:
+        return
+    for elem in new.iter(tag=etree.Element):
+        if not elem.tag.startswith("{"):
+            elem.tag = f"{{{namespace}}}{elem.tag}"
+
+
+def _set_attributes(elem: etree._Element, attrs: Sequence[tuple[str, str]]) -> None:
+    for name, value in attrs:
+        elem.set(name, value)
