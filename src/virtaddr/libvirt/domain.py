@@ -106,8 +106,8 @@ class Domain:
                 else:
                     self.lists["video"].append(dev)
             elif name == "net" and dev.get("type") == "hostdev":
+                # libvirt lists it with the hostdevs (first among them), where it is addressed
                 iface_hostdevs.append(dev)
-                self.lists["net"].append(dev)
             else:
                 self.lists[name].append(dev)
         self.lists["hostdev"][:0] = iface_hostdevs
@@ -158,9 +158,24 @@ class Domain:
 
     # ---------------------------------------------------------------- queries
     def walk(self) -> Iterator[Device]:
-        """Every device in libvirt's device-walk order."""
+        """Every device in libvirt's device-walk order.
+
+        The first console is left out when it is the serial-type copy of the first serial:
+        libvirt's address passes skip it (it shares the serial's address).
+        """
+        skip = self.compat_console()
         for name in WALK_ORDER:
-            yield from self.lists[name]
+            for dev in self.lists[name]:
+                if dev is not skip:
+                    yield dev
+
+    def compat_console(self) -> Device | None:
+        consoles = self.lists["console"]
+        if not consoles or not self.lists["serial"]:
+            return None
+        if consoles[0].child_get("target", "type") in (None, "serial"):
+            return consoles[0]
+        return None
 
     def controllers(self, ctype: str) -> list[Device]:
         return [c for c in self.lists["controller"] if c.get("type") == ctype]

@@ -88,12 +88,18 @@ def fill_controller_indexes(domain: Domain) -> None:
 
 def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
     errors = []
+    usb = domain.controllers("usb")
+    if len(usb) > 1 and any(c.get("model") == "none" for c in usb):
+        bad = usb[1] if usb[0].get("model") == "none" else usb[0]
+        return [bad.error("Can't add another USB controller: USB is disabled for this domain")]
     seen: dict[tuple[str | None, int], Device] = {}
     for c in domain.lists["controller"]:
         key = (c.get("type"), c.props["index"])
         other = seen.get(key)
         if other is not None:
-            if key[0] == "usb" and (c.child("master") is not None or other.child("master") is not None):
+            if key[0] == "usb" and controller_model(c) != controller_model(other) and (
+                controller_model(c) in USB2_MODELS or controller_model(other) in USB2_MODELS
+            ):
                 continue
             errors.append(c.error(f"Multiple '{key[0]}' controllers with index '{key[1]}'"))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from virtaddr.errors import AddressError
+from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.defaults import ensure_controllers
 
@@ -72,3 +73,13 @@ def check_machine_controllers(domain: Domain) -> list[AddressError]:
         ) else ides[1]
         errors.append(bad.error("Only a single IDE controller is supported for this machine type"))
     return errors
+
+
+def check_zpci(domain: Domain) -> list[AddressError]:
+    """x86 QEMU has no zPCI: a ``<zpci>`` inside a PCI address is refused."""
+    for d in domain.walk():
+        if d.addr_type == "pci":
+            el = d.child("address")
+            if el is not None and any(local(c.tag) == "zpci" for c in el):
+                return [d.error("This QEMU binary doesn't support zPCI")]
+    return []

@@ -75,8 +75,12 @@ class PciBusSet:
             self.buses[addr[1]].aggregate.add(addr[2])
 
     def fully_used(self) -> bool:
-        return all(self.space.count_free(Box([(0, 0), (b.index, b.index), (0, 31), (0, 7)])) == 0
-                   for b in self.buses)
+        """Whether every slot of every bus has at least one function in use."""
+        return all(
+            self.slot_used(b.index, slot)
+            for b in self.buses
+            for slot in range(b.rules.min_slot, b.rules.max_slot + 1)
+        )
 
     # ---------------------------------------------------------------- compatibility
     def compatible_auto(self, flags: int, bus: PciBus) -> bool:

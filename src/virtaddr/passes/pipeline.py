@@ -58,6 +58,7 @@ def _stages(domain: Domain) -> list[AddressError]:
     defaults.fill_device_defaults(domain)
     for step in (
         other.check_machine_controllers,
+        other.check_zpci,
         vserial.assign_virtio_serial,
         pci.assign_pci_addresses,
         usb.assign_usb_addresses,

@@ -77,6 +77,11 @@ class UsbPass:
     def run(self) -> list[AddressError]:
         devices = list(usb_devices(self.domain))
         ctrls = self.domain.controllers("usb")
+        for c in ctrls:
+            model = controller_model(c)
+            if model == "qemu-xhci" and controller_ports(c) > 15:
+                self.errors.append(c.error(f"'{model}' controller only supports up to '15' ports"))
+                return self.errors
         if not devices:
             return []
         if all(controller_model(c) == "none" for c in ctrls):
@@ -86,11 +91,6 @@ class UsbPass:
                 )
             )
             return self.errors
-        for c in ctrls:
-            model = controller_model(c)
-            if model in ("qemu-xhci",) and controller_ports(c) > 15:
-                self.errors.append(c.error(f"'{model}' controller only supports up to '15' ports"))
-                return self.errors
         self._add_hubs(devices, ctrls)
         devices = list(usb_devices(self.domain))
         for c in ctrls:

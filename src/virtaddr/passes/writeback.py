@@ -57,7 +57,27 @@ def _needs_completion(d: Device) -> bool:
     return el is not None and any(el.get(k) is None for k in ("domain", "bus", "slot", "function"))
 
 
+def _primary_video_first(domain: Domain) -> None:
+    """Move the primary video before the other videos, where libvirt's list has it.
+
+    libvirt keeps the primary video first and writes it so; tools that pair videos by their order
+    (as libvirt's own output does) need the same order to see the same addresses.
+    """
+    videos = [v for v in domain.lists["video"] if v.elem is not None]
+    if not videos:
+        return
+    primary = videos[0].elem
+    first = min((v.elem for v in videos), key=lambda e: e.getparent().index(e))  # type: ignore[union-attr]
+    if primary is first or primary is None or first is None:
+        return
+    prev = primary.getprevious()
+    if prev is not None:
+        prev.tail, primary.tail = primary.tail, prev.tail
+    first.addprevious(primary)
+
+
 def write_back(domain: Domain) -> None:
+    _primary_video_first(domain)
     for d in domain.walk():
         if d.elem is None:
             continue

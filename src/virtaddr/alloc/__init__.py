@@ -1,0 +1,34 @@
+"""The generic address allocator: pools of boxes, free runs, owners. Standard library only.
+
+>>> from virtaddr.alloc import AddressSpace
+>>> space = AddressSpace.from_dims(("bus", 0, 1), ("slot", 0, 31), ("function", 0, 7))
+>>> _ = space.add_pool([(0, 1), (0, 31), (0, 7)], flags={"pci"}, name="root")
+>>> space.reserve_first((None, (3, 31), 0), owner="nic", flags={"pci"})
+(0, 3, 0)
+
+Layers: :mod:`~virtaddr.alloc.intervals` (sorted disjoint runs) and
+:mod:`~virtaddr.alloc.box` (products of ranges) know nothing of spaces;
+:mod:`~virtaddr.alloc.kind` and :mod:`~virtaddr.alloc.request` describe what is asked;
+:mod:`~virtaddr.alloc.space` puts them together.
+"""
+
+from virtaddr.alloc.box import Box, BoxLike, boxes_between
+from virtaddr.alloc.intervals import IntervalMap, IntervalSet
+from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.alloc.request import Request, RequestItem, RequestLike
+from virtaddr.alloc.space import AddressSpace, Pool
+
+__all__ = [
+    "AddressKind",
+    "AddressSpace",
+    "Box",
+    "BoxLike",
+    "Field",
+    "IntervalMap",
+    "IntervalSet",
+    "Pool",
+    "Request",
+    "RequestItem",
+    "RequestLike",
+    "boxes_between",
+]

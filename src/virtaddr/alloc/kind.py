@@ -1,0 +1,140 @@
+"""Address kinds: the declaration of a space's dimensions, and how to show its addresses.
+
+A kind is data, not code: adding an address type to virtaddr is a declaration of its fields and
+bounds (see :mod:`virtaddr.kinds`). The optional ``format_address`` lets messages show addresses
+the way users write them (``0000:01:03.0``, ``192.168.1.2``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from virtaddr.alloc.box import Box, _is_int
+from virtaddr.alloc.request import Request, RequestItem
+from virtaddr.errors import InvalidAddress
+
+__all__ = ["AddressKind", "Field"]
+
+Address = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One dimension of an address: its name and inclusive bounds ``lo..hi``.
+
+    ``hex_width`` (digits) says the field is written in hexadecimal, as libvirt writes PCI
+    addresses; ``None`` means decimal.
+    """
+
+    name: str
+    lo: int
+    hi: int
+    hex_width: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (_is_int(self.lo) and _is_int(self.hi)) or self.lo > self.hi:
+            raise InvalidAddress(f"field {self.name}: bad bounds {self.lo!r}..{self.hi!r}")
+
+    def format(self, value: int) -> str:
+        """The value as text: ``0x`` and ``hex_width`` digits, or decimal."""
+        if self.hex_width is None:
+            return str(value)
+        return f"0x{value:0{self.hex_width}x}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddressKind:
+    """An address type: a name and its fields, first most significant.
+
+    >>> k = AddressKind("drive", (Field("controller", 0, 7), Field("unit", 0, 1)))
+    >>> k.address(controller=1, unit=0), k.request(unit=1)
+    ((1, 0), Request(items=(None, 1)))
+    >>> k.describe((1, 0)), k.describe_box(Box([(0, 7), (1, 1)]))
+    ('controller=1 unit=0', 'controller=* unit=1')
+    """
+
+    name: str
+    fields: tuple[Field, ...]
+    format_address: Callable[[Address], str] | None = field(default=None, compare=False)
+    bounds: Box = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", tuple(self.fields))
+        if not self.fields:
+            raise InvalidAddress(f"kind {self.name}: no fields")
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise InvalidAddress(f"kind {self.name}: duplicate field names {names}")
+        object.__setattr__(self, "bounds", Box((f.lo, f.hi) for f in self.fields))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The field names in order."""
+        return tuple(f.name for f in self.fields)
+
+    def address(self, *values: int, **named: int) -> Address:
+        """An address from positional values or every field by name, checked. O(d).
+
+        Raises :class:`InvalidAddress` on a missing, unknown or out-of-bounds field.
+        """
+        if named:
+            if values:
+                raise InvalidAddress("give an address by position or by name, not both")
+            unknown = set(named) - set(self.names)
+            if unknown:
+                raise InvalidAddress(f"{self.name}: unknown field(s) {sorted(unknown)}")
+            missing = [n for n in self.names if n not in named]
+            if missing:
+                raise InvalidAddress(f"{self.name}: missing field(s) {missing}")
+            values = tuple(named[n] for n in self.names)
+        return self.check(values)
+
+    def check(self, address: Sequence[int]) -> Address:
+        """The address as a tuple, after checking its length, types and bounds. O(d).
+
+        Raises :class:`InvalidAddress`, naming the field, when it does not fit.
+        """
+        t = tuple(address)
+        if len(t) != len(self.fields):
+            raise InvalidAddress(
+                f"{self.name} address {t} has {len(t)} fields, expected {len(self.fields)} "
+                f"({', '.join(self.names)})"
+            )
+        for v, f in zip(t, self.fields, strict=True):
+            if not _is_int(v) or not f.lo <= v <= f.hi:
+                raise InvalidAddress(
+                    f"{self.name} address {t}: {f.name}={v!r} is not within {f.lo}..{f.hi}"
+                )
+        return t
+
+    def request(self, **named: RequestItem) -> Request:
+        """A request by field name; fields not named are ``None`` (any)."""
+        unknown = set(named) - set(self.names)
+        if unknown:
+            raise InvalidAddress(f"{self.name}: unknown field(s) {sorted(unknown)}")
+        return Request(tuple(named.get(n) for n in self.names))
+
+    def describe(self, address: Sequence[int]) -> str:
+        """The address as users write it: ``format_address`` or ``name=value`` pairs."""
+        t = tuple(address)
+        if self.format_address is not None:
+            return self.format_address(t)
+        return " ".join(f"{f.name}={f.format(v)}" for f, v in zip(self.fields, t, strict=True))
+
+    def describe_box(self, box: Box) -> str:
+        """A box as users read it: ``first–last`` for a run when addresses have a format,
+        else ``name=lo..hi`` pairs with ``*`` for a whole field."""
+        if box.is_point:
+            return self.describe(box.lo)
+        if self.format_address is not None and box.is_run_within(self.bounds):
+            return f"{self.format_address(box.lo)}–{self.format_address(box.hi)}"
+        parts = []
+        for f, (lo, hi) in zip(self.fields, box.ranges, strict=True):
+            if (lo, hi) == (f.lo, f.hi):
+                parts.append(f"{f.name}=*")
+            elif lo == hi:
+                parts.append(f"{f.name}={f.format(lo)}")
+            else:
+                parts.append(f"{f.name}={f.format(lo)}..{f.format(hi)}")
+        return " ".join(parts)

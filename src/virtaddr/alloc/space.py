@@ -1,0 +1,593 @@
+"""Address spaces: pools of addresses, their free runs and their owners.
+
+A space has a kind (its dimensions and bounds) and pools, disjoint boxes with flags. Every pool
+numbers its points in lexicographic order (first dimension most significant) as a mixed-radix
+linear index, so that order is plain integer order and a pool's state is two interval
+structures over ``0 .. size - 1``: the free runs (an :class:`IntervalSet`) and the reserved runs
+with their owners (an :class:`IntervalMap`; a block reservation is one entry per run). Nothing is
+ever stored per address, so memory follows the fragmentation, not the size: an IPv6 /64 costs
+the same as a PCI bus.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from heapq import merge
+from itertools import product
+from typing import Any
+
+from virtaddr.alloc.box import Box, BoxLike, boxes_between
+from virtaddr.alloc.index import BoxIndex
+from virtaddr.alloc.intervals import IntervalMap, IntervalSet
+from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.alloc.request import Request, RequestLike
+from virtaddr.errors import Collision, Exhausted, InvalidAddress, NotReserved, OutOfPool, PoolOverlap
+
+__all__ = ["AddressSpace", "Pool"]
+
+Address = tuple[int, ...]
+Owner = Hashable
+_NO_FLAGS: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Pool:
+    """A box of addresses the space may hand out, with flags and caller data.
+
+    Pools compare by identity. ``data`` is anything the caller wants back from
+    :meth:`AddressSpace.pool_of` (the PCI pass keeps its bus there).
+    """
+
+    name: str
+    box: Box
+    flags: frozenset[str]
+    data: Any = None
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.box}"
+
+
+class _PoolState:
+    """A pool's linear index and its free and reserved runs."""
+
+    __slots__ = ("free", "held", "his", "lo", "los", "pool", "size", "strides")
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.los = pool.box.lo
+        self.his = pool.box.hi
+        self.lo = self.los  # the lexicographically first point, for ordering pools
+        strides: list[int] = []
+        n = 1
+        for lo, hi in reversed(pool.box.ranges):
+            strides.append(n)
+            n *= hi - lo + 1
+        self.strides = tuple(reversed(strides))
+        self.size = n
+        self.free = IntervalSet([(0, n - 1)])
+        self.held: IntervalMap[Owner] = IntervalMap()
+
+    def encode(self, address: Sequence[int]) -> int:
+        """The linear index of a point of the pool. O(d)."""
+        x = 0
+        for v, lo, s in zip(address, self.los, self.strides, strict=True):
+            x += (v - lo) * s
+        return x
+
+    def decode(self, x: int) -> Address:
+        """The point at linear index ``x``. O(d)."""
+        out = []
+        for lo, s in zip(self.los, self.strides, strict=True):
+            q, x = divmod(x, s)
+            out.append(lo + q)
+        return tuple(out)
+
+    def clip(self, box: Box) -> tuple[tuple[int, int], ...] | None:
+        """``box`` within the pool as ranges, or ``None`` when they do not meet. O(d)."""
+        out = []
+        for (a, b), lo, hi in zip(box.ranges, self.los, self.his, strict=True):
+            a, b = max(a, lo), min(b, hi)
+            if a > b:
+                return None
+            out.append((a, b))
+        return tuple(out)
+
+    def is_whole(self, q: Sequence[tuple[int, int]]) -> bool:
+        return all(a == lo and b == hi for (a, b), lo, hi in zip(q, self.los, self.his, strict=True))
+
+    def contiguous_from(self, q: Sequence[tuple[int, int]]) -> int:
+        """The first dimension ``k`` such that every dimension after ``k`` is whole in ``q``."""
+        k = len(q) - 1
+        while k > 0 and q[k] == (self.los[k], self.his[k]):
+            k -= 1
+        return k
+
+    def runs(self, q: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        """The linear runs of the clipped box ``q``, in order. O(d) per run."""
+        k = self.contiguous_from(q)
+        tail_lo = [a for a, _ in q[k + 1 :]]
+        tail_hi = [b for _, b in q[k + 1 :]]
+        for prefix in product(*(range(a, b + 1) for a, b in q[:k])):
+            yield (
+                self.encode((*prefix, q[k][0], *tail_lo)),
+                self.encode((*prefix, q[k][1], *tail_hi)),
+            )
+
+    def next_in(self, q: Sequence[tuple[int, int]], x: int) -> int | None:
+        """The smallest linear index ``>= x`` whose point is in ``q``, or ``None``. O(d)."""
+        digits = list(self.decode(x))
+        n = len(digits)
+        for i in range(n):
+            a, b = q[i]
+            v = digits[i]
+            if v < a:
+                digits[i:] = [a for a, _ in q[i:]]
+                return self.encode(digits)
+            if v > b:
+                # Carry: raise the last earlier digit that can still grow.
+                for j in range(i - 1, -1, -1):
+                    if digits[j] < q[j][1]:
+                        digits[j] += 1
+                        digits[j + 1 :] = [a for a, _ in q[j + 1 :]]
+                        return self.encode(digits)
+                return None
+        return x
+
+    def count_upto(self, q: Sequence[tuple[int, int]], x: int) -> int:
+        """How many points of ``q`` have a linear index ``<= x``. O(d)."""
+        if x < 0:
+            return 0
+        total = 0
+        suffix = 1
+        sizes = [b - a + 1 for a, b in q]
+        suffixes = [0] * len(q)
+        for i in range(len(q) - 1, -1, -1):
+            suffixes[i] = suffix
+            suffix *= sizes[i]
+        for v, (a, b), s in zip(self.decode(x), q, suffixes, strict=True):
+            if v < a:
+                return total
+            if v > b:
+                return total + (b - a + 1) * s
+            total += (v - a) * s
+        return total + 1
+
+    def count_free(self, q: Sequence[tuple[int, int]]) -> int:
+        """Free points of the clipped box ``q``. O(log n + k·d), k free runs touching ``q``."""
+        if self.is_whole(q):
+            return self.free.total
+        first = self.encode([a for a, _ in q])
+        last = self.encode([b for _, b in q])
+        if self.contiguous_from(q) == 0 or all(a == b for a, b in q[: self.contiguous_from(q)]):
+            return self.free.count(first, last)
+        n = 0
+        for a, b in self.free.runs_from(first):
+            if a > last:
+                break
+            n += self.count_upto(q, min(b, last)) - self.count_upto(q, a - 1)
+        return n
+
+    def first_free(self, q: Sequence[tuple[int, int]]) -> int | None:
+        """The smallest free linear index in ``q``. O((log n + d) · k), k runs skipped."""
+        x: int | None = self.encode([a for a, _ in q])
+        last = self.encode([b for _, b in q])
+        while x is not None:
+            run = self.free.find(x)
+            if run is None or run[0] > last:
+                return None
+            y = max(x, run[0])
+            z = self.next_in(q, y)
+            if z is None or z <= run[1]:
+                return z
+            x = z
+        return None
+
+    def first_held(self, q: Sequence[tuple[int, int]]) -> tuple[int, Owner] | None:
+        """The smallest reserved linear index in ``q`` with its owner. O(log n + k·d)."""
+        first = self.encode([a for a, _ in q])
+        last = self.encode([b for _, b in q])
+        for a, b, owner in self.held.overlapping(first, last):
+            z = self.next_in(q, max(a, first))
+            if z is not None and z <= b:
+                return z, owner
+        return None
+
+    def free_boxes(self, q: Sequence[tuple[int, int]] | None) -> Iterator[Box]:
+        """The free runs as boxes (clipped to ``q``), in lexicographic order."""
+        first = 0 if q is None else self.encode([a for a, _ in q])
+        last = self.size - 1 if q is None else self.encode([b for _, b in q])
+        clip = None if q is None else Box(q)
+        for a, b in self.free.runs_from(first):
+            if a > last:
+                break
+            for box in boxes_between(self.pool.box, self.decode(a), self.decode(b)):
+                if clip is None:
+                    yield box
+                else:
+                    part = box.intersection(clip)
+                    if part is not None:
+                        yield part
+
+
+class AddressSpace:
+    """The addresses of one kind: pools, what is free, and who holds the rest.
+
+    >>> from virtaddr.alloc import AddressSpace
+    >>> space = AddressSpace.from_dims(("bus", 0, 1), ("slot", 0, 31), ("function", 0, 7))
+    >>> pool = space.add_pool([(0, 1), (0, 31), (0, 7)], name="root")
+    >>> space.reserve((0, 13, 2), owner="disk vda")
+    (0, 13, 2)
+    >>> [str(b) for b in space.free_boxes()][:3]
+    ['{0..0}{0..12}{0..7}', '{0..0}{13..13}{0..1}', '{0..0}{13..13}{3..7}']
+
+    Not thread-safe. Every method raises :class:`~virtaddr.errors.InvalidAddress` for an address
+    or box of the wrong length or outside the kind's bounds.
+    """
+
+    __slots__ = ("_by_lo", "_index", "_states", "kind")
+
+    def __init__(self, kind: AddressKind) -> None:
+        self.kind = kind
+        self._states: list[_PoolState] = []  # insertion order
+        self._by_lo: list[tuple[Address, int, _PoolState]] = []  # sorted by first point
+        self._index: BoxIndex[_PoolState] = BoxIndex(len(kind.fields))
+
+    @classmethod
+    def from_dims(cls, *dims: tuple[str, int, int], name: str = "space") -> AddressSpace:
+        """A space of an ad-hoc kind from ``(name, lo, hi)`` triples."""
+        return cls(AddressKind(name, tuple(Field(n, lo, hi) for n, lo, hi in dims)))
+
+    def __repr__(self) -> str:
+        return f"<AddressSpace {self.kind.name}: {len(self._states)} pools>"
+
+    # ------------------------------------------------------------------ checking input
+
+    def _address(self, address: Sequence[int]) -> Address:
+        return self.kind.check(address)
+
+    def _box(self, box: BoxLike) -> Box:
+        b = box if isinstance(box, Box) else Box(box)
+        if len(b.ranges) != len(self.kind.fields):
+            raise InvalidAddress(
+                f"{self.kind.name} box {b} has {len(b.ranges)} ranges, "
+                f"expected {len(self.kind.fields)}"
+            )
+        if not self.kind.bounds.contains(b):
+            raise InvalidAddress(f"{self.kind.name} box {b} is not within {self.kind.bounds}")
+        return b
+
+    def _request_box(self, request: RequestLike | None) -> Box:
+        if request is None:
+            return self.kind.bounds
+        r = Request.coerce(request)
+        return self._box(r) if isinstance(r, Box) else r.box(self.kind.bounds)
+
+    # ------------------------------------------------------------------ pools
+
+    @property
+    def pools(self) -> list[Pool]:
+        """The pools in insertion order (a new list). O(P)."""
+        return [st.pool for st in self._states]
+
+    def add_pool(
+        self,
+        box: BoxLike,
+        flags: Iterable[str] = (),
+        name: str | None = None,
+        data: Any = None,
+    ) -> Pool:
+        """Add a pool of free addresses. O(d log P + segments cut).
+
+        Raises :class:`PoolOverlap`, naming both pools, when it meets a pool of the space.
+        """
+        b = self._box(box)
+        clash = self._index.overlapping(b)
+        pool = Pool(
+            name if name is not None else f"pool #{len(self._states)}",
+            b,
+            frozenset(flags),
+            data,
+        )
+        if clash:
+            other = clash[0].pool
+            common = b.intersection(other.box)
+            assert common is not None
+            raise PoolOverlap(
+                f"{self.kind.name} pool {pool.name!r} {b} overlaps pool {other.name!r} "
+                f"{other.box} at {common}"
+            )
+        st = _PoolState(pool)
+        self._index.add(b, st)
+        self._states.append(st)
+        insort(self._by_lo, (st.lo, len(self._states), st))
+        return pool
+
+    def pool_of(self, address: Sequence[int]) -> Pool | None:
+        """The pool holding ``address``, or ``None``. O(d log P)."""
+        st = self._index.find(self._address(address))
+        return None if st is None else st.pool
+
+    def _state(self, address: Address, what: str = "address") -> _PoolState:
+        st = self._index.find(address)
+        if st is None:
+            raise OutOfPool(f"{self.kind.name} {what} {self.kind.describe(address)} is in no pool")
+        return st
+
+    def _candidates(
+        self, box: Box, flags: frozenset[str], pools: Collection[Pool] | None
+    ) -> list[_PoolState]:
+        """Pools meeting ``box`` with all ``flags`` (and among ``pools``), by first point."""
+        if pools is not None:
+            wanted = {id(p) for p in pools}
+            states = [st for _, _, st in self._by_lo if id(st.pool) in wanted]
+        elif box == self.kind.bounds:
+            states = [st for _, _, st in self._by_lo]
+        else:
+            states = sorted(self._index.overlapping(box), key=lambda st: st.lo)
+        return [st for st in states if flags <= st.pool.flags]
+
+    # ------------------------------------------------------------------ queries
+
+    def is_free(self, address: Sequence[int]) -> bool:
+        """Whether ``address`` is in a pool and not reserved. O(d log P + log n)."""
+        a = self._address(address)
+        st = self._index.find(a)
+        return st is not None and st.encode(a) in st.free
+
+    def owner(self, address: Sequence[int]) -> Owner | None:
+        """Who reserved ``address``, or ``None`` when it is free or in no pool. O(log n)."""
+        a = self._address(address)
+        st = self._index.find(a)
+        if st is None:
+            return None
+        hit = st.held.get(st.encode(a))
+        return None if hit is None else hit[2]
+
+    def first_free(
+        self,
+        request: RequestLike | None = None,
+        flags: Iterable[str] = _NO_FLAGS,
+        pools: Collection[Pool] | None = None,
+    ) -> Address | None:
+        """The lexicographically first free address matching the request, or ``None``.
+
+        ``request`` has one item per dimension: an int, an inclusive ``(lo, hi)`` or ``None``
+        (any); a :class:`Box` is also accepted. Only pools whose flags include all of ``flags``
+        (and, if given, among ``pools``) are searched. O(P' (d + log n)) for P' pools meeting
+        the request, usually far less: the search stops at the first pool whose first point is
+        past the best address found.
+        """
+        found = self._search(self._request_box(request), frozenset(flags), pools)
+        return None if found is None else found[2]
+
+    def _search(
+        self, box: Box, flags: frozenset[str], pools: Collection[Pool] | None
+    ) -> tuple[_PoolState, int, Address] | None:
+        best: tuple[_PoolState, int, Address] | None = None
+        for st in self._candidates(box, flags, pools):
+            if best is not None and st.lo[0] > best[2][0]-1:
+                break
+            if not st.free.total:
+                continue
+            q = st.clip(box)
+            if q is None:
+                continue
+            x = st.first_free(q)
+            if x is not None:
+                a = st.decode(x)
+                if best is None or a < best[2]:
+                    best = (st, x, a)
+        return best
+
+    def count_free(self, box: BoxLike | None = None, flags: Iterable[str] = _NO_FLAGS) -> int:
+        """How many addresses of ``box`` (default: the whole space) are free, exactly.
+
+        O(log n + k) per pool meeting the box, k the free runs touching it; O(1) per pool the
+        box covers.
+        """
+        b = self.kind.bounds if box is None else self._box(box)
+        total = 0
+        for st in self._candidates(b, frozenset(flags), None):
+            q = st.clip(b)
+            if q is not None:
+                total += st.count_free(q)
+        return total
+
+    def free_boxes(self, box: BoxLike | None = None) -> Iterator[Box]:
+        """The free space as boxes in lexicographic order (of their first points).
+
+        Each free run of a pool is cut into at most ``2d - 1`` boxes, as wide as it allows
+        (:func:`boxes_between`); with ``box`` those boxes are clipped to it. O(d²) per box.
+        """
+        b = self.kind.bounds if box is None else self._box(box)
+        per_pool = []
+        for st in self._candidates(b, _NO_FLAGS, None):
+            q = st.clip(b)
+            if q is not None:
+                per_pool.append(st.free_boxes(None if st.is_whole(q) else q))
+        return merge(*per_pool, key=lambda x: x.lo)
+
+    def reservations(self, box: BoxLike | None = None) -> Iterator[tuple[Box, Owner]]:
+        """The reserved runs meeting ``box`` as ``(box, owner)`` pairs, pool by pool.
+
+        A run is split into boxes like :meth:`free_boxes` (not clipped).
+        """
+        b = self.kind.bounds if box is None else self._box(box)
+        for st in self._candidates(b, _NO_FLAGS, None):
+            q = st.clip(b)
+            if q is None:
+                continue
+            first, last = st.encode([x for x, _ in q]), st.encode([y for _, y in q])
+            for lo, hi, owner in list(st.held.overlapping(first, last)):
+                for part in boxes_between(st.pool.box, st.decode(lo), st.decode(hi)):
+                    yield part, owner
+
+    # ------------------------------------------------------------------ reserving
+
+    def reserve(self, address: Sequence[int], owner: Owner) -> Address:
+        """Reserve exactly ``address`` for ``owner``. O(d log P + log n).
+
+        Raises :class:`Collision` (naming the current owner) when it is taken and
+        :class:`OutOfPool` when no pool holds it.
+        """
+        a = self._address(address)
+        st = self._state(a)
+        x = st.encode(a)
+        if x not in st.free:
+            hit = st.held.get(x)
+            assert hit is not None
+            raise self._collision(a, hit[2])
+        st.free.remove(x, x)
+        st.held.insert(x, x, owner)
+        return a
+
+    def _collision(self, address: Address, owner: Owner) -> Collision:
+        return Collision(
+            address,
+            owner,
+            f"{self.kind.name} address {self.kind.describe(address)} is already reserved "
+            f"by {owner!r}",
+        )
+
+    def reserve_first(
+        self,
+        request: RequestLike | None,
+        owner: Owner,
+        flags: Iterable[str] = _NO_FLAGS,
+        pools: Collection[Pool] | None = None,
+    ) -> Address:
+        """Reserve the first free address matching ``request`` (see :meth:`first_free`).
+
+        Deterministic: always the lexicographically smallest. Raises :class:`Exhausted`, whose
+        message names the request (and flags, pools), when none is free.
+        """
+        fl = frozenset(flags)
+        box = self._request_box(request)
+        found = self._search(box, fl, pools)
+        if found is None:
+            msg = f"no free {self.kind.name} address in {self.kind.describe_box(box)}"
+            if fl:
+                msg += f" with flags {', '.join(sorted(fl))}"
+            if pools is not None:
+                msg += f" in pools {', '.join(repr(p.name) for p in pools)}"
+            raise Exhausted(msg)
+        st, x, a = found
+        st.free.remove(x, x)
+        st.held.insert(x, x, owner)
+        return a
+
+    def reserve_any(
+        self,
+        owner: Owner,
+        flags: Iterable[str] = _NO_FLAGS,
+        pools: Collection[Pool] | None = None,
+    ) -> Address:
+        """Reserve the first free address of the space; :class:`Exhausted` when full."""
+        return self.reserve_first(None, owner, flags, pools)
+
+    def _block_parts(self, b: Box, what: str) -> list[tuple[_PoolState, tuple[tuple[int, int], ...]]]:
+        """The pools covering ``b`` with their part of it; :class:`OutOfPool` if not covered."""
+        parts = []
+        covered = 0
+        for st in self._index.overlapping(b):
+            q = st.clip(b)
+            assert q is not None
+            parts.append((st, q))
+            covered += Box(q).size
+        if covered != b.size:
+            raise OutOfPool(
+                f"{self.kind.name} {what} {self.kind.describe_box(b)} is not entirely in pools"
+            )
+        return parts
+
+    def reserve_block(self, box: BoxLike, owner: Owner) -> Box:
+        """Reserve every address of ``box`` for ``owner``, or none of them.
+
+        Raises :class:`OutOfPool` when part of the box is in no pool and :class:`Collision`
+        (naming the first reserved address and its owner) when part is taken. A block whose
+        points are consecutive in a pool's order is one entry. O(log n + d) per run.
+        """
+        b = self._box(box)
+        parts = self._block_parts(b, "block")
+        for st, q in parts:
+            if st.count_free(q) != Box(q).size:
+                hit = st.first_held(q)
+                assert hit is not None
+                raise self._collision(st.decode(hit[0]), hit[1])
+        for st, q in parts:
+            for lo, hi in st.runs(q):
+                st.free.remove(lo, hi)
+                st.held.insert(lo, hi, owner)
+        return b
+
+    # ------------------------------------------------------------------ releasing
+
+    def release(self, address: Sequence[int]) -> Owner:
+        """Release ``address`` and return who held it. O(d log P + log n).
+
+        Releasing one address of a block splits the block. Raises :class:`NotReserved` when the
+        address is free or in no pool; nothing is ever silently ignored.
+        """
+        a = self._address(address)
+        st = self._index.find(a)
+        hit = None if st is None else st.held.get(st.encode(a))
+        if st is None or hit is None:
+            where = "in no pool" if st is None else "free"
+            raise NotReserved(
+                f"cannot release {self.kind.name} address {self.kind.describe(a)}: it is {where}"
+            )
+        x = st.encode(a)
+        st.held.remove(x, x)
+        st.free.add(x, x)
+        return hit[2]
+
+    def release_block(self, box: BoxLike) -> None:
+        """Release every address of ``box``, which must all be reserved (by anyone).
+
+        All or nothing: raises :class:`NotReserved` naming a free address (or the box, when
+        part of it is in no pool) and changes nothing. O(log n + d) per run.
+        """
+        b = self._box(box)
+        try:
+            parts = self._block_parts(b, "block")
+        except OutOfPool as e:
+            raise NotReserved(f"cannot release: {e}") from None
+        for st, q in parts:
+            if st.count_free(q):
+                x = st.first_free(q)
+                assert x is not None
+                raise NotReserved(
+                    f"cannot release {self.kind.name} block {self.kind.describe_box(b)}: "
+                    f"{self.kind.describe(st.decode(x))} is free"
+                )
+        for st, q in parts:
+            for lo, hi in st.runs(q):
+                st.held.remove(lo, hi)
+                st.free.add(lo, hi)
+
+    # ------------------------------------------------------------------ invariants
+
+    def _check(self) -> None:
+        """Assert every invariant of the space; for tests. O(P² + total runs)."""
+        assert len(self._by_lo) == len(self._states)
+        assert [k[0] for k in self._by_lo] == sorted(st.lo for st in self._states)
+        assert {id(st) for _, _, st in self._by_lo} == {id(st) for st in self._states}
+        for i, st in enumerate(self._states):
+            box = st.pool.box
+            assert self.kind.bounds.contains(box), f"pool {st.pool} out of bounds"
+            assert st.size == box.size
+            assert self._index.find(box.lo) is st and self._index.find(box.hi) is st
+            for other in self._states[:i]:
+                assert not box.overlaps(other.pool.box), f"{st.pool} overlaps {other.pool}"
+            st.free._check()
+            st.held._check()
+            # Free and held runs partition 0 .. size - 1.
+            runs = sorted([(a, b) for a, b in st.free] + [(a, b) for a, b, _ in st.held])
+            nxt = 0
+            for a, b in runs:
+                assert a == nxt, f"pool {st.pool.name}: linear index {nxt} lost or doubled"
+                nxt = b + 1
+            assert nxt == st.size, f"pool {st.pool.name}: runs end at {nxt}, size {st.size}"
+            assert st.free.total == sum(b - a + 1 for a, b in st.free)

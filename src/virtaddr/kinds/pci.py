@@ -1,0 +1,88 @@
+"""PCI addresses: ``domain:bus:slot.function``, written ``0000:01:03.0``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.errors import InvalidAddress
+
+__all__ = [
+    "FUNCTIONS",
+    "KIND",
+    "SLOTS",
+    "format_address",
+    "format_attrs",
+    "parse_address",
+    "parse_attrs",
+    "slot_box",
+]
+
+SLOTS = 32
+FUNCTIONS = 8
+
+_TEXT = re.compile(r"([0-9a-fA-F]{1,4}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])")
+
+
+def format_address(address: Sequence[int]) -> str:
+    """``(0, 1, 3, 0)`` -> ``'0000:01:03.0'`` (lspci's notation)."""
+    domain, bus, slot, function = address
+    return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
+
+
+def parse_address(text: str) -> tuple[int, int, int, int]:
+    """``'0000:01:03.0'`` -> ``(0, 1, 3, 0)``; raises InvalidAddress on anything else."""
+    m = _TEXT.fullmatch(text.strip())
+    if m is None:
+        raise InvalidAddress(f"not a PCI address (dddd:bb:ss.f): {text!r}")
+    domain, bus, slot, function = KIND.check([int(g, 16) for g in m.groups()])
+    return domain, bus, slot, function
+
+
+KIND = AddressKind(
+    "pci",
+    (
+        Field("domain", 0, 0xFFFF, hex_width=4),
+        Field("bus", 0, 0xFF, hex_width=2),
+        Field("slot", 0, SLOTS - 1, hex_width=2),
+        Field("function", 0, FUNCTIONS - 1, hex_width=1),
+    ),
+    format_address=format_address,
+)
+
+
+def slot_box(domain: int, bus: int, slot: int) -> list[tuple[int, int]]:
+    """All eight functions of a slot, for ``reserve_block``."""
+    return [(domain, domain), (bus, bus), (slot, slot), (0, FUNCTIONS - 1)]
+
+
+def format_attrs(address: Sequence[int]) -> dict[str, str]:
+    """The ``<address>`` attribute values with libvirt's hex widths.
+
+    >>> format_attrs((0, 1, 3, 0))
+    {'domain': '0x0000', 'bus': '0x01', 'slot': '0x03', 'function': '0x0'}
+    """
+    t = KIND.check(address)
+    return {f.name: f.format(v) for f, v in zip(KIND.fields, t, strict=True)}
+
+
+def parse_attrs(attrs: Mapping[str, str]) -> tuple[int | None, ...]:
+    """Field values from attribute text (``0x`` hex or decimal); absent fields are ``None``.
+
+    The result is a request: ``KIND.check()`` it when every field is present.
+    """
+    out: list[int | None] = []
+    for f in KIND.fields:
+        text = attrs.get(f.name)
+        if text is None:
+            out.append(None)
+            continue
+        try:
+            v = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+        except ValueError:
+            raise InvalidAddress(f"pci {f.name}={text!r} is not a number") from None
+        if not f.lo <= v <= f.hi:
+            raise InvalidAddress(f"pci {f.name}={text!r} is not within {f.lo}..{f.hi:#x}")
+        out.append(v)
+    return tuple(out)
