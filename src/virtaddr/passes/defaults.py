@@ -37,13 +37,19 @@ def read_controller_indexes(domain: Domain) -> list[AddressError]:
 def add_scsi_hostdev_controllers(domain: Domain) -> None:
     """At parse time every SCSI hostdev makes sure SCSI controllers 0..its controller exist."""
     for h in domain.lists["hostdev"]:
-        if h.tag != "hostdev" or h.get("type") != "scsi" or h.get("mode", "subsystem") != "subsystem":
+        if (
+            h.tag != "hostdev"
+            or h.get("type") != "scsi"
+            or h.get("mode", "subsystem") != "subsystem"
+        ):
             continue
         want = h.addr.get("controller", 0) if h.addr_type == "drive" else 0
         ensure_controllers(domain, "scsi", range(want + 1), model=None)
 
 
-def ensure_controllers(domain: Domain, ctype: str, indexes: range | list[int], model: str | None) -> None:
+def ensure_controllers(
+    domain: Domain, ctype: str, indexes: range | list[int], model: str | None
+) -> None:
     for i in indexes:
         if domain.controller(ctype, i) is None:
             add_controller(domain, ctype, i, model)
@@ -71,7 +77,9 @@ def fill_controller_indexes(domain: Domain) -> None:
             if prev.get("type") == "usb" and prev.get("model") in USB2_MODELS:
                 pidx = prev.props["index"]
                 if not any(
-                    o is not c and o.get("type") == "usb" and o.get("model") == model
+                    o is not c
+                    and o.get("type") == "usb"
+                    and o.get("model") == model
                     and o.props["index"] == pidx
                     for o in ctrls
                 ):
@@ -97,8 +105,10 @@ def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
         key = (c.get("type"), c.props["index"])
         other = seen.get(key)
         if other is not None:
-            if key[0] == "usb" and controller_model(c) != controller_model(other) and (
-                controller_model(c) in USB2_MODELS or controller_model(other) in USB2_MODELS
+            if (
+                key[0] == "usb"
+                and controller_model(c) != controller_model(other)
+                and (controller_model(c) in USB2_MODELS or controller_model(other) in USB2_MODELS)
             ):
                 continue
             errors.append(c.error(f"Multiple '{key[0]}' controllers with index '{key[1]}'"))
@@ -155,7 +165,7 @@ def fill_device_defaults(domain: Domain) -> None:
     for d in domain.lists["disk"]:
         d.props["bus"] = disk_bus(d)
     for n in domain.lists["net"]:
-        n.props["model"] = (n.child_get("model", "type") or "rtl8139")
+        n.props["model"] = n.child_get("model", "type") or "rtl8139"
     for v in domain.lists["video"]:
         t = v.child_get("model", "type")
         v.props["model"] = "cirrus" if t in (None, "default") else t

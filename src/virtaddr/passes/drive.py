@@ -50,7 +50,9 @@ def drive_address_from_name(disk: Device) -> AddressError | None:
 
 
 def _is_scsi_hostdev(h: Device) -> bool:
-    return h.tag == "hostdev" and h.get("type") == "scsi" and h.get("mode", "subsystem") == "subsystem"
+    return (
+        h.tag == "hostdev" and h.get("type") == "scsi" and h.get("mode", "subsystem") == "subsystem"
+    )
 
 
 def assign_drive_addresses(domain: Domain) -> list[AddressError]:
@@ -62,7 +64,9 @@ def assign_drive_addresses(domain: Domain) -> list[AddressError]:
             errors.append(err)
         elif d.addr_type == "drive" and set(d.addr) != {"controller", "bus", "target", "unit"}:
             d.addr_dirty = True  # complete a partial drive address
-    scsi_disks = [d for d in domain.lists["disk"] if d.props["bus"] == "scsi" and d.addr_type == "drive"]
+    scsi_disks = [
+        d for d in domain.lists["disk"] if d.props["bus"] == "scsi" and d.addr_type == "drive"
+    ]
     taken = {_key(d.addr) for d in scsi_disks}
     hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h)]
     for h in hostdevs:
@@ -84,9 +88,7 @@ def assign_drive_addresses(domain: Domain) -> list[AddressError]:
             ctrl = domain.controller("scsi", c)
             model = controller_model(ctrl) if ctrl is not None else None
             max_unit = _SCSI_MAX_UNIT.get(model or "", 6)
-            unit = next(
-                (u for u in range(min(7, max_unit + 1)) if (c, 0, 0, u) not in taken), None
-            )
+            unit = next((u for u in range(min(7, max_unit + 1)) if (c, 0, 0, u) not in taken), None)
             if unit is not None:
                 h.set_address("drive", {"controller": c, "bus": 0, "target": 0, "unit": unit})
                 taken.add((c, 0, 0, unit))
@@ -96,7 +98,12 @@ def assign_drive_addresses(domain: Domain) -> list[AddressError]:
 
 
 def _key(addr: dict[str, int]) -> tuple[int, int, int, int]:
-    return (addr.get("controller", 0), addr.get("bus", 0), addr.get("target", 0), addr.get("unit", 0))
+    return (
+        addr.get("controller", 0),
+        addr.get("bus", 0),
+        addr.get("target", 0),
+        addr.get("unit", 0),
+    )
 
 
 def add_drive_controllers(domain: Domain) -> None:
@@ -107,11 +114,15 @@ def add_drive_controllers(domain: Domain) -> None:
             if d.props["bus"] == bus and d.addr_type == "drive":
                 highest = max(highest, d.addr.get("controller", 0))
         if highest >= 0:
-            ensure_controllers(domain, bus, range(highest + 1), "lsilogic" if bus == "scsi" else None)
+            ensure_controllers(
+                domain, bus, range(highest + 1), "lsilogic" if bus == "scsi" else None
+            )
 
 
 def add_hostdev_scsi_controllers(domain: Domain) -> None:
-    hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h) and h.addr_type == "drive"]
+    hostdevs = [
+        h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h) and h.addr_type == "drive"
+    ]
     if not hostdevs:
         return
     highest = max(h.addr.get("controller", 0) for h in hostdevs)
@@ -129,7 +140,10 @@ def check_drive_addresses(domain: Domain) -> list[AddressError]:
         if bus in _NAME_LAYOUT and d.addr_type not in (None, "drive"):
             name = d.child_get("target", "dev")
             errors.append(
-                d.error(f"Invalid address type '{d.addr_type}' for the disk '{name}' with the bus type '{bus}'")
+                d.error(
+                    f"Invalid address type '{d.addr_type}' for the disk '{name}' "
+                    f"with the bus type '{bus}'"
+                )
             )
             continue
         if bus == "usb" and d.addr_type not in (None, "usb"):

@@ -25,7 +25,10 @@ def assign_smartcards(domain: Domain) -> list[AddressError]:
             card.set_address("ccid", {"controller": 0, "slot": max(slots, default=-1) + 1})
         ensure_controllers(domain, "ccid", [card.addr.get("controller", 0)], None)
     for card in cards:
-        if card.addr_type == "ccid" and (card.addr.get("controller", 0), card.addr.get("slot", 0)) != (0, 0):
+        if card.addr_type == "ccid" and (
+            card.addr.get("controller", 0),
+            card.addr.get("slot", 0),
+        ) != (0, 0):
             errors.append(card.error("this QEMU binary lacks multiple smartcard support"))
     return errors
 
@@ -44,10 +47,15 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
         if m.addr_type == "dimm":
             slot = m.addr.get("slot", 0)
             if slot >= nslots:
-                errors.append(m.error(f"memory device slot '{slot}' exceeds slots count '{nslots}'"))
+                errors.append(
+                    m.error(f"memory device slot '{slot}' exceeds slots count '{nslots}'")
+                )
             elif slot in used:
                 errors.append(
-                    m.error(f"memory device slot '{slot}' is already being used by another memory device")
+                    m.error(
+                        f"memory device slot '{slot}' is already being used "
+                        "by another memory device"
+                    )
                 )
             used.add(slot)
     for m in mems:
@@ -66,11 +74,15 @@ def check_machine_controllers(domain: Domain) -> list[AddressError]:
     errors: list[AddressError] = []
     ides = domain.controllers("ide")
     if ides and domain.machine.is_q35:
-        errors.append(ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type"))
+        errors.append(
+            ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type")
+        )
     elif len(ides) > 1 or any(c.props["index"] != 0 for c in ides):
-        bad = next(c for c in ides if c.props["index"] != 0) if any(
-            c.props["index"] != 0 for c in ides
-        ) else ides[1]
+        bad = (
+            next(c for c in ides if c.props["index"] != 0)
+            if any(c.props["index"] != 0 for c in ides)
+            else ides[1]
+        )
         errors.append(bad.error("Only a single IDE controller is supported for this machine type"))
     return errors
 

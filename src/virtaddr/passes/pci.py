@@ -20,10 +20,10 @@ from virtaddr.passes.pci_flags import (
     PCI_DEVICE,
     PCIE_DEVICE,
     PCIE_TO_PCI,
-    TYPES,
     UPSTREAM_PORT,
     Flags,
     first_type_name,
+    libvirt_flags_value,
 )
 
 _USB2_FUNCTION = {"ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2, "ich9-ehci1": 7}
@@ -74,7 +74,9 @@ class PciPass:
                 if c.props["index"] != 0:
                     raise self._fail(c, "pci-root and pcie-root controllers should have index 0")
                 if c.addr_type is not None:
-                    raise self._fail(c, "pci-root and pcie-root controllers should not have an address")
+                    raise self._fail(
+                        c, "pci-root and pcie-root controllers should not have an address"
+                    )
             elif model not in BUS_MODELS:
                 raise self._fail(c, f"unknown PCI controller model '{model}'")
             if model == "pci-expander-bus" and self.q35:
@@ -82,9 +84,13 @@ class PciPass:
                     c, "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
                 )
             if model == "pcie-expander-bus" and not self.q35:
-                raise self._fail(c, "pcie-expander-bus controllers are not supported with this machine type")
+                raise self._fail(
+                    c, "pcie-expander-bus controllers are not supported with this machine type"
+                )
             if c.props["index"] > 255:
-                raise self._fail(c, f"PCI controller index {c.props['index']} too high, maximum is 255")
+                raise self._fail(
+                    c, f"PCI controller index {c.props['index']} too high, maximum is 255"
+                )
 
     def _build(self, nbuses: int) -> None:
         self.buses = PciBusSet()
@@ -110,8 +116,15 @@ class PciPass:
                 continue
             model = self.buses.buses[i].model
             ctrl = add_controller(self.domain, "pci", i, model)
-            ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]
-            self._reserve_next(ctrl, CONTROLLER_FLAGS[model])
+            ctrl.props["pci_flags"] = flags = CONTROLLER_FLAGS[model]
+            addr = self.buses.find_free(flags)
+            if addr is None:
+                raise self._fail(
+                    ctrl,
+                    f"a PCI slot is needed to connect a PCI controller model='{model}', "
+                    "but none is available, and it cannot be automatically added",
+                )
+            self.buses.reserve(addr, flags, ctrl)
 
     def _final_run(self) -> None:
         self.dry = False
@@ -149,21 +162,14 @@ class PciPass:
         raise self._fail(dev, self._no_slot_message(dev, flags))
 
     def _no_slot_message(self, dev: Device | None, flags: int) -> str:
-        if dev is not None and dev.tag == "controller" and dev.get("type") == "pci":
-            return (
-                f"a PCI slot is needed to connect a PCI controller model='{controller_model(dev)}', "
-                "but none is available, and it cannot be automatically added"
-            )
-        shown = flags if flags & TYPES else 0
-        return f"Cannot automatically add a new PCI bus for a device with connect flags {shown:02x}"
+        value = libvirt_flags_value(flags)
+        return f"Cannot automatically add a new PCI bus for a device with connect flags {value:02x}"
 
     def _reserve_next(self, dev: Device | None, flags: int, function: int | None = None) -> PciAddr:
         addr = self.buses.find_free(flags, function)
         if addr is None:
             if not self.dry:
                 raise self._fail(dev, "No more available PCI slots")
-            if flags & (PCI_DEVICE | PCIE_DEVICE | UPSTREAM_PORT) == 0 or not flags & AUTOASSIGN:
-                raise self._fail(dev, self._no_slot_message(dev, flags))
             bus, _ = self._grow(dev, flags, self.buses.nbuses)
             rules = self.buses.buses[bus].rules
             addr = (0, bus, rules.min_slot, function or 0)
@@ -224,7 +230,9 @@ class PciPass:
         bus = self.buses.buses[addr[1]]
         if flags & INTEGRATED and addr[1] != 0:
             raise self._fail(
-                d, f"The device at PCI address {format_pci(addr)} needs to be an integrated device (bus=0)"
+                d,
+                f"The device at PCI address {format_pci(addr)} needs to be an integrated "
+                "device (bus=0)",
             )
         if not self.buses.compatible_explicit(flags, bus):
             raise self._fail(
@@ -244,7 +252,9 @@ class PciPass:
             )
 
     # ---------------------------------------------------------------- chipset
-    def _set_fixed(self, d: Device, addr: PciAddr, *, reserve: bool, multifunction: bool = False) -> None:
+    def _set_fixed(
+        self, d: Device, addr: PciAddr, *, reserve: bool, multifunction: bool = False
+    ) -> None:
         values = _pci_values(addr)
         if multifunction:
             values["multifunction"] = "on"
@@ -272,7 +282,10 @@ class PciPass:
             if ctype == "ide" and idx == 0:
                 want, what = (0, 0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1"
             elif ctype == "usb" and idx == 0 and controller_model(c) == "piix3-uhci":
-                want, what = (0, 0, 1, 2), "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2"
+                want, what = (
+                    (0, 0, 1, 2),
+                    "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2",
+                )
             else:
                 continue
             if c.addr_type == "pci" and not c.pci_wanted():
@@ -301,7 +314,9 @@ class PciPass:
             if ctype == "sata" and idx == 0:
                 if c.addr_type == "pci" and not c.pci_wanted():
                     if c.pci != (0, 0, 0x1F, 2):
-                        raise self._fail(c, "Primary SATA controller must have PCI address 0:0:1f.2")
+                        raise self._fail(
+                            c, "Primary SATA controller must have PCI address 0:0:1f.2"
+                        )
                 elif c.addr_type in (None, "pci"):
                     self._set_fixed(c, (0, 0, 0x1F, 2), reserve=False)
             elif ctype == "usb" and model == "ich9-uhci1" and c.addr_type is None:
@@ -309,9 +324,13 @@ class PciPass:
                     if not self.buses.slot_used(0, slot):
                         self._set_fixed(c, (0, 0, slot, 0), reserve=True, multifunction=True)
                         break
-            elif ctype == "pci" and model == "dmi-to-pci-bridge" and c.addr_type is None:
-                if not self.buses.slot_used(0, 0x1E):
-                    self._set_fixed(c, (0, 0, 0x1E, 0), reserve=True)
+            elif (
+                ctype == "pci"
+                and model == "dmi-to-pci-bridge"
+                and c.addr_type is None
+                and not self.buses.slot_used(0, 0x1E)
+            ):
+                self._set_fixed(c, (0, 0, 0x1E, 0), reserve=True)
         self._reserve_chipset((0, 0, 0x1F, 0))
         self._reserve_chipset((0, 0, 0x1F, 3))
         video = self._primary_video()
@@ -375,7 +394,9 @@ class PciPass:
     def _placement_order(self) -> Iterator[tuple[Device, int]]:
         lists = self.domain.lists
 
-        def wanted(devs: list[Device], keep: Callable[[Device], bool] = lambda d: True) -> Iterator[tuple[Device, int]]:
+        def wanted(
+            devs: list[Device], keep: Callable[[Device], bool] = lambda d: True
+        ) -> Iterator[tuple[Device, int]]:
             for d in devs:
                 if d.pci_wanted() and keep(d):
                     yield d, d.props.get("pci_flags", 0)
@@ -405,7 +426,9 @@ class PciPass:
         yield from wanted(lists["serial"], lambda s: s.child_get("target", "type") == "pci-serial")
         yield from wanted(lists["iommu"], lambda i: i.get("model") == "virtio")
         yield from wanted(lists["vsock"])
-        yield from wanted(lists["memory"], lambda m: m.get("model") in ("virtio-pmem", "virtio-mem"))
+        yield from wanted(
+            lists["memory"], lambda m: m.get("model") in ("virtio-pmem", "virtio-mem")
+        )
 
     def _other_controller(self, c: Device) -> bool:
         ctype, model = c.get("type"), controller_model(c)
@@ -481,7 +504,11 @@ class PciPass:
                 )
             c.props.setdefault("target", {})["busNr"] = str(lowest - 2)
         for c in ctrls:
-            if controller_model(c) == "pci-bridge" and c.pci is not None and c.props["index"] <= c.pci[1]:
+            if (
+                controller_model(c) == "pci-bridge"
+                and c.pci is not None
+                and c.props["index"] <= c.pci[1]
+            ):
                 idx = c.props["index"]
                 raise self._fail(
                     c,

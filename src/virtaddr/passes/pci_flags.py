@@ -38,6 +38,30 @@ TYPE_NAMES = (
 )
 
 
+# libvirt's own bit values (virDomainPCIConnectFlags), used where its messages print flags.
+_LIBVIRT_BITS = (
+    (AUTOASSIGN, 1 << 0),
+    (HOTPLUGGABLE, 1 << 1),
+    (INTEGRATED, 1 << 2),
+    (AGGREGATE_SLOT, 1 << 3),
+    (PCI_DEVICE, 1 << 4),
+    (PCIE_DEVICE, 1 << 5),
+    (ROOT_PORT, 1 << 6),
+    (UPSTREAM_PORT, 1 << 7),
+    (DOWNSTREAM_PORT, 1 << 8),
+    (DMI_TO_PCI, 1 << 9),
+    (PCI_EXPANDER, 1 << 10),
+    (PCIE_EXPANDER, 1 << 11),
+    (PCI_BRIDGE, 1 << 12),
+    (PCIE_TO_PCI, 1 << 13),
+)
+
+
+def libvirt_flags_value(flags: int) -> int:
+    """``flags`` as libvirt numbers them, for messages that print them."""
+    return sum(theirs for ours, theirs in _LIBVIRT_BITS if flags & ours)
+
+
 def first_type_name(flags: int) -> str:
     for bit, name in enumerate(TYPE_NAMES):
         if flags & (1 << bit):
@@ -59,7 +83,9 @@ class BusModel:
 _PORT = PCIE_DEVICE | UPSTREAM_PORT | PCIE_TO_PCI
 BUS_MODELS: dict[str, BusModel] = {
     "pci-root": BusModel(PCI_DEVICE | PCI_BRIDGE | PCI_EXPANDER, 1, 31, True, True),
-    "pcie-root": BusModel(PCIE_DEVICE | ROOT_PORT | DMI_TO_PCI | PCIE_EXPANDER, 1, 31, False, False),
+    "pcie-root": BusModel(
+        PCIE_DEVICE | ROOT_PORT | DMI_TO_PCI | PCIE_EXPANDER, 1, 31, False, False
+    ),
     "pci-bridge": BusModel(PCI_DEVICE | PCI_BRIDGE, 1, 31, True, True),
     "pci-expander-bus": BusModel(PCI_DEVICE | PCI_BRIDGE, 0, 31, True, True),
     "dmi-to-pci-bridge": BusModel(PCI_DEVICE | PCI_BRIDGE, 0, 31, False, False),
@@ -93,17 +119,49 @@ MODEL_NAMES: dict[str, str] = {
 }
 
 _KNOWN_NET_MODELS = {
-    "netfront", "rtl8139", "e1000", "e1000e", "usb-net", "spapr-vlan", "lan9118", "scm91c111",
-    "vlance", "vmxnet", "vmxnet2", "vmxnet3", "am79c970a", "am79c973", "82540em", "82545em",
-    "82543gc", "virtio", "virtio-transitional", "virtio-non-transitional",
+    "netfront",
+    "rtl8139",
+    "e1000",
+    "e1000e",
+    "usb-net",
+    "spapr-vlan",
+    "lan9118",
+    "scm91c111",
+    "vlance",
+    "vmxnet",
+    "vmxnet2",
+    "vmxnet3",
+    "am79c970a",
+    "am79c973",
+    "82540em",
+    "82545em",
+    "82543gc",
+    "virtio",
+    "virtio-transitional",
+    "virtio-non-transitional",
 }
 _PCI_USB = {
-    "piix3-uhci", "piix4-uhci", "vt82c686b-uhci", "ehci", "ich9-ehci1", "ich9-uhci1",
-    "ich9-uhci2", "ich9-uhci3", "pci-ohci",
+    "piix3-uhci",
+    "piix4-uhci",
+    "vt82c686b-uhci",
+    "ehci",
+    "ich9-ehci1",
+    "ich9-uhci1",
+    "ich9-uhci2",
+    "ich9-uhci3",
+    "pci-ohci",
 }
 _PCI_SCSI = {
-    "lsilogic", "buslogic", "lsisas1068", "lsisas1078", "vmpvscsi", "dc390", "am53c974",
-    "virtio-transitional", "auto", "ibmvscsi",
+    "lsilogic",
+    "buslogic",
+    "lsisas1068",
+    "lsisas1078",
+    "vmpvscsi",
+    "dc390",
+    "am53c974",
+    "virtio-transitional",
+    "auto",
+    "ibmvscsi",
 }
 _PCI_VIDEO = {"vga", "cirrus", "vmvga", "qxl", "xen", "vbox", "parallels"}
 

@@ -171,7 +171,9 @@ class UsbPass:
         if d.addr_type == "usb" and "bus" in d.addr:
             bus = d.addr["bus"]
             if bus not in self.buses:
-                self.errors.append(d.error(f"USB bus {bus} requested but no controller with that index is present"))
+                self.errors.append(
+                    d.error(f"USB bus {bus} requested but no controller with that index is present")
+                )
                 return
             candidates = [bus]
         else:

@@ -60,7 +60,9 @@ def assign_virtio_serial(domain: Domain) -> list[AddressError]:
             c = d.addr["controller"]
             free = _lowest_free(used.get(c, set()), nports.get(c, 0), max(start, 1))
             if free is None:
-                errors.append(d.error(f"Unable to find a free port on virtio-serial controller {c}"))
+                errors.append(
+                    d.error(f"Unable to find a free port on virtio-serial controller {c}")
+                )
                 continue
             found = (c, free)
         else:

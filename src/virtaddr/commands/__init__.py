@@ -1,0 +1,3 @@
+"""One module per command: each has ``add_parser(subparsers)`` and sets ``run``."""
+
+NAMES = ("assign",)

@@ -1,0 +1,56 @@
+"""What every command shares: exit statuses, reporting problems, writing results."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from virtaddr.errors import DomainError
+
+if TYPE_CHECKING:
+    from virtaddr.xmlio import Document
+
+EXIT_OK = 0
+EXIT_ADDRESS_PROBLEM = 1
+EXIT_UNUSABLE = 2
+PROG = "virtaddr"
+
+
+def write_result(doc: Document, destination: str | None) -> int:
+    from virtaddr import xmlio
+
+    data = xmlio.serialize_document(doc)
+    if destination is None:
+        write_stdout(data)
+        return EXIT_OK
+    try:
+        xmlio.write_atomically(destination, data)
+    except OSError as exc:
+        print(f"{destination}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return EXIT_OK
+
+
+def write_stdout(data: bytes) -> None:
+    out: TextIO = sys.stdout
+    buffer: BinaryIO | None = getattr(out, "buffer", None)
+    out.flush()
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:  # a text-only stream (a test's capture): best effort
+        out.write(data.decode("utf-8", "replace"))
+
+
+def report(error: DomainError, path: str) -> None:
+    if not error.source:
+        error.source = source_name(path)
+    print(str(error), file=sys.stderr)
+
+
+def source_name(path: str) -> str:
+    if path == "-":
+        from virtaddr.xmlio import STDIN_NAME
+
+        return STDIN_NAME
+    return path

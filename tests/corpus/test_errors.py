@@ -1,0 +1,34 @@
+"""Rejections: every ``libvirt-errors`` case must make our assign exit 1 and write nothing.
+
+Exit 1 means "libvirt would reject this domain for an address reason"; 0 (accepted) and 2
+(unusable input) are both wrong, and so is an exception escaping ``main``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity import corpus_dir, corpus_missing_reason
+
+pytestmark = pytest.mark.corpus
+
+
+def _cases() -> list[str]:
+    base = corpus_dir() / "libvirt-errors"
+    if corpus_missing_reason() or not base.is_dir():
+        return ["no-corpus"]
+    return sorted(p.name for p in base.iterdir() if (p / "input.xml").is_file())
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_rejected_like_libvirt(name: str, corpus: Path, tmp_path: Path) -> None:
+    from virtaddr.cli import main
+
+    case = corpus / "libvirt-errors" / name
+    out = tmp_path / "out.xml"
+    message = (case / "libvirt-error.txt").read_text().strip()
+    code = main(["assign", str(case / "input.xml"), "-o", str(out)])
+    assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"
+    assert not out.exists(), "a rejected domain must not be written out"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything the test suite needs, on a fresh Debian machine, then the suite itself:
+# a virtual environment with the package and its test extras, the live libvirt for the
+# oracle tests (when ../shared/oracle is there and we are root), lint, types, tests.
+# Extra arguments go to pytest.  HYPOTHESIS_PROFILE=explore for random exploration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+oracle=${VIRTADDR_ORACLE:-../shared/oracle}
+if [ -x "$oracle/libvirt-oracle-setup.sh" ] && [ "$(id -u)" = 0 ]; then
+    "$oracle/libvirt-oracle-setup.sh" >&2 || echo "run.sh: libvirt did not start; oracle tests will be skipped" >&2
+fi
+
+export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy
+exec .venv/bin/pytest "$@"
