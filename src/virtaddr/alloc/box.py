@@ -162,12 +162,10 @@ class Box:
         True when the dimensions before the first wide one are single values and those after
         it span ``bounds``. O(d).
         """
-        k = 0
-        for k, (lo, hi) in enumerate(self.ranges):
-            if lo != hi:
-                break
-        else:
+        wide = [k for k, (lo, hi) in enumerate(self.ranges) if lo != hi]
+        if not wide:
             return True
+        k = wide[0]
         return self.ranges[k + 1 :] == bounds.ranges[k + 1 :]
 
 
@@ -188,7 +186,9 @@ def boxes_between(bounds: Box, first: Sequence[int], last: Sequence[int]) -> Ite
     n = len(los)
     a0, b0 = tuple(first), tuple(last)
 
-    def rec(d: int, prefix: tuple[Range, ...], a: tuple[int, ...], b: tuple[int, ...]) -> Iterator[Box]:
+    def rec(
+        d: int, prefix: tuple[Range, ...], a: tuple[int, ...], b: tuple[int, ...]
+    ) -> Iterator[Box]:
         if d == n - 1:
             yield Box((*prefix, (a[d], b[d])))
             return

@@ -23,7 +23,14 @@ from virtaddr.alloc.index import BoxIndex
 from virtaddr.alloc.intervals import IntervalMap, IntervalSet
 from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.alloc.request import Request, RequestLike
-from virtaddr.errors import Collision, Exhausted, InvalidAddress, NotReserved, OutOfPool, PoolOverlap
+from virtaddr.errors import (
+    Collision,
+    Exhausted,
+    InvalidAddress,
+    NotReserved,
+    OutOfPool,
+    PoolOverlap,
+)
 
 __all__ = ["AddressSpace", "Pool"]
 
@@ -49,16 +56,67 @@ class Pool:
         return f"{self.name} {self.box}"
 
 
+def next_point(q: Sequence[tuple[int, int]], point: Sequence[int]) -> list[int] | None:
+    """The lexicographically smallest point of box ``q`` that is ``>= point``, or ``None``. O(d).
+
+    >>> next_point([(0, 1), (2, 3)], (0, 4)), next_point([(0, 1), (2, 3)], (1, 4))
+    ([1, 2], None)
+    """
+    digits = list(point)
+    for i, ((a, b), v) in enumerate(zip(q, digits, strict=True)):
+        if v < a:
+            digits[i:] = [lo for lo, _ in q[i:]]
+            return digits
+        if v > b:
+            # Carry: raise the last earlier digit that can still grow.
+            for j in range(i - 1, -1, -1):
+                if digits[j] < q[j][1]:
+                    digits[j] += 1
+                    digits[j + 1 :] = [lo for lo, _ in q[j + 1 :]]
+                    return digits
+            return None
+    return digits
+
+
+class _Finger:
+    """Where the last search for one request stopped, so the next starts there.
+
+    ``start`` is a point below which no address matching the request is free (``None``: no
+    knowledge); ``exhausted`` says none is free at all; ``pos`` is how many of the candidate
+    pools lie entirely below ``start``. Reserving never invalidates a finger; releasing lowers
+    ``start`` to what was released; adding a pool drops every finger.
+    """
+
+    __slots__ = ("exhausted", "pos", "start", "states")
+
+    def __init__(self, states: list[_PoolState]) -> None:
+        self.states = states
+        self.start: Address | None = None
+        self.exhausted = False
+        self.pos = 0
+
+    def lower(self, point: Address) -> None:
+        if self.exhausted or (self.start is not None and self.start > point):
+            self.start = point
+            self.pos = 0
+        self.exhausted = False
+
+
+#: How many request fingers a space keeps (the oldest is dropped first).
+FINGERS = 32
+
+
 class _PoolState:
     """A pool's linear index and its free and reserved runs."""
 
-    __slots__ = ("free", "held", "his", "lo", "los", "pool", "size", "strides")
+    __slots__ = ("free", "held", "hi", "his", "lo", "los", "pool", "size", "strides")
 
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
         self.los = pool.box.lo
         self.his = pool.box.hi
         self.lo = self.los  # the lexicographically first point, for ordering pools
+        self.hi = self.his  # the last point
         strides: list[int] = []
         n = 1
         for lo, hi in reversed(pool.box.ranges):
@@ -95,7 +153,9 @@ class _PoolState:
         return tuple(out)
 
     def is_whole(self, q: Sequence[tuple[int, int]]) -> bool:
-        return all(a == lo and b == hi for (a, b), lo, hi in zip(q, self.los, self.his, strict=True))
+        return all(
+            a == lo and b == hi for (a, b), lo, hi in zip(q, self.los, self.his, strict=True)
+        )
 
     def contiguous_from(self, q: Sequence[tuple[int, int]]) -> int:
         """The first dimension ``k`` such that every dimension after ``k`` is whole in ``q``."""
@@ -117,23 +177,8 @@ class _PoolState:
 
     def next_in(self, q: Sequence[tuple[int, int]], x: int) -> int | None:
         """The smallest linear index ``>= x`` whose point is in ``q``, or ``None``. O(d)."""
-        digits = list(self.decode(x))
-        n = len(digits)
-        for i in range(n):
-            a, b = q[i]
-            v = digits[i]
-            if v < a:
-                digits[i:] = [a for a, _ in q[i:]]
-                return self.encode(digits)
-            if v > b:
-                # Carry: raise the last earlier digit that can still grow.
-                for j in range(i - 1, -1, -1):
-                    if digits[j] < q[j][1]:
-                        digits[j] += 1
-                        digits[j + 1 :] = [a for a, _ in q[j + 1 :]]
-                        return self.encode(digits)
-                return None
-        return x
+        p = next_point(q, self.decode(x))
+        return None if p is None else self.encode(p)
 
     def count_upto(self, q: Sequence[tuple[int, int]], x: int) -> int:
         """How many points of ``q`` have a linear index ``<= x``. O(d)."""
@@ -169,9 +214,16 @@ class _PoolState:
             n += self.count_upto(q, min(b, last)) - self.count_upto(q, a - 1)
         return n
 
-    def first_free(self, q: Sequence[tuple[int, int]]) -> int | None:
-        """The smallest free linear index in ``q``. O((log n + d) · k), k runs skipped."""
-        x: int | None = self.encode([a for a, _ in q])
+    def first_free(self, q: Sequence[tuple[int, int]], start: Address | None = None) -> int | None:
+        """The smallest free linear index in ``q`` (at or after point ``start``, if given).
+
+        O((log n + d) · k), k the free runs passed over that hold no point of ``q``.
+        """
+        if start is None or start <= self.los:
+            x: int | None = self.encode([a for a, _ in q])
+        else:
+            p = next_point(q, start)
+            x = None if p is None else self.encode(p)
         last = self.encode([b for _, b in q])
         while x is not None:
             run = self.free.find(x)
@@ -226,13 +278,14 @@ class AddressSpace:
     or box of the wrong length or outside the kind's bounds.
     """
 
-    __slots__ = ("_by_lo", "_index", "_states", "kind")
+    __slots__ = ("_by_lo", "_fingers", "_index", "_states", "kind")
 
     def __init__(self, kind: AddressKind) -> None:
         self.kind = kind
         self._states: list[_PoolState] = []  # insertion order
         self._by_lo: list[tuple[Address, int, _PoolState]] = []  # sorted by first point
         self._index: BoxIndex[_PoolState] = BoxIndex(len(kind.fields))
+        self._fingers: dict[tuple[Box, frozenset[str], tuple[Pool, ...] | None], _Finger] = {}
 
     @classmethod
     def from_dims(cls, *dims: tuple[str, int, int], name: str = "space") -> AddressSpace:
@@ -299,6 +352,7 @@ class AddressSpace:
                 f"{other.box} at {common}"
             )
         st = _PoolState(pool)
+        self._fingers.clear()
         self._index.add(b, st)
         self._states.append(st)
         insort(self._by_lo, (st.lo, len(self._states), st))
@@ -365,21 +419,56 @@ class AddressSpace:
     def _search(
         self, box: Box, flags: frozenset[str], pools: Collection[Pool] | None
     ) -> tuple[_PoolState, int, Address] | None:
+        key = (box, flags, None if pools is None else tuple(pools))
+        finger = self._fingers.get(key)
+        if finger is None:
+            if len(self._fingers) >= FINGERS:
+                del self._fingers[next(iter(self._fingers))]
+            finger = self._fingers[key] = _Finger(self._candidates(box, flags, pools))
+        if finger.exhausted:
+            return None
+        start = finger.start
+        states = finger.states
+        i = finger.pos
+        if start is not None:
+            while i < len(states) and states[i].hi < start:
+                i += 1
+            finger.pos = i
         best: tuple[_PoolState, int, Address] | None = None
-        for st in self._candidates(box, flags, pools):
-            if best is not None and st.lo[0] > best[2][0]-1:
+        for st in states[i:] if i else states:
+            if best is not None and st.lo > best[2]:
                 break
-            if not st.free.total:
+            if not st.free.total or (start is not None and st.hi < start):
                 continue
             q = st.clip(box)
             if q is None:
                 continue
-            x = st.first_free(q)
+            x = st.first_free(q, start)
             if x is not None:
                 a = st.decode(x)
                 if best is None or a < best[2]:
                     best = (st, x, a)
+        if best is None:
+            finger.exhausted = True
+        else:
+            finger.start = best[2]
         return best
+
+    def _search_from_scratch(
+        self, box: Box, flags: frozenset[str], pools: Collection[Pool] | None
+    ) -> Address | None:
+        """:meth:`_search` without fingers, for :meth:`_check`."""
+        best: Address | None = None
+        for st in self._candidates(box, flags, pools):
+            q = st.clip(box)
+            x = None if q is None else st.first_free(q)
+            if x is not None and (best is None or st.decode(x) < best):
+                best = st.decode(x)
+        return best
+
+    def _released(self, point: Address) -> None:
+        for finger in self._fingers.values():
+            finger.lower(point)
 
     def count_free(self, box: BoxLike | None = None, flags: Iterable[str] = _NO_FLAGS) -> int:
         """How many addresses of ``box`` (default: the whole space) are free, exactly.
@@ -487,7 +576,9 @@ class AddressSpace:
         """Reserve the first free address of the space; :class:`Exhausted` when full."""
         return self.reserve_first(None, owner, flags, pools)
 
-    def _block_parts(self, b: Box, what: str) -> list[tuple[_PoolState, tuple[tuple[int, int], ...]]]:
+    def _block_parts(
+        self, b: Box, what: str
+    ) -> list[tuple[_PoolState, tuple[tuple[int, int], ...]]]:
         """The pools covering ``b`` with their part of it; :class:`OutOfPool` if not covered."""
         parts = []
         covered = 0
@@ -541,6 +632,7 @@ class AddressSpace:
         x = st.encode(a)
         st.held.remove(x, x)
         st.free.add(x, x)
+        self._released(a)
         return hit[2]
 
     def release_block(self, box: BoxLike) -> None:
@@ -566,6 +658,7 @@ class AddressSpace:
             for lo, hi in st.runs(q):
                 st.held.remove(lo, hi)
                 st.free.add(lo, hi)
+        self._released(b.lo)
 
     # ------------------------------------------------------------------ invariants
 
@@ -591,3 +684,10 @@ class AddressSpace:
                 nxt = b + 1
             assert nxt == st.size, f"pool {st.pool.name}: runs end at {nxt}, size {st.size}"
             assert st.free.total == sum(b - a + 1 for a, b in st.free)
+        for (box, flags, pools), finger in self._fingers.items():
+            truth = self._search_from_scratch(box, flags, pools)
+            if finger.exhausted:
+                assert truth is None, f"finger for {box} says exhausted, {truth} is free"
+            elif finger.start is not None:
+                assert truth is None or truth >= finger.start, f"finger for {box} skips {truth}"
+                assert all(st.hi < finger.start for st in finger.states[: finger.pos])

@@ -43,9 +43,7 @@ def parse_disk_name(name: str) -> tuple[str, int]:
     """
     prefix = next((p for p in PREFIXES if name.startswith(p)), None)
     if prefix is None:
-        raise InvalidAddress(
-            f"disk name {name!r} does not start with one of {', '.join(PREFIXES)}"
-        )
+        raise InvalidAddress(f"disk name {name!r} does not start with one of {', '.join(PREFIXES)}")
     rest = name[len(prefix) :]
     letters = len(rest) - len(rest.lstrip("abcdefghijklmnopqrstuvwxyz"))
     if letters == 0:

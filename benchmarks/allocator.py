@@ -1,0 +1,228 @@
+"""Benchmark the allocator against naive baselines and netaddr.IPSet. Prints; never asserts.
+
+    .venv/bin/python benchmarks/allocator.py           # full run (netaddr at n=300 takes ~20 s)
+    .venv/bin/python benchmarks/allocator.py --quick   # smoke run: smaller n everywhere
+
+(a) A full PCI space, 256 buses of 32 slots x 8 functions (one pool per bus, 65,536 addresses):
+    exact reserve, first-free (reserve_first of function 0 of any slot, which is what a PCI pass
+    does) and release, in operations per second, against a Python set of used tuples scanned in
+    lexicographic order.
+(b) An IPv6 /64: n random reservations, then n allocate-any (first free address). Against
+    netaddr.IPSet holding the free space (allocate-any = the first address of the set, then
+    remove it) at equal n, and alone at n = 10,000 and 100,000 (with the growth ratio) next to
+    a sorted list of intervals kept with bisect and list.insert.
+
+The last line is ``allocator vs netaddr.IPSet at n=<n>: <R>x`` (netaddr time / ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import os
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable
+from itertools import product
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from virtaddr.alloc import AddressSpace
+from virtaddr.kinds import ip, pci
+
+NET = ip.cidr_box("2001:db8::/64")
+BASE = NET.ranges[0][0]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- (a) PCI
+
+
+class NaivePci:
+    """The baseline: a set of used addresses, first-free by scanning candidates in order."""
+
+    def __init__(self) -> None:
+        self.used: set[tuple[int, ...]] = set()
+
+    def reserve(self, a: tuple[int, ...]) -> None:
+        if a in self.used:
+            raise KeyError(a)
+        self.used.add(a)
+
+    def reserve_first_function0(self) -> tuple[int, ...]:
+        for a in product((0,), range(256), range(32), (0,)):
+            if a not in self.used:
+                self.used.add(a)
+                return a
+        raise LookupError("full")
+
+    def release(self, a: tuple[int, ...]) -> None:
+        self.used.remove(a)
+
+
+def pci_space() -> AddressSpace:
+    space = AddressSpace(pci.KIND)
+    for bus in range(256):
+        space.add_pool([(0, 0), (bus, bus), (0, 31), (0, 7)], flags={"pci"}, name=f"bus {bus}")
+    return space
+
+
+def bench_pci(quick: bool) -> None:
+    rng = random.Random(1)
+    everything = list(product((0,), range(256), range(32), range(8)))
+    exact = rng.sample(everything, 5_000 if quick else 20_000)
+    firsts = 1_000 if quick else 4_096
+    request = (0, None, None, 0)
+
+    ours, naive = pci_space(), NaivePci()
+    rows = []
+    t_ours = timed(lambda: [ours.reserve(a, "dev") for a in exact])
+    t_naive = timed(lambda: [naive.reserve(a) for a in exact])
+    rows.append(("reserve (exact, random order)", len(exact), t_ours, t_naive))
+
+    t_ours = timed(lambda: [ours.reserve_first(request, "dev") for _ in range(firsts)])
+    t_naive = timed(lambda: [naive.reserve_first_function0() for _ in range(firsts)])
+    rows.append(("first-free + reserve (function 0)", firsts, t_ours, t_naive))
+
+    held = exact + [a for a in everything if a[3] == 0 and a not in set(exact)][:firsts]
+    rng.shuffle(held)
+    t_ours = timed(lambda: [ours.release(a) for a in held])
+    t_naive = timed(lambda: [naive.release(a) for a in held if a in naive.used])
+    rows.append(("release (random order)", len(held), t_ours, t_naive))
+    ours._check()
+
+    print("(a) PCI, 256 buses x 32 slots x 8 functions, one pool per bus")
+    print(f"    {'operation':36} {'n':>7} {'ours ops/s':>12} {'naive ops/s':>12} {'ratio':>8}")
+    for name, n, a, b in rows:
+        print(f"    {name:36} {n:>7} {n / a:>12,.0f} {n / b:>12,.0f} {b / a:>7.2f}x")
+    print()
+
+
+# --------------------------------------------------------------------------- (b) IPv6
+
+
+def random_offsets(n: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    seen: set[int] = set()
+    while len(seen) < n:
+        seen.add(rng.getrandbits(64))
+    out = sorted(seen)
+    rng.shuffle(out)
+    return out
+
+
+def ours_ipv6(offsets: list[int]) -> AddressSpace:
+    space = AddressSpace(ip.IPV6)
+    space.add_pool(NET, name="/64")
+    for x in offsets:
+        space.reserve((BASE + x,), "random")
+    for _ in offsets:
+        space.reserve_any("any")
+    return space
+
+
+def netaddr_ipv6(offsets: list[int]) -> object:
+    import netaddr
+
+    free = netaddr.IPSet([netaddr.IPNetwork("2001:db8::/64")])
+    for x in offsets:
+        free.remove(netaddr.IPAddress(BASE + x, 6))
+    for _ in offsets:
+        first = next(iter(free))
+        free.remove(first)
+    return free
+
+
+class SortedIntervals:
+    """The other baseline: free runs as two sorted lists, with bisect and list.insert."""
+
+    def __init__(self, lo: int, hi: int) -> None:
+        self.los, self.his = [lo], [hi]
+
+    def remove(self, x: int) -> None:
+        i = bisect.bisect_left(self.his, x)
+        lo, hi = self.los[i], self.his[i]
+        if not lo <= x:
+            raise KeyError(x)
+        if lo == hi:
+            del self.los[i], self.his[i]
+        elif x == lo:
+            self.los[i] = x + 1
+        elif x == hi:
+            self.his[i] = x - 1
+        else:
+            self.his[i] = x - 1
+            self.los.insert(i + 1, x + 1)
+            self.his.insert(i + 1, hi)
+
+    def take_first(self) -> int:
+        x = self.los[0]
+        self.remove(x)
+        return x
+
+
+def sorted_list_ipv6(offsets: list[int]) -> SortedIntervals:
+    s = SortedIntervals(NET.ranges[0][0], NET.ranges[0][1])
+    for x in offsets:
+        s.remove(BASE + x)
+    for _ in offsets:
+        s.take_first()
+    return s
+
+
+def bench_ipv6(quick: bool) -> float:
+    n_cmp = 100 if quick else 300
+    sizes = [2_000, 20_000] if quick else [10_000, 100_000]
+    print("(b) IPv6 /64: n random reservations, then n allocate-any")
+    offsets = random_offsets(n_cmp, 7)
+    t_ours = min(timed(lambda: ours_ipv6(offsets)) for _ in range(3))
+    t_net = timed(lambda: netaddr_ipv6(offsets))
+    ratio = t_net / t_ours
+    print(f"    n={n_cmp:<7} ours {t_ours * 1e3:9.2f} ms   netaddr.IPSet {t_net * 1e3:10.1f} ms")
+    times: dict[int, tuple[float, float]] = {}
+    for n in sizes:
+        offsets = random_offsets(n, n)
+        built: list[AddressSpace] = []
+        t_ours = timed(lambda offsets=offsets, built=built: built.append(ours_ipv6(offsets)))
+        t_sorted = timed(lambda offsets=offsets: sorted_list_ipv6(offsets))
+        built[0]._check()
+        times[n] = (t_ours, t_sorted)
+        print(
+            f"    n={n:<7} ours {t_ours * 1e3:9.1f} ms   "
+            f"sorted list + bisect + list.insert {t_sorted * 1e3:9.1f} ms"
+        )
+    small, big = sizes
+    print(
+        f"    growth t({big:,})/t({small:,}): ours {times[big][0] / times[small][0]:.1f}, "
+        f"sorted list {times[big][1] / times[small][1]:.1f} (n grows {big // small}x)"
+    )
+    print()
+    return ratio
+
+
+def machine() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    print(f"virtaddr allocator benchmark ({machine()}{', quick' if args.quick else ''})")
+    print()
+    bench_pci(args.quick)
+    ratio = bench_ipv6(args.quick)
+    print(f"allocator vs netaddr.IPSet at n={100 if args.quick else 300}: {ratio:.0f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
