@@ -13,6 +13,10 @@ module             fields
 ``usb``            bus, p1, p2, p3, p4 (a port path such as ``1.2``)
 ``ccid``           controller, slot
 ``dimm``           slot
+``ccw``            cssid, ssid, devno (s390)
+``spapr_vio``      reg (pSeries)
+``zpci``           uid, fid: two kinds (s390 PCI)
+``virtio_mmio``    none: no allocator kind, only its name
 ``ip``             IPv4 (four octets) and IPv6 (one 128-bit field)
 ``disk_names``     index (``sda`` is 0, ``sdaa`` 26)
 =================  ======================================================

@@ -1,0 +1,18 @@
+"""spapr-vio addresses of pSeries guests: one 32-bit ``reg``, written ``0x%08x``.
+
+libvirt starts each device kind at QEMU's default reg (:data:`DEFAULT_REG`) and steps by
+:data:`STEP` past regs other devices hold.
+"""
+
+from __future__ import annotations
+
+from virtaddr.alloc.kind import AddressKind, Field
+
+__all__ = ["DEFAULT_REG", "KIND", "MAX_REG", "STEP"]
+
+MAX_REG = 0xFFFFFFFF
+STEP = 0x1000
+# QEMU's defaults per device kind (spapr_llan, spapr_vscsi, spapr_vty, spapr_nvram, tpm_spapr).
+DEFAULT_REG = {"net": 0x1000, "scsi": 0x2000, "serial": 0x30000000, "nvram": 0x3000, "tpm": 0x4000}
+
+KIND = AddressKind("spapr-vio", (Field("reg", 0, MAX_REG, hex_width=8),))

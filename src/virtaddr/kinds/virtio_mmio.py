@@ -1,0 +1,13 @@
+"""virtio-mmio addresses (ARM/RISC-V boards): ``<address type='virtio-mmio'/>``, no fields.
+
+QEMU's boards number their virtio-mmio transports themselves; libvirt only decides *that* a
+device uses one and writes no attribute, so there is nothing to allocate: this kind has no
+:class:`~virtaddr.alloc.AddressKind`, only its name and (empty) attribute list.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ATTRIBUTES", "NAME"]
+
+NAME = "virtio-mmio"
+ATTRIBUTES: tuple[str, ...] = ()

@@ -1,0 +1,75 @@
+"""CCW addresses of s390-ccw guests (``qemuDomainAssignS390Addresses``).
+
+Address-less virtio devices (and vfio-ccw mdevs) become CCW devices; every complete address is
+recorded in device-walk order (a second use is an error), then each CCW device without one gets
+the lowest free devno in ``fe.0``, in device-walk order.
+"""
+
+from __future__ import annotations
+
+from virtaddr.alloc import AddressSpace
+from virtaddr.errors import AddressError, Collision, Exhausted
+from virtaddr.kinds import ccw
+from virtaddr.libvirt.domain import Domain
+from virtaddr.passes.mmio import virtio_devices
+
+_CANONICAL = {"virt": "virt-7.2", "pseries": "pseries-7.2"}
+
+
+def assign_ccw(domain: Domain) -> list[AddressError]:
+    family = domain.machine.family
+    if domain.machine.is_x86:
+        return []
+    if family != "s390-ccw":
+        return _refuse_ccw(domain)
+    _prime_mdevs(domain)
+    for d in list(virtio_devices(domain, ccw=True)):
+        d.set_address("ccw", {})
+    space = AddressSpace(ccw.KIND)
+    space.add_pool(ccw.KIND.bounds, name="ccw")
+    for d in domain.walk():
+        if d.addr_type != "ccw" or len(d.addr) != 3:
+            continue
+        addr = (d.addr["cssid"], d.addr["ssid"], d.addr["devno"])
+        try:
+            space.reserve(addr, d)
+        except Collision:
+            return [d.error(f"The CCW devno '{ccw.format_address(addr)}' is in use already")]
+    request = ccw.KIND.request(cssid=ccw.VIRTIO_CSSID, ssid=0)
+    for d in domain.walk():
+        if d.addr_type != "ccw" or len(d.addr) == 3:
+            continue
+        try:
+            cssid, ssid, devno = space.reserve_first(request, d)
+        except Exhausted:
+            return [d.error("There are no more free CCW devnos.")]
+        d.set_address("ccw", {"cssid": cssid, "ssid": ssid, "devno": devno})
+    return []
+
+
+def _prime_mdevs(domain: Domain) -> None:
+    """vfio-ccw mdevs without an address get a CCW one; vfio-ap mdevs lose theirs."""
+    for h in domain.lists["hostdev"]:
+        if h.tag != "hostdev" or h.get("type") != "mdev":
+            continue
+        model = h.get("model")
+        if model == "vfio-ccw" and h.addr_type is None:
+            h.set_address("ccw", {})
+        elif model == "vfio-ap" and h.addr_type is not None:
+            h.clear_address()
+
+
+def _refuse_ccw(domain: Domain) -> list[AddressError]:
+    machine = domain.machine
+    name = _CANONICAL.get(machine.family, machine.name)
+    if machine.family == "virt" and machine.arch.startswith("riscv"):
+        name = machine.name
+    for d in domain.walk():
+        if d.addr_type == "ccw":
+            return [
+                d.error(
+                    f"cannot use CCW address type for device '{d.describe()}' using machine "
+                    f"type '{name}'"
+                )
+            ]
+    return []

@@ -1,0 +1,84 @@
+"""zPCI ``uid``/``fid`` of s390 PCI devices (libvirt's PCI address extension).
+
+Both ids are unique in the domain. Devices whose ``<zpci>`` gives at least one id are handled
+while explicit PCI addresses are collected (the missing id is chosen then); the other PCI devices
+get both after slot placement. uid: lowest free from 1; fid: lowest free from 0; both in
+device-walk order. PCI controllers libvirt adds while placing get none, character devices never.
+"""
+
+from __future__ import annotations
+
+from virtaddr.alloc import AddressSpace
+from virtaddr.errors import AddressError, Collision
+from virtaddr.kinds import zpci
+from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.domain import Domain
+
+_CHARDEVS = ("serial", "parallel", "channel", "console")
+
+
+class ZpciIds:
+    """The uid and fid spaces of one PCI pass (fresh at every collection, as libvirt's are)."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self.uids = AddressSpace(zpci.UID)
+        self.fids = AddressSpace(zpci.FID)
+
+    def _reset(self) -> None:
+        self.uids = AddressSpace(zpci.UID)
+        self.uids.add_pool(zpci.UID.bounds, name="uid")
+        self.fids = AddressSpace(zpci.FID)
+        self.fids.add_pool(zpci.FID.bounds, name="fid")
+
+    def _capable(self, d: Device) -> bool:
+        if d.tag in _CHARDEVS or d.addr_type != "pci":
+            return False
+        return not (d.tag == "controller" and d.get("type") == "pci" and d.is_new)
+
+    @staticmethod
+    def _ids(d: Device) -> dict[str, int]:
+        ids = d.props.get("zpci")
+        if ids is None:
+            ids = dict(d.addr.get("zpci", {}))
+        return dict(ids)
+
+    def _ensure(self, d: Device, ids: dict[str, int]) -> AddressError | None:
+        """Fill the missing ids (lowest free) and reserve both; libvirt's message on a clash."""
+        for name, space in (("uid", self.uids), ("fid", self.fids)):
+            if name not in ids:
+                free = space.first_free()
+                if free is None:
+                    return d.error(f"There is no more free {name}.")
+                ids[name] = free[0]
+        for name, space in (("uid", self.uids), ("fid", self.fids)):
+            try:
+                space.reserve((ids[name],), d)
+            except Collision:
+                # libvirt prints the id in octal here
+                return d.error(f"zPCI {name} {ids[name]:o} is already reserved")
+        d.props["zpci"] = ids
+        d.addr_dirty = True
+        return None
+
+    def collect(self) -> AddressError | None:
+        """The devices that give at least one id, in device-walk order."""
+        self._reset()
+        for d in self.domain.walk():
+            if not self._capable(d):
+                continue
+            ids = self._ids(d)
+            if ids:
+                error = self._ensure(d, ids)
+                if error is not None:
+                    return error
+        return None
+
+    def assign_placed(self) -> AddressError | None:
+        """Both ids for the PCI devices that have none, in device-walk order."""
+        for d in self.domain.walk():
+            if self._capable(d) and not self._ids(d):
+                error = self._ensure(d, {})
+                if error is not None:
+                    return error
+        return None
