@@ -1,0 +1,100 @@
+"""``virtaddr check``: every address problem of a domain definition, not only the first.
+
+:func:`check_tree` runs, on the domain as written:
+
+1. the explicit-address pass (:mod:`virtaddr.check.explicit`): every explicit address of every
+   type reserved on the allocator, each problem kept, a collision naming both devices;
+2. each ``<address>`` against ``schemas/address.xsd`` (:mod:`virtaddr.check.schemas`);
+3. the real define pipeline on a copy, whose first error is added when the explicit pass did not
+   already report a problem on the same device, so every libvirt rejection is covered with
+   libvirt's own message;
+4. advice (:mod:`virtaddr.check.advice`): warnings about what libvirt accepts but is a trap;
+5. with ``schema=True``, libvirt's RelaxNG over the whole document.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from virtaddr.errors import UnusableInput
+from virtaddr.libvirt.domain import Domain
+from virtaddr.problems import Problem
+
+__all__ = ["CheckResult", "check_tree"]
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """The problems of one domain, errors first in document order, and notes about the run."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+def check_tree(
+    tree: etree._ElementTree, *, source: str | None = None, schema: bool = False
+) -> CheckResult:
+    """Every address problem of the ``<domain>`` in ``tree`` (which is left unchanged).
+
+    Raises :class:`~virtaddr.errors.UnusableInput` when the root is not a domain or the guest
+    is not an x86 pc/q35 one.
+    """
+    from virtaddr.check.advice import advice, hotplug_advice
+    from virtaddr.check.explicit import ExplicitPass
+    from virtaddr.check.schemas import address_problems, relaxng_problems
+    from virtaddr.passes.pipeline import run_pipeline
+
+    domain = Domain(tree, source)
+    if domain.machine.family == "other":
+        raise UnusableInput(
+            f"unsupported guest: arch '{domain.machine.arch}', machine "
+            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35 guests)",
+            source=source,
+        )
+    result = CheckResult()
+    explicit = ExplicitPass(domain)
+    problems = explicit.run()
+    parse_lines = {e.line for e in domain.problems if e.line is not None}
+    problems += address_problems(domain, skip_lines=parse_lines)
+
+    assigned = copy.deepcopy(tree)
+    outcome = run_pipeline(assigned, source=source)
+    covered: set[int] = set()
+    for p in problems:
+        if p.is_error:
+            covered |= p.lines
+    for e in outcome.errors[:1]:
+        if e.line is None or e.line not in covered:
+            problems.append(Problem.from_error(e))
+    if outcome.ok:
+        problems += hotplug_advice(assigned, domain)
+    problems += advice(explicit)
+    if schema:
+        found, note = relaxng_problems(tree, source)
+        problems += found
+        result.notes.append(note)
+    problems = [p if p.source == source else _with_source(p, source) for p in problems]
+    result.problems = _ordered(problems)
+    return result
+
+
+def _with_source(p: Problem, source: str | None) -> Problem:
+    from dataclasses import replace
+
+    return replace(p, source=source)
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (not p.is_error, p.line if p.line is not None else 0))
