@@ -1,0 +1,68 @@
+"""``assign --in-place`` and ``assign --diff``: the result as minimal edits of the original file."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import TYPE_CHECKING
+
+from virtaddr.commands.common import EXIT_OK, EXIT_UNUSABLE, source_name, write_stdout
+from virtaddr.errors import UnusableInput
+
+if TYPE_CHECKING:
+    from virtaddr.xmlio import Document
+
+IN_PLACE = "in-place"
+DIFF = "diff"
+
+
+def read(path: str) -> tuple[bytes, Document]:
+    """The bytes of ``path`` (``-``: standard input) and the document parsed from them."""
+    from virtaddr import xmlio
+
+    source = source_name(path)
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read()
+    except OSError as exc:
+        raise UnusableInput(f"cannot read: {exc.strerror or exc}", source=source) from None
+    return data, xmlio.parse_document(data, source)
+
+
+def write(doc: Document, original: bytes, path: str, mode: str) -> int:
+    """Replace ``path`` by the spliced result (``IN_PLACE``) or print the diff (``DIFF``)."""
+    from virtaddr import splice, xmlio
+
+    try:
+        result = splice.splice_document(doc, original)
+    except splice.SpliceImpossible as exc:
+        # Should not happen for what the passes change; a re-serialised file would be worse.
+        print(f"{source_name(path)}: cannot edit the text in place ({exc}); nothing written",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_UNUSABLE
+    if mode == DIFF:
+        write_stdout(_unified_diff(doc, original, result, source_name(path)).encode("utf-8"))
+        return EXIT_OK
+    if result == original:
+        return EXIT_OK
+    try:
+        xmlio.write_atomically(path, result)
+    except OSError as exc:
+        print(f"{path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return EXIT_OK
+
+
+def _unified_diff(doc: Document, before: bytes, after: bytes, name: str) -> str:
+    codec = doc.codec or doc.encoding
+    old = before[len(doc.bom) :].decode(codec).splitlines(keepends=True)
+    new = after[len(doc.bom) :].decode(codec).splitlines(keepends=True)
+    before_name, after_name = (
+        (name, name) if name.startswith(("/", "<")) else (f"a/{name}", f"b/{name}")
+    )
+    lines = difflib.unified_diff(old, new, fromfile=before_name, tofile=after_name)
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)  # fmt: skip

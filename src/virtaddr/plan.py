@@ -1,0 +1,398 @@
+"""Hotplug planning: a domain's persistent configuration after ``attach-device --config``.
+
+libvirt's attach (rules §16) parses the device with define's defaults, runs a few checks of its
+own, inserts the device into its list (disks sorted by bus and name index, controllers by type and
+index, everything else appended) and re-runs define's stages 2-6 on the whole domain, where every
+stored address counts as explicit and never moves; whole-domain validation is skipped. Detach
+removes the matching device and re-runs the same stages: its addresses are simply freed.
+
+The domain given is first defined as libvirt would define it (libvirt attaches to what it stored),
+then the devices are attached (or detached) one at a time, in order. The first problem stops
+everything, as it does in libvirt, and nothing is to be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from virtaddr.api import AssignResult
+from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.libvirt.attrs import disk_name_index
+from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.domain import Domain
+from virtaddr.passes import defaults, writeback
+from virtaddr.passes.defaults import disk_bus
+from virtaddr.passes.drive import drive_address_from_name
+from virtaddr.passes.pipeline import rerun_stages, run_pipeline
+from virtaddr.xmledit import insert_element, insert_next_to, remove_element
+from virtaddr.xmlio import safe_parser
+
+__all__ = ["DeviceInput", "attach_devices", "detach_devices", "parse_device"]
+
+# Devices the QEMU driver refuses to attach to (or detach from) the persistent configuration.
+_NOT_ATTACHABLE = frozenset(
+    {
+        "video",
+        "hub",
+        "graphics",
+        "memballoon",
+        "nvram",
+        "tpm",
+        "panic",
+        "iommu",
+        "audio",
+        "smartcard",
+    }
+)
+_NOT_DETACHABLE = _NOT_ATTACHABLE
+_DEVICE_TAGS = frozenset(writeback.DEVICE_ORDER) - {"emulator"}
+# PCI controller models and the options per-device validation wants spelled out (rules §16.2).
+_REQUIRED_TARGET = {
+    "pcie-root-port": ("chassis", "port"),
+    "pci-bridge": ("chassisNr",),
+    "pcie-switch-downstream-port": ("chassis", "port"),
+    "pci-expander-bus": ("busNr",),
+    "pcie-expander-bus": ("busNr",),
+}
+_ROOT_MODELS = ("pci-root", "pcie-root")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInput:
+    """One DEVICE.xml: its element (detached from any document) and where it came from."""
+
+    element: etree._Element
+    source: str
+
+
+def parse_device(data: bytes, source: str) -> DeviceInput:
+    """Parse the text of one device element (``<disk>``, ``<interface>``, ...).
+
+    Raises :class:`UnusableInput` for XML that is not well-formed or a root element that is not
+    a device libvirt knows.
+    """
+    if not data.strip():
+        raise UnusableInput("empty input: expected a device element such as <disk>", source=source)
+    try:
+        root = etree.fromstring(data, safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise UnusableInput(
+            f"not well-formed XML: {exc.msg}", line=exc.lineno or None, source=source
+        ) from None
+    tag = local(root.tag)
+    if tag not in _DEVICE_TAGS:
+        raise UnusableInput(
+            f"the root element is <{tag or root.tag}>, not a device element such as <disk>",
+            line=root.sourceline if isinstance(root.sourceline, int) else None,
+            source=source,
+        )
+    return DeviceInput(root, source)
+
+
+def attach_devices(
+    tree: etree._ElementTree, devices: Sequence[DeviceInput], *, source: str | None = None
+) -> AssignResult:
+    """The domain in ``tree`` after attaching ``devices`` in order, as ``attach-device --config``.
+
+    ``tree`` is modified in place. The errors name the DEVICE.xml they concern (its ``source``);
+    a problem of the domain itself names ``source``.
+    """
+    return _run(tree, devices, source, _attach_one)
+
+
+def detach_devices(
+    tree: etree._ElementTree, devices: Sequence[DeviceInput], *, source: str | None = None
+) -> AssignResult:
+    """The domain in ``tree`` after detaching ``devices`` in order (``detach-device --config``)."""
+    return _run(tree, devices, source, _detach_one)
+
+
+# ---------------------------------------------------------------------------- driver
+
+
+def _run(
+    tree: etree._ElementTree,
+    devices: Sequence[DeviceInput],
+    source: str | None,
+    step: Callable[[etree._ElementTree, DeviceInput], list[AddressError]],
+) -> AssignResult:
+    defined = run_pipeline(tree, source=source)
+    if defined.errors:
+        return defined
+    for device in devices:
+        errors = step(tree, device)
+        if errors:
+            for e in errors:
+                e.source = device.source
+            return AssignResult(tree, errors)
+    return AssignResult(tree, [])
+
+
+def _reparse_check(tree: etree._ElementTree) -> list[AddressError]:
+    """The parse-time checks libvirt runs on the stored domain before each attach or detach.
+
+    libvirt works on a copy of the persistent definition made by formatting and parsing it
+    again, so what an earlier attach stored past define's checks (a USB controller next to
+    ``model='none'``) makes every later attach or detach fail.
+    """
+    domain = Domain(tree)
+    errors = defaults.read_controller_indexes(domain) or defaults.check_duplicate_indexes(domain)
+    for e in errors:
+        e.line = None
+    return errors
+
+
+def _rerun(tree: etree._ElementTree) -> list[AddressError]:
+    domain = Domain(tree)
+    errors = rerun_stages(domain)
+    if not errors:
+        writeback.write_back(domain)
+    for e in errors:
+        e.line = None  # a line of the domain as modified so far: neither input file's
+    return errors
+
+
+def _failure(device: DeviceInput, message: str) -> list[AddressError]:
+    line = device.element.sourceline
+    return [
+        AddressError(
+            message,
+            line=line if isinstance(line, int) else None,
+            device=Device(local(device.element.tag), device.element).describe(),
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------- attach
+
+
+def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
+    errors = _reparse_check(tree)
+    if errors:
+        return errors
+    domain = Domain(tree)
+    tag = local(device.element.tag)
+    if tag in _NOT_ATTACHABLE:
+        return _failure(
+            device, f"Operation not supported: persistent attach of device '{tag}' is not supported"
+        )
+    element = _copy_for_insertion(device.element)
+    new = Device(tag, element)
+    problems = new.read_address()
+    if problems:
+        line = device.element.sourceline
+        for problem in problems:
+            problem.line = line if isinstance(line, int) else None
+        return problems
+    message = _attach_check(domain, new)
+    if message:
+        return _failure(device, message)
+    _insert(domain, new)
+    return _rerun(tree)
+
+
+def _attach_check(domain: Domain, new: Device) -> str | None:
+    """libvirt's attach-only checks for ``new`` against the stored domain (rules §16.2)."""
+    if new.tag == "disk":
+        name = new.child_get("target", "dev")
+        for d in domain.lists["disk"]:
+            if name is not None and d.child_get("target", "dev") == name:
+                return f"Requested operation is not valid: target {name} already exists"
+        new.props["bus"] = disk_bus(new)
+        if new.props["bus"] == "scsi":
+            return _scsi_address_in_use(domain, new)
+    elif new.tag == "controller":
+        return _controller_check(domain, new)
+    return None
+
+
+def _scsi_address_in_use(domain: Domain, new: Device) -> str | None:
+    probe = Device("disk", new.elem)
+    probe.read_address()
+    probe.props["bus"] = "scsi"
+    if drive_address_from_name(probe) is not None or probe.addr_type != "drive":
+        return None
+    key = _drive_key(probe)
+    for d in domain.lists["disk"]:
+        if disk_bus(d) == "scsi" and d.addr_type == "drive" and _drive_key(d) == key:
+            return (
+                "Requested operation is not valid: Domain already contains a disk with that address"
+            )
+    return None
+
+
+def _drive_key(d: Device) -> tuple[int, int, int, int]:
+    a = d.addr
+    return (a.get("controller", 0), a.get("bus", 0), a.get("target", 0), a.get("unit", 0))
+
+
+def _controller_check(domain: Domain, new: Device) -> str | None:
+    ctype, text = new.get("type"), new.get("index")
+    index = int(text) if text is not None and text.isdigit() else None
+    if index is not None and domain.controller(ctype or "", index) is not None:
+        return f"Requested operation is not valid: controller index='{index}' already exists"
+    model = new.get("model")
+    if ctype != "pci" or model is None or model in _ROOT_MODELS:
+        return None
+    shown = text if index is not None else "-1"
+    model_name = new.child_get("model", "name")
+    where = f"for PCI controller with index '{shown}', model '{model}' and modelName"
+    if model_name is None:
+        return f"internal error: Required option 'modelName' is not set {where} 'none'"
+    for option in _REQUIRED_TARGET.get(model, ()):
+        if new.child_get("target", option) is None:
+            return f"internal error: Required option '{option}' is not set {where} '{model_name}'"
+    return None
+
+
+def _insert(domain: Domain, new: Device) -> None:
+    """Put ``new``'s element where libvirt's list order puts it, else after its kind."""
+    devices = domain.devices_elem
+    if devices is None:
+        devices = insert_element(domain.root, etree.Element(_qualify(domain, "devices")))
+        domain.devices_elem = devices
+    element = new.elem
+    assert element is not None
+    neighbours: list[Device] = []
+    if new.tag == "disk":
+        neighbours = domain.lists["disk"]
+        _insert_disk_like_libvirt(neighbours, new)
+    elif new.tag == "controller":
+        neighbours = domain.lists["controller"]
+        new.props["index"] = _index_or_minus_one(new)
+        for c in neighbours:
+            c.props["index"] = _index_or_minus_one(c)
+        domain.insert_controller(new)
+    if neighbours:
+        pos = neighbours.index(new)
+        before = [d.elem for d in neighbours[:pos] if d.elem is not None]
+        after = [d.elem for d in neighbours[pos + 1 :] if d.elem is not None]
+        if before:
+            insert_next_to(before[-1], element, after=True)
+            return
+        if after:
+            insert_next_to(after[0], element, after=False)
+            return
+    order = writeback.DEVICE_ORDER
+    names = tuple(reversed(order[: order.index(new.tag) + 1]))
+    insert_element(devices, element, after=names)
+
+
+def _insert_disk_like_libvirt(disks: list[Device], disk: Device) -> None:
+    """virDomainDiskInsert: before the first disk of its bus with a higher name index."""
+    bus = disk.child_get("target", "bus")
+    index = _name_index(disk)
+    insert_at = -1
+    for i in range(len(disks) - 1, -1, -1):
+        other = disks[i]
+        if other.child_get("target", "bus") != bus:
+            continue
+        if _name_index(other) > index:
+            insert_at = i
+        elif insert_at == -1:
+            insert_at = i + 1
+    if insert_at == -1:
+        disks.append(disk)
+    else:
+        disks.insert(insert_at, disk)
+
+
+def _name_index(disk: Device) -> int:
+    name = disk.child_get("target", "dev")
+    index = disk_name_index(name) if name else None
+    return -1 if index is None else index
+
+
+def _index_or_minus_one(c: Device) -> int:
+    text = c.get("index")
+    return int(text) if text is not None and text.isdigit() else -1
+
+
+def _copy_for_insertion(element: etree._Element) -> etree._Element:
+    """A copy of the device element without its own layout (it takes the domain's)."""
+    copy = etree.fromstring(etree.tostring(element), safe_parser())
+    for el in copy.iter():
+        if len(el) and el.text is not None and not el.text.strip():
+            el.text = None
+        if el.tail is not None and not el.tail.strip():
+            el.tail = None
+    copy.tail = None
+    return copy
+
+
+def _qualify(domain: Domain, name: str) -> str:
+    return f"{{{domain.ns}}}{name}" if domain.ns else name
+
+
+# ---------------------------------------------------------------------------- detach
+
+
+def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
+    errors = _reparse_check(tree)
+    if errors:
+        return errors
+    domain = Domain(tree)
+    tag = local(device.element.tag)
+    if tag in _NOT_DETACHABLE:
+        return _failure(
+            device, f"Operation not supported: persistent detach of device '{tag}' is not supported"
+        )
+    wanted = Device(tag, device.element)
+    found, message = _find_match(domain, wanted)
+    if found is None or found.elem is None:
+        return _failure(device, message)
+    remove_element(found.elem)
+    return _rerun(tree)
+
+
+def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:
+    """The stored device ``wanted`` designates (rules §16.5), or None and libvirt's message."""
+    tag = wanted.tag
+    not_present = "device not found: device not present in domain configuration"
+    if tag == "disk":
+        name = wanted.child_get("target", "dev")
+        for d in domain.lists["disk"]:
+            if d.child_get("target", "dev") == name:
+                return d, ""
+        return None, f"device not found: no target device {name}"
+    if tag == "interface":
+        mac = wanted.child_get("mac", "address")
+        for n in [*domain.lists["net"], *domain.lists["hostdev"]]:
+            if n.tag != "interface":
+                continue
+            if mac is not None and (n.child_get("mac", "address") or "").lower() == mac.lower():
+                return n, ""
+        shown = mac if mac is not None else "(<null>)"
+        return None, (
+            "device not found: no device found at address '(<null>)' matching MAC address "
+            f"'{shown}' and alias '(<null>)'"
+        )
+    if tag == "controller":
+        index = wanted.get("index")
+        for c in domain.lists["controller"]:
+            if (
+                c.get("type") == wanted.get("type")
+                and index is not None
+                and c.get("index") == index
+            ):
+                return c, ""
+        return None, not_present
+    if tag in ("channel", "console", "serial", "parallel"):
+        target = (wanted.child_get("target", "type"), wanted.child_get("target", "name"))
+        for c in domain.lists[tag]:
+            if (c.child_get("target", "type"), c.child_get("target", "name")) == target:
+                return c, ""
+        return None, "invalid argument: device not present in domain configuration"
+    if tag == "input":
+        key = (wanted.get("type"), wanted.get("bus"))
+        for i in domain.lists["input"]:
+            if (i.get("type"), i.get("bus")) == key:
+                return i, ""
+        return None, "device not found: matching input device not found"
+    for d in domain.lists.get(tag, []):
+        if d.tag == tag and d.get("model") == wanted.get("model"):
+            return d, ""
+    return None, not_present
