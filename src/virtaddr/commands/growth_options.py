@@ -1,0 +1,95 @@
+"""``assign --grow deep`` and ``--hotplug-room N`` / ``--hotplug-room-pci M``: beyond libvirt.
+
+Without these options ``assign`` is exactly libvirt's define. ``--grow deep`` only changes the
+outcome where libvirt's own growth gives up (see :mod:`virtaddr.passes.pci_deep`);
+``--hotplug-room`` adds controllers after the normal assignment (:mod:`virtaddr.hotplug_room`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from virtaddr.api import AssignResult
+
+__all__ = ["GrowthOptions", "add_arguments", "from_args"]
+
+
+@dataclass(frozen=True, slots=True)
+class GrowthOptions:
+    """What the options asked for; picklable, so that pool workers get it."""
+
+    deep: bool
+    hotplug_pcie: int
+    hotplug_pci: int
+
+    def assign(self, tree: etree._ElementTree, source: str | None) -> AssignResult:
+        """Assign ``tree`` as the options say."""
+        from virtaddr.api import assign_tree
+        from virtaddr.passes.pci_deep import assign_deep
+
+        def base(t: etree._ElementTree) -> AssignResult:
+            if self.deep:
+                return assign_deep(t, source=source)
+            return assign_tree(t, source=source)
+
+        if not (self.hotplug_pcie or self.hotplug_pci):
+            return base(tree)
+        from virtaddr.hotplug_room import add_hotplug_room
+
+        return add_hotplug_room(
+            tree, pcie=self.hotplug_pcie, pci=self.hotplug_pci, source=source, assign=base
+        )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 4096: {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("beyond libvirt (off by default)")
+    group.add_argument(
+        "--grow",
+        choices=("libvirt", "deep"),
+        default="libvirt",
+        help="'deep': where libvirt's PCI growth gives up, nest pci-bridges and use PCIe "
+        "switches (thousands of devices); 'libvirt' (default): libvirt's growth and failure",
+    )
+    group.add_argument(
+        "--hotplug-room",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="leave at least N empty hotpluggable slots for PCIe devices (q35: pcie-root-ports; "
+        "pc: pci-bridge slots); existing addresses never move",
+    )
+    group.add_argument(
+        "--hotplug-room-pci",
+        type=_count,
+        default=0,
+        metavar="M",
+        help="leave at least M empty hotpluggable conventional PCI slots (q35: a "
+        "pcie-to-pci-bridge, then pci-bridges; pc: pci-bridges)",
+    )
+
+
+def from_args(args: argparse.Namespace) -> GrowthOptions | None:
+    """None when no option asks for anything beyond libvirt."""
+    options = GrowthOptions(
+        deep=args.grow == "deep",
+        hotplug_pcie=args.hotplug_room,
+        hotplug_pci=args.hotplug_room_pci,
+    )
+    if not (options.deep or options.hotplug_pcie or options.hotplug_pci):
+        return None
+    return options
