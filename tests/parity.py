@@ -6,6 +6,7 @@ As a script (from the repository root)::
     .venv/bin/python tests/parity.py --family q35 --set libvirt-tests
     .venv/bin/python tests/parity.py -q                   # totals only
     .venv/bin/python tests/parity.py --keep out/          # keep our outputs (OUT/SET/NAME.xml)
+    .venv/bin/python tests/parity.py --set other-arches/libvirt-tests   # ARM, ppc64, s390x
 
 For each case ``$CORPUS/SET/NAME/input.xml`` (SET: ``libvirt-tests``, ``libvirt-xml2xml``) it calls
 ``virtaddr.cli.main(["assign", input, "-o", OUT/NAME.xml])`` in this process; a case whose assign
@@ -40,6 +41,10 @@ REPO = next(p for p in (TESTS_DIR, *TESTS_DIR.parents) if (p / "pyproject.toml")
 FIXTURES_DIR = REPO / "fixtures"
 SETS = ("libvirt-tests", "libvirt-xml2xml")
 FAMILIES = ("pc", "q35")
+# Other guest architectures (issue 10): sets under the corpus, reported per architecture.
+OTHER_SETS = ("other-arches/libvirt-tests", "other-arches/libvirt-xml2xml")
+ARCH_FAMILIES = ("aarch64", "armv7l", "riscv64", "ppc64", "s390x")
+ALL_FAMILIES = FAMILIES + ARCH_FAMILIES
 
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
@@ -78,7 +83,8 @@ def compare_script() -> Path | None:
 
 
 def machine_family(domain_xml: Path) -> str:
-    """``q35`` when ``<os><type machine>`` is q35 or ``pc-q35-*``, else ``pc``."""
+    """``q35`` when ``<os><type machine>`` is q35 or ``pc-q35-*``, else ``pc``; for the other
+    architectures, the architecture (``ppc64le`` counts as ``ppc64``)."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -87,6 +93,10 @@ def machine_family(domain_xml: Path) -> str:
     except (OSError, etree.XMLSyntaxError):
         return "pc"
     machine = (ostype.get("machine") if ostype is not None else None) or ""
+    arch = (ostype.get("arch") if ostype is not None else None) or ""
+    arch = "ppc64" if arch == "ppc64le" else arch
+    if arch in ARCH_FAMILIES:
+        return arch
     return "q35" if machine == "q35" or machine.startswith("pc-q35-") else "pc"
 
 
@@ -170,7 +180,7 @@ def compare_dir(expected_dir: Path, actual_dir: Path) -> dict[str, dict]:
 
 
 def run_set(
-    corpus: Path, set_name: str, out_dir: Path, families: Iterable[str] = FAMILIES
+    corpus: Path, set_name: str, out_dir: Path, families: Iterable[str] = ALL_FAMILIES
 ) -> list[CaseResult]:
     """Assign every case of one set (of the given families) into out_dir and compare."""
     wanted = set(families)
@@ -205,7 +215,7 @@ def run_set(
 def run_parity(
     corpus: Path | None = None,
     sets: Iterable[str] = SETS,
-    families: Iterable[str] = FAMILIES,
+    families: Iterable[str] = ALL_FAMILIES,
     keep: Path | None = None,
 ) -> list[CaseResult]:
     """Per-case results for the chosen sets and families (outputs in a temp dir unless keep)."""
@@ -222,7 +232,7 @@ def run_parity(
 def summary_lines(results: list[CaseResult], quiet: bool = False, show: int = 3) -> list[str]:
     lines = []
     for set_name in dict.fromkeys(r.set_name for r in results):
-        for family in FAMILIES:
+        for family in ALL_FAMILIES:
             group = [r for r in results if r.set_name == set_name and r.family == family]
             if not group:
                 continue
@@ -240,8 +250,10 @@ def summary_lines(results: list[CaseResult], quiet: bool = False, show: int = 3)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--family", choices=FAMILIES, action="append", help="only this family")
-    ap.add_argument("--set", dest="sets", choices=SETS, action="append", help="only this set")
+    ap.add_argument("--family", choices=ALL_FAMILIES, action="append", help="only this family")
+    ap.add_argument(
+        "--set", dest="sets", choices=SETS + OTHER_SETS, action="append", help="only this set"
+    )
     ap.add_argument("-q", "--quiet", action="store_true", help="totals only")
     ap.add_argument("--show", type=int, default=3, help="problems shown per failing case")
     ap.add_argument("--keep", type=Path, help="write our outputs to KEEP/SET/NAME.xml")
@@ -250,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"parity: {reason}", file=sys.stderr)
         return 2
-    results = run_parity(sets=args.sets or SETS, families=args.family or FAMILIES, keep=args.keep)
+    families = args.family or ALL_FAMILIES
+    results = run_parity(sets=args.sets or SETS, families=families, keep=args.keep)
     print("\n".join(summary_lines(results, args.quiet, args.show)))
     return 0 if results and all(r.ok for r in results) else 1
 

@@ -14,7 +14,18 @@ fi
 
 oracle=${VIRTADDR_ORACLE:-../shared/oracle}
 if [ -x "$oracle/libvirt-oracle-setup.sh" ] && [ "$(id -u)" = 0 ]; then
-    "$oracle/libvirt-oracle-setup.sh" >&2 || echo "run.sh: libvirt did not start; oracle tests will be skipped" >&2
+    # --all-arches: the emulators for the aarch64/ppc64/s390x differential tests too
+    "$oracle/libvirt-oracle-setup.sh" --all-arches >&2 || echo "run.sh: libvirt did not start; oracle tests will be skipped" >&2
+fi
+# The libvirt extra (--connect/--verify) builds only against libvirt-dev + pkg-config, which the
+# oracle setup installs; without them its tests skip with the reason.
+if ! .venv/bin/python -c 'import libvirt' 2>/dev/null; then
+    if pkg-config --exists libvirt 2>/dev/null; then
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,libvirt]' ||
+            echo "run.sh: libvirt-python did not build; its tests will be skipped" >&2
+    else
+        echo "run.sh: no libvirt-dev/pkg-config; libvirt-python tests will be skipped" >&2
+    fi
 fi
 
 export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from lxml import etree
 
-__all__ = ["find_child", "insert_element", "new_element", "set_address"]
+__all__ = [
+    "find_child",
+    "insert_element",
+    "insert_next_to",
+    "new_element",
+    "remove_element",
+    "set_address",
+]
 
 DEFAULT_INDENT_UNIT = "  "
 
@@ -94,6 +101,33 @@ def insert_element(
     if indent is not None:
         _indent_descendants(new, indent, _indent_unit(parent))
     return new
+
+
+def insert_next_to(anchor: etree._Element, new: etree._Element, *, after: bool) -> etree._Element:
+    """Insert ``new`` right after (or before) the sibling ``anchor``, indented like it."""
+    parent = anchor.getparent()
+    assert parent is not None
+    _adopt_namespace(parent, new)
+    if after:
+        _insert_after(anchor, new)
+    else:
+        _insert_before(anchor, new)
+    indent = _own_indent(new)
+    if indent is not None:
+        _indent_descendants(new, indent, _indent_unit(parent))
+    return new
+
+
+def remove_element(elem: etree._Element) -> None:
+    """Remove ``elem`` with the whitespace before it; the rest of the layout stays as it was."""
+    parent = elem.getparent()
+    assert parent is not None
+    previous = elem.getprevious()
+    if previous is not None:
+        previous.tail = elem.tail
+    else:
+        parent.text = elem.tail
+    parent.remove(elem)
 
 
 # ---------------------------------------------------------------------------- placement

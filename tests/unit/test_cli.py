@@ -44,6 +44,12 @@ GOOD_OUT = b"""<?xml version="1.0" encoding="UTF-8"?>
   </devices>
 </domain>
 """
+# --in-place splices the new text into the original bytes (virtaddr.splice): quotes stay.
+GOOD_SPLICED = GOOD.replace(
+    b"<target dev='vda'/>\n",
+    b"<target dev='vda'/>\n"
+    b"      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>\n",
+)
 BAD = b"""<domain type='kvm'>
   <name>bad</name>
   <devices>
@@ -261,7 +267,7 @@ def test_assign_to_output_file(
 def test_assign_in_place_keeps_mode(fake_pipeline: None, files: dict[str, Path]) -> None:
     files["good"].chmod(0o640)
     assert main(["assign", "--in-place", str(files["good"])]) == 0
-    assert files["good"].read_bytes() == GOOD_OUT
+    assert files["good"].read_bytes() == GOOD_SPLICED
     assert files["good"].stat().st_mode & 0o777 == 0o640
 
 
@@ -335,16 +341,17 @@ def test_several_inputs_highest_code_wins_and_good_ones_are_written(
     fake_pipeline: None, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["assign", "--in-place", str(files["good"]), str(files["bad"])]) == 1
-    assert files["good"].read_bytes() == GOOD_OUT
+    assert files["good"].read_bytes() == GOOD_SPLICED
     assert files["bad"].read_bytes() == BAD
     capsys.readouterr()
 
     files["good"].write_bytes(GOOD)
     argv = ["assign", "--in-place", str(files["bad"]), str(files["network"]), str(files["good"])]
     assert main(argv) == 2
-    assert files["good"].read_bytes() == GOOD_OUT
-    err = capsys.readouterr().err.splitlines()
+    assert files["good"].read_bytes() == GOOD_SPLICED
+    *err, summary = capsys.readouterr().err.splitlines()
     assert [line.split(":")[0] for line in err] == [str(files["bad"])] * 2 + [str(files["network"])]
+    assert summary == "virtaddr assign: 3 files: 1 ok, 1 with problems, 1 unusable"
 
 
 def test_entry_exits_with_main_status(monkeypatch: pytest.MonkeyPatch) -> None:

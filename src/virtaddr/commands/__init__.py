@@ -1,3 +1,3 @@
 """One module per command: each has ``add_parser(subparsers)`` and sets ``run``."""
 
-NAMES = ("assign",)
+NAMES = ("assign", "plan", "check", "topology")

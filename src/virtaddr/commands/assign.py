@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import Any
 
+from virtaddr.commands import batch, growth_options, live_options, minimal_edit
 from virtaddr.commands.common import (
     EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
@@ -29,7 +31,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "input or bad usage; over several inputs the highest.",
     )
     assign.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="domain XML file ('-' for standard input)"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="domain XML file ('-' for standard input) or directory (its *.xml and */input.xml)",
     )
     where = assign.add_mutually_exclusive_group()
     where.add_argument(
@@ -44,28 +49,45 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     where.add_argument(
         "--out-dir", metavar="DIR", help="write each result to DIR/<basename of INPUT>"
     )
+    where.add_argument(
+        "--diff",
+        action="store_true",
+        help="print a unified diff of each INPUT against its result; write nothing",
+    )
+    batch.add_arguments(assign)
+    live_options.add_arguments(assign)
+    growth_options.add_arguments(assign)
     assign.set_defaults(command="assign", run=_run_assign)
     return assign  # type: ignore[no-any-return]
 
 
 def _run_assign(args: argparse.Namespace) -> int:
-    inputs: list[str] = args.inputs
-    problem = _usage_problem(args, inputs)
+    items, problem = batch.expand_inputs(args.inputs)
+    inputs = [item.path for item in items]
+    problem = problem or _usage_problem(args, inputs, items)
     if problem:
         print(f"{PROG} assign: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
 
-    status = EXIT_OK
-    for path in inputs:
-        status = max(status, _assign_one(path, _destination(args, path)))
-    return status
+    live, status = live_options.from_args(args, "assign")
+    if status:
+        return status
+    worker = functools.partial(_assign_item, args.in_place, args.out_dir, args.output, live=live)
+    worker = functools.partial(worker, diff=args.diff)
+    worker = functools.partial(worker, growth=growth_options.from_args(args))
+    summary = batch.run_batch(
+        items, worker, jobs=args.jobs, progress=args.progress, command="assign"
+    )
+    return max(EXIT_OK, summary.status)
 
 
-def _usage_problem(args: argparse.Namespace, inputs: list[str]) -> str | None:
-    several = len(inputs) > 1
+def _usage_problem(
+    args: argparse.Namespace, inputs: list[str], items: list[batch.Input]
+) -> str | None:
+    several = len(inputs) > 1 or any(os.path.isdir(path) for path in args.inputs)
     if several and args.output is not None:
         return "-o/--output takes a single INPUT; use --in-place or --out-dir for several"
-    if several and not (args.in_place or args.out_dir):
+    if several and not (args.in_place or args.out_dir or args.diff):
         return "several INPUTs need --in-place or --out-dir"
     if inputs.count("-") > 1:
         return "standard input ('-') can be read only once"
@@ -76,30 +98,57 @@ def _usage_problem(args: argparse.Namespace, inputs: list[str]) -> str | None:
     if args.out_dir:
         if not os.path.isdir(args.out_dir):
             return f"--out-dir {args.out_dir}: not a directory"
-        names = [os.path.basename(path) for path in inputs]
+        names = [item.name for item in items]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:
             return f"--out-dir: several INPUTs are named {', '.join(clashes)}"
     return None
 
 
-def _destination(args: argparse.Namespace, path: str) -> str | None:
-    """Where the result of ``path`` goes; None: standard output."""
-    if args.in_place:
-        return path
-    if args.out_dir:
-        return os.path.join(args.out_dir, os.path.basename(path))
-    output: str | None = args.output
-    return None if output in (None, "-") else output
+def _assign_item(
+    in_place: bool,
+    out_dir: str | None,
+    output: str | None,
+    item: batch.Input,
+    live: live_options.LiveOptions | None = None,
+    growth: growth_options.GrowthOptions | None = None,
+    diff: bool = False,
+) -> int:
+    """The batch worker: assign ``item`` and write its result where the options say."""
+    if in_place:
+        destination: str | None = item.path
+    elif out_dir:
+        destination = os.path.join(out_dir, item.name)
+    else:
+        destination = None if output in (None, "-") else output
+    edit = minimal_edit.DIFF if diff else minimal_edit.IN_PLACE if in_place else None
+    return _assign_one(item.path, destination, live, growth, edit)
 
 
-def _assign_one(path: str, destination: str | None) -> int:
-    """Assign the addresses of one input and write its result; return its exit status."""
+def _assign_one(
+    path: str,
+    destination: str | None,
+    live: live_options.LiveOptions | None = None,
+    growth: growth_options.GrowthOptions | None = None,
+    edit: str | None = None,
+) -> int:
+    """Assign the addresses of one input and write its result; return its exit status.
+
+    ``edit`` (``--in-place``/``--diff``): splice the changes into the original text.
+    """
     from virtaddr import api, xmlio
 
     try:
-        doc = xmlio.read_document(path)
-        result = api.assign_tree(doc.tree, source=doc.source)
+        if edit is not None:
+            original, doc = minimal_edit.read(path)
+        else:
+            doc = xmlio.read_document(path)
+        if live is not None:
+            live.prepare(doc.tree)
+        if growth is not None:
+            result = growth.assign(doc.tree, doc.source)
+        else:
+            result = api.assign_tree(doc.tree, source=doc.source)
     except DomainError as exc:
         report(exc, path)
         return exc.exit_code
@@ -110,4 +159,8 @@ def _assign_one(path: str, destination: str | None) -> int:
         for error in result.errors:
             report(error, path)
         return max(error.exit_code for error in result.errors)
+    if live is not None and (status := live.finish(doc, path)):
+        return status
+    if edit is not None:
+        return minimal_edit.write(doc, original, path, edit)
     return write_result(doc, destination)

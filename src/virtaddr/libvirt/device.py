@@ -51,9 +51,9 @@ class Device:
         "attrs",
         "children",
         "elem",
-        "tag",
         "props",
         "seq",
+        "tag",
     )
 
     def __init__(self, tag: str, elem: etree._Element | None = None) -> None:
@@ -167,6 +167,10 @@ class Device:
                     errors.append(self.error("Cannot parse <address> 'port' attribute"))
                 else:
                     addr["port"] = parsed
+        if not errors and atype in ("ccw", "spapr-vio"):
+            errors += _check_other_arch_address(self, atype, addr, el)
+        if atype == "pci":
+            errors += _read_zpci(self, addr, el)
         self.addr = addr
         return errors
 
@@ -196,3 +200,53 @@ class Device:
             return False
         a = self.addr
         return a.get("domain", 0) == 0 and a.get("bus", 0) == 0 and a.get("slot", 0) == 0
+
+
+def _check_other_arch_address(
+    dev: Device, atype: str, addr: dict[str, Any], el: etree._Element
+) -> list[AddressError]:
+    """libvirt's parse-time checks of ccw and spapr-vio addresses."""
+    if atype == "spapr-vio":
+        reg = addr.get("reg")
+        if reg is not None and reg > 0xFFFFFFFF:
+            message = f"spapr-vio reg='{reg:#x}' exceeds maximum possible value (0xffffffff)"
+            return [dev.error(message)]
+        return []
+    given = [k for k in ("cssid", "ssid", "devno") if k in addr]
+    if not given:
+        return []
+    if len(given) != 3:
+        return [dev.error("Invalid partial specification for virtio ccw address")]
+    if addr["cssid"] > 0xFE or addr["ssid"] > 3 or addr["devno"] > 0xFFFF:
+        return [
+            dev.error(
+                "Invalid specification for virtio ccw address: "
+                f"cssid='{el.get('cssid')}' ssid='{el.get('ssid')}' devno='{el.get('devno')}'"
+            )
+        ]
+    return []
+
+
+def _read_zpci(dev: Device, addr: dict[str, Any], el: etree._Element) -> list[AddressError]:
+    """The ``<zpci uid fid>`` child of a PCI address into ``addr['zpci']`` (absent ids left out)."""
+    zpci = next((c for c in el if local(c.tag) == "zpci"), None)
+    if zpci is None:
+        return []
+    ids: dict[str, int] = {}
+    for name, limit, shown in (("uid", 0xFFFF, "0xffff"), ("fid", 0xFFFFFFFF, "0xffffffff")):
+        text = zpci.get(name)
+        if text is None:
+            continue
+        value = parse_uint(text, auto_base=True)
+        if value is None:
+            return [dev.error(bad_value_message(name, "zpci", text))]
+        if name == "uid" and not 0 < value <= limit:
+            shown_uid = f"0x{value:04x}"
+            return [
+                dev.error(f"Invalid PCI address uid='{shown_uid}', must be > 0x0000 and <= {shown}")
+            ]
+        if value > limit:
+            return [dev.error(f"Invalid PCI address fid='0x{value:08x}', must be <= {shown}")]
+        ids[name] = value
+    addr["zpci"] = ids
+    return []

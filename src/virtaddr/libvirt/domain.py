@@ -64,6 +64,7 @@ class Domain:
         self.lists: dict[str, list[Device]] = {name: [] for name in WALK_ORDER}
         self.added: list[Device] = []
         self.problems: list[AddressError] = []
+        self._disk_max: dict[str | None, int] = {}  # per bus: highest disk name index so far
         if self.devices_elem is not None:
             self._collect()
 
@@ -116,6 +117,11 @@ class Domain:
         disks = self.lists["disk"]
         bus = disk.child_get("target", "bus")
         index = _name_index(disk)
+        highest = self._disk_max.get(bus)
+        self._disk_max[bus] = index if highest is None else max(highest, index)
+        if highest is not None and index >= highest and disks[-1].child_get("target", "bus") == bus:
+            disks.append(disk)  # the scan below would put it right after the last disk: O(1)
+            return
         insert_at = -1
         for i in range(len(disks) - 1, -1, -1):
             other = disks[i]
@@ -145,9 +151,10 @@ class Domain:
             if idx == -1:
                 insert_at = i + 1
                 break
-            if cur_idx > idx:
-                insert_at = i
-            elif not is_companion and cur.child("master") is not None and cur_idx == idx:
+            before_companion = (
+                not is_companion and cur.child("master") is not None and cur_idx == idx
+            )
+            if cur_idx > idx or before_companion:
                 insert_at = i
             elif insert_at == -1:
                 insert_at = i + 1

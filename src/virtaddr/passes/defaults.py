@@ -35,16 +35,38 @@ def read_controller_indexes(domain: Domain) -> list[AddressError]:
 
 
 def add_scsi_hostdev_controllers(domain: Domain) -> None:
-    """At parse time every SCSI hostdev makes sure SCSI controllers 0..its controller exist."""
-    for h in domain.lists["hostdev"]:
-        if (
-            h.tag != "hostdev"
-            or h.get("type") != "scsi"
-            or h.get("mode", "subsystem") != "subsystem"
-        ):
+    """At parse time libvirt runs virDomainDefMaybeAddHostdevSCSIcontroller after each hostdev,
+    over the hostdevs parsed so far (controllers have their models as written then)."""
+    hostdevs = domain.lists["hostdev"]
+    for n in range(len(hostdevs)):
+        maybe_add_hostdev_scsi_controllers(domain, hostdevs[: n + 1], None)
+
+
+def _is_scsi_hostdev(h: Device) -> bool:
+    return (
+        h.tag == "hostdev" and h.get("type") == "scsi" and h.get("mode", "subsystem") == "subsystem"
+    )
+
+
+def maybe_add_hostdev_scsi_controllers(
+    domain: Domain, hostdevs: list[Device], fallback: str | None
+) -> None:
+    """libvirt's virDomainDefMaybeAddHostdevSCSIcontroller over ``hostdevs``: SCSI controllers
+    0..the highest controller a SCSI hostdev names (no address counts as controller 0), all of
+    one model: that of the controller of the last hostdev (in document order) that raised the
+    highest index, when that controller exists with a model; else ``fallback``."""
+    highest, model = -1, None
+    for h in hostdevs:
+        if not _is_scsi_hostdev(h):
             continue
-        want = h.addr.get("controller", 0) if h.addr_type == "drive" else 0
-        ensure_controllers(domain, "scsi", range(want + 1), model=None)
+        c = h.addr.get("controller", 0) if h.addr_type == "drive" else 0
+        if c > highest:
+            highest = c
+            ref = domain.controller("scsi", c)
+            if ref is not None and controller_model(ref) is not None:
+                model = controller_model(ref)
+    if highest >= 0:
+        ensure_controllers(domain, "scsi", range(highest + 1), model or fallback)
 
 
 def ensure_controllers(
@@ -123,6 +145,8 @@ def controller_model(c: Device) -> str | None:
 
 def add_default_devices(domain: Domain) -> list[AddressError]:
     """USB controller 0, SATA 0 (q35), the PCI root, the memballoon."""
+    if not domain.machine.is_x86:
+        return add_default_devices_other_arch(domain)
     errors: list[AddressError] = []
     q35 = domain.machine.is_q35
     if domain.controller("usb", 0) is None:
@@ -162,6 +186,9 @@ def disk_bus(disk: Device) -> str:
 
 def fill_device_defaults(domain: Domain) -> None:
     """Effective models and buses libvirt chooses in its per-device post-parse."""
+    if not domain.machine.is_x86:
+        fill_device_defaults_other_arch(domain)
+        return
     for d in domain.lists["disk"]:
         d.props["bus"] = disk_bus(d)
     for n in domain.lists["net"]:
@@ -185,6 +212,117 @@ def add_implicit_video(domain: Domain) -> None:
     if domain.devices_elem is None:
         return
     if any(el.tag == "graphics" or str(el.tag).endswith("}graphics") for el in domain.devices_elem):
+        model = _DEFAULT_VIDEO.get(domain.machine.family, "cirrus")
         dev = domain.add_device("video", [])
-        dev.props["model"] = "cirrus"
-        dev.children = [("model", [("type", "cirrus")])]
+        dev.props["model"] = model
+        dev.children = [("model", [("type", model)])]
+
+
+# ---------------------------------------------------------------- other architectures (section 11)
+
+_DEFAULT_VIDEO = {"virt": "virtio", "s390-ccw": "virtio", "pseries": "vga", "vexpress": "cirrus"}
+_DEFAULT_NET = {"virt": "virtio", "s390-ccw": "virtio", "pseries": "rtl8139", "vexpress": "lan9118"}
+_DEFAULT_SCSI = {"pseries": "ibmvscsi", "s390-ccw": "virtio-scsi"}
+
+
+def default_scsi_model(domain: Domain) -> str:
+    """The model libvirt gives a SCSI controller without one (lsilogic on x86 and ARM)."""
+    return _DEFAULT_SCSI.get(domain.machine.family, "lsilogic")
+
+
+def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
+    """The devices libvirt adds on ARM/RISC-V ``virt``, ``vexpress``, pSeries and s390-ccw."""
+    machine = domain.machine
+    family = machine.family
+    errors: list[AddressError] = []
+    if family == "pseries" and domain.controller("usb", 0) is None:
+        add_controller(domain, "usb", 0, "qemu-xhci")
+    root_model = {"virt": "pcie-root", "pseries": "pci-root", "s390-ccw": "pci-root"}.get(family)
+    if root_model is not None:
+        root = domain.controller("pci", 0)
+        if root is None:
+            add_controller(domain, "pci", 0, root_model)
+        elif controller_model(root) != root_model:
+            errors.append(
+                root.error(
+                    f"The PCI controller with index='0' must be model='{root_model}' for this "
+                    f"machine type, but model='{controller_model(root)}' was found instead"
+                )
+            )
+    wants_balloon = family in ("pseries", "s390-ccw") or machine.arch.startswith("riscv")
+    if wants_balloon and not domain.lists["memballoon"]:
+        dev = domain.add_device("memballoon", [("model", "virtio")])
+        dev.props["model"] = "virtio"
+    if family == "pseries":
+        _add_pseries_usb_inputs(domain)
+        _add_console_compat_serial(domain)
+    return errors
+
+
+def _has_graphics(domain: Domain) -> bool:
+    if domain.devices_elem is None:
+        return False
+    return any(str(el.tag).rsplit("}", 1)[-1] == "graphics" for el in domain.devices_elem)
+
+
+def _add_pseries_usb_inputs(domain: Domain) -> None:
+    """With graphics, a USB keyboard and a USB mouse (no mouse when a USB tablet exists)."""
+    if not _has_graphics(domain):
+        return
+    inputs = domain.lists["input"]
+    present = {(i.get("type"), i.get("bus") or "ps2") for i in inputs}
+    wanted = ["keyboard"]
+    if ("tablet", "usb") not in present:
+        wanted.append("mouse")
+    for itype in wanted:
+        if (itype, "usb") not in present:
+            domain.add_device("input", [("type", itype), ("bus", "usb")])
+
+
+def _add_console_compat_serial(domain: Domain) -> None:
+    """A first console of serial type with no serial gets a serial copied from it, a serial with
+    no console a console (parse time); the two then share serial 0's address."""
+    consoles = domain.lists["console"]
+    serials = domain.lists["serial"]
+    if serials and not consoles:
+        console = domain.add_device("console", [("type", serials[0].get("type") or "pty")])
+        console.children = [("target", [("type", "serial"), ("port", "0")])]
+        return
+    if serials or not consoles:
+        return
+    console = consoles[0]
+    if console.child_get("target", "type") not in (None, "serial"):
+        return
+    serial = domain.add_device("serial", [("type", console.get("type") or "pty")])
+    serial.props["compat_of"] = console
+    if console.addr_type is not None:
+        serial.set_address(console.addr_type, console.addr)
+        serial.addr_dirty = False
+
+
+def fill_device_defaults_other_arch(domain: Domain) -> None:
+    """Effective models and buses on other architectures (their post-parse defaults)."""
+    machine = domain.machine
+    family = machine.family
+    for d in domain.lists["disk"]:
+        d.props["bus"] = disk_bus(d)
+    for n in domain.lists["net"]:
+        n.props["model"] = n.child_get("model", "type") or _DEFAULT_NET.get(family, "rtl8139")
+    for v in domain.lists["video"]:
+        t = v.child_get("model", "type")
+        v.props["model"] = _DEFAULT_VIDEO.get(family, "cirrus") if t in (None, "default") else t
+    for c in domain.lists["controller"]:
+        ctype = c.get("type")
+        model = c.props.get("model", c.get("model"))
+        if model is None and ctype in ("usb", "scsi"):
+            if ctype == "scsi":
+                model = _DEFAULT_SCSI.get(family, "lsilogic")
+            elif family == "s390-ccw":
+                model = "none" if c.addr_type is None else "piix3-uhci"
+            elif family == "pseries" or (family == "virt" and machine.arch == "aarch64"):
+                model = "qemu-xhci"
+            else:
+                model = "piix3-uhci"
+            if not c.is_new:
+                c.props["model_dirty"] = True
+        c.props["model"] = model

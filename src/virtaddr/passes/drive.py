@@ -6,7 +6,12 @@ from virtaddr.errors import AddressError
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
-from virtaddr.passes.defaults import controller_model, ensure_controllers
+from virtaddr.passes.defaults import (
+    controller_model,
+    default_scsi_model,
+    ensure_controllers,
+    maybe_add_hostdev_scsi_controllers,
+)
 
 # bus -> (units per controller, buses per controller) as libvirt derives them from names
 _NAME_LAYOUT = {"scsi": (7, 1), "ide": (2, 2), "sata": (6, 1), "fdc": (2, 1)}
@@ -114,24 +119,22 @@ def add_drive_controllers(domain: Domain) -> None:
             if d.props["bus"] == bus and d.addr_type == "drive":
                 highest = max(highest, d.addr.get("controller", 0))
         if highest >= 0:
-            ensure_controllers(
-                domain, bus, range(highest + 1), "lsilogic" if bus == "scsi" else None
-            )
+            model = default_scsi_model(domain) if bus == "scsi" else None
+            ensure_controllers(domain, bus, range(highest + 1), model)
 
 
 def add_hostdev_scsi_controllers(domain: Domain) -> None:
-    hostdevs = [
-        h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h) and h.addr_type == "drive"
-    ]
-    if not hostdevs:
-        return
-    highest = max(h.addr.get("controller", 0) for h in hostdevs)
-    ref = domain.controller("scsi", highest)
-    model = controller_model(ref) if ref is not None else None
-    ensure_controllers(domain, "scsi", range(highest + 1), model or "lsilogic")
+    """The post-parse call (libvirt's implicit controllers): hostdevs now have addresses and
+    controllers their default models."""
+    maybe_add_hostdev_scsi_controllers(domain, domain.lists["hostdev"], default_scsi_model(domain))
 
 
-def check_drive_addresses(domain: Domain) -> list[AddressError]:
+def check_drive_addresses_per_device(domain: Domain) -> list[AddressError]:
+    """The per-device drive checks only: attach stores duplicate drive addresses (rules §16.1)."""
+    return check_drive_addresses(domain, duplicates=False)
+
+
+def check_drive_addresses(domain: Domain, *, duplicates: bool = True) -> list[AddressError]:
     """The define-time validation of drive addresses (libvirt stops at the first)."""
     errors: list[AddressError] = []
     seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
@@ -177,7 +180,7 @@ def check_drive_addresses(domain: Domain) -> list[AddressError]:
                 errors.append(d.error("target must be 0 for sata controller"))
         key = (bus, a)
         other = seen.get(key)
-        if other is not None:
+        if other is not None and duplicates:
             name = other.child_get("target", "dev")
             errors.append(
                 other.error(

@@ -70,6 +70,24 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
     return errors
 
 
+def console_follows_serial(domain: Domain) -> list[AddressError]:
+    """The first console of the input, when it is the copy of serial 0, shows serial 0's
+    address as libvirt stores it (a usb-serial's USB port, a pci-serial's PCI address). One
+    that only virtaddr adds (libvirt's parse-time copy on other architectures) is left alone:
+    libvirt does not store it."""
+    console = domain.compat_console()
+    serials = domain.lists["serial"]
+    if (
+        console is not None
+        and not console.is_new
+        and serials
+        and serials[0].addr_type is not None
+        and (console.addr_type, console.addr) != (serials[0].addr_type, serials[0].addr)
+    ):
+        console.set_address(serials[0].addr_type, dict(serials[0].addr))
+    return []
+
+
 def check_machine_controllers(domain: Domain) -> list[AddressError]:
     errors: list[AddressError] = []
     ides = domain.controllers("ide")
@@ -88,7 +106,9 @@ def check_machine_controllers(domain: Domain) -> list[AddressError]:
 
 
 def check_zpci(domain: Domain) -> list[AddressError]:
-    """x86 QEMU has no zPCI: a ``<zpci>`` inside a PCI address is refused."""
+    """Only s390 QEMU has zPCI: elsewhere a ``<zpci>`` inside a PCI address is refused."""
+    if domain.machine.family == "s390-ccw":
+        return []
     for d in domain.walk():
         if d.addr_type == "pci":
             el = d.child("address")

@@ -25,6 +25,8 @@ from virtaddr.passes.pci_flags import (
     first_type_name,
     libvirt_flags_value,
 )
+from virtaddr.passes.spapr_phb import fill_phb_defaults
+from virtaddr.passes.zpci import ZpciIds
 
 _USB2_FUNCTION = {"ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2, "ich9-ehci1": 7}
 
@@ -39,7 +41,12 @@ class PciPass:
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
         self.q35 = domain.machine.is_q35
-        self.flags = Flags(pcie=self.q35)
+        family = domain.machine.family
+        # pcie-root machines (q35, ARM/RISC-V virt); pSeries grows by PHBs (pci-root buses)
+        self.pcie = domain.machine.has_pcie_root
+        self.pseries = family == "pseries"
+        self.zpci = ZpciIds(domain) if family == "s390-ccw" else None
+        self.flags = Flags(pcie=self.pcie)
         self.errors: list[AddressError] = []
         self.dry = True
         self.buses = PciBusSet()
@@ -49,6 +56,9 @@ class PciPass:
     # ---------------------------------------------------------------- driver
     def run(self) -> list[AddressError]:
         try:
+            if not self.domain.machine.has_pci:
+                self._no_pci_buses()
+                return self.errors
             self._check_controllers()
             self._dry_run()
             self._final_run()
@@ -71,7 +81,7 @@ class PciPass:
         for c in self._pci_controllers():
             model = controller_model(c)
             if model in ROOT_MODELS:
-                if c.props["index"] != 0:
+                if c.props["index"] != 0 and not (self.pseries and model == "pci-root"):
                     raise self._fail(c, "pci-root and pcie-root controllers should have index 0")
                 if c.addr_type is not None:
                     raise self._fail(
@@ -94,7 +104,9 @@ class PciPass:
 
     def _build(self, nbuses: int) -> None:
         self.buses = PciBusSet()
-        default = "pcie-root-port" if self.q35 else "pci-bridge"
+        default = "pcie-root-port" if self.pcie else "pci-bridge"
+        if self.pseries:
+            default = "pci-root"
         for i in range(nbuses):
             ctrl = self.domain.controller("pci", i)
             model = controller_model(ctrl) if ctrl is not None else None
@@ -106,16 +118,18 @@ class PciPass:
         self._build(max_idx + 1)
         self._collect_explicit()
         self._fixed_addresses()
-        if not self.q35 and not self.buses.fully_used():
+        if not self.pcie and not self.buses.fully_used():
             self._reserve_next(None, PCI_DEVICE | AUTOASSIGN)
         self._place_all()
-        if max_idx <= 0 and self.buses.nbuses > max_idx + 1 and self.q35:
+        if max_idx <= 0 and self.buses.nbuses > max_idx + 1 and self.pcie:
             self._reserve_next(None, PCIE_DEVICE | AUTOASSIGN)
         for i in range(1, self.buses.nbuses):
             if self.domain.controller("pci", i) is not None:
                 continue
             model = self.buses.buses[i].model
             ctrl = add_controller(self.domain, "pci", i, model)
+            if model in ROOT_MODELS:
+                continue
             ctrl.props["pci_flags"] = flags = CONTROLLER_FLAGS[model]
             addr = self.buses.find_free(flags)
             if addr is None:
@@ -132,8 +146,16 @@ class PciPass:
         self._collect_explicit()
         self._fixed_addresses()
         self._place_all()
+        if self.zpci is not None:
+            self.zpci.assign_placed()
         self._mark_multifunction()
         self._fill_controller_defaults()
+
+    def _no_pci_buses(self) -> None:
+        """A machine without PCI (vexpress): PCI devices get no address; explicit ones fail."""
+        for d in self.domain.walk():
+            if d.addr_type == "pci" and not d.pci_wanted():
+                raise self._fail(d, "No PCI buses available")
 
     # ---------------------------------------------------------------- reservation
     def _grow(self, dev: Device | None, flags: int, wanted_bus: int) -> tuple[int, bool]:
@@ -141,6 +163,10 @@ class PciPass:
         buses = self.buses
         add = wanted_bus - buses.nbuses + 1
         first = buses.nbuses
+        if flags & PCI_DEVICE and self.pseries:
+            for _ in range(add):
+                buses.add_bus("pci-root")
+            return first, False
         if flags & PCI_DEVICE:
             layer = not any(b.accepts & PCI_BRIDGE for b in buses.buses)
             bumped = False
@@ -184,7 +210,7 @@ class PciPass:
 
     # ---------------------------------------------------------------- explicit addresses
     def _skip_collect(self, d: Device) -> bool:
-        if self.q35 or d.tag != "controller":
+        if self.pcie or d.tag != "controller":
             return False
         a = d.pci
         if a is None or a[:3] != (0, 0, 1):
@@ -225,6 +251,11 @@ class PciPass:
             message = self.buses.reserve_at(addr, flags, d)
             if message:
                 raise self._fail(d, message)
+        if self.zpci is not None:
+            error = self.zpci.collect()
+            if error is not None:
+                self.errors.append(error)
+                raise PlacementFailed()
 
     def _check_explicit(self, d: Device, addr: PciAddr, flags: int) -> None:
         bus = self.buses.buses[addr[1]]
@@ -251,6 +282,23 @@ class PciPass:
                 d, f"Invalid PCI address {format_pci(addr)}. slot must be <= {rules.max_slot}"
             )
 
+    # ---------------------------------------------------------------- hooks for `check`
+    def build_declared_buses(self) -> None:
+        """The buses the PCI controllers declare, as the dry run starts (nothing placed)."""
+        self._build(self._max_index() + 1)
+
+    def collects(self, d: Device) -> bool:
+        """Whether the explicit-address collection reserves ``d``'s address itself."""
+        return not self._skip_collect(d)
+
+    def explicit_error(self, d: Device, addr: PciAddr, flags: int) -> AddressError | None:
+        """libvirt's objection to ``d`` explicitly at ``addr`` on the current buses, if any."""
+        try:
+            self._check_explicit(d, addr, flags)
+        except PlacementFailed:
+            return self.errors.pop()
+        return None
+
     # ---------------------------------------------------------------- chipset
     def _set_fixed(
         self, d: Device, addr: PciAddr, *, reserve: bool, multifunction: bool = False
@@ -273,7 +321,7 @@ class PciPass:
     def _fixed_addresses(self) -> None:
         if self.q35:
             self._fixed_q35()
-        else:
+        elif self.domain.machine.family == "pc":
             self._fixed_pc()
 
     def _fixed_pc(self) -> None:
@@ -462,6 +510,11 @@ class PciPass:
 
     def _fill_controller_defaults(self) -> None:
         ctrls = self._pci_controllers()
+        if self.pseries:
+            error = fill_phb_defaults(ctrls)
+            if error is not None:
+                self.errors.append(error)
+                raise PlacementFailed()
         for c in ctrls:
             model = controller_model(c)
             if model in ROOT_MODELS or model is None:

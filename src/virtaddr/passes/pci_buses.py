@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from virtaddr.alloc import AddressSpace, Box
+from virtaddr.alloc import AddressSpace
+from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.errors import Collision
 from virtaddr.kinds import pci
 from virtaddr.passes.pci_flags import (
@@ -26,9 +27,17 @@ from virtaddr.passes.pci_flags import (
 
 PciAddr = tuple[int, int, int, int]
 
+# libvirt's sizing pass adds buses past 255 before it finds that their controllers do not fit,
+# so the bus numbers here are not bounded by those of an address (pci.KIND).
+_BUS_KIND = AddressKind(
+    "pci",
+    (pci.KIND.fields[0], Field("bus", 0, 0xFFFF, hex_width=2), *pci.KIND.fields[2:]),
+    format_address=pci.KIND.format_address,
+)
+
 
 class PciBus:
-    __slots__ = ("accepts", "aggregate", "index", "model", "rules")
+    __slots__ = ("accepts", "aggregate", "empty_slots", "index", "model", "rules")
 
     def __init__(self, index: int, model: str, accepts: int | None = None) -> None:
         self.index = index
@@ -36,6 +45,7 @@ class PciBus:
         self.rules: BusModel = BUS_MODELS[model]
         self.accepts = self.rules.accepts if accepts is None else accepts
         self.aggregate: set[int] = set()
+        self.empty_slots = self.rules.max_slot - self.rules.min_slot + 1
 
 
 class PciBusSet:
@@ -43,7 +53,9 @@ class PciBusSet:
 
     def __init__(self) -> None:
         self.buses: list[PciBus] = []
-        self.space = AddressSpace(pci.KIND)
+        self.space = AddressSpace(_BUS_KIND)
+        # Used functions per (bus, slot): the searches below ask this for every slot.
+        self._used: dict[tuple[int, int], int] = {}
 
     @property
     def nbuses(self) -> int:
@@ -62,7 +74,7 @@ class PciBusSet:
 
     # ---------------------------------------------------------------- state
     def slot_used(self, bus: int, slot: int) -> bool:
-        return self.space.count_free(Box([(0, 0), (bus, bus), (slot, slot), (0, 7)])) < 8
+        return self._used.get((bus, slot), 0) > 0
 
     def is_free(self, addr: PciAddr) -> bool:
         return self.space.is_free(addr)
@@ -71,6 +83,9 @@ class PciBusSet:
         """Reserve one function; raises Collision/OutOfPool."""
         empty = not self.slot_used(addr[1], addr[2])
         self.space.reserve(addr, owner)
+        self._used[addr[1], addr[2]] = self._used.get((addr[1], addr[2]), 0) + 1
+        if empty:
+            self.buses[addr[1]].empty_slots -= 1
         if empty and flags & AGGREGATE_SLOT:
             self.buses[addr[1]].aggregate.add(addr[2])
 
@@ -107,10 +122,12 @@ class PciBusSet:
         for bus in self.buses:
             if not self.compatible_auto(flags, bus):
                 continue
+            if not bus.empty_slots and not (flags & AGGREGATE_SLOT and bus.aggregate):
+                continue
             r = bus.rules
             b = bus.index
             for slot in range(r.min_slot, r.max_slot + 1):
-                nfree = self.space.count_free(Box([(0, 0), (b, b), (slot, slot), (0, 7)]))
+                nfree = 8 - self._used.get((b, slot), 0)
                 if nfree == 8:
                     return (0, b, slot, function or 0)
                 if nfree and flags & AGGREGATE_SLOT and slot in bus.aggregate:

@@ -7,19 +7,35 @@ from lxml import etree
 from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.domain import Domain
-from virtaddr.passes import defaults, drive, other, pci, usb, vserial, writeback
+from virtaddr.passes import (
+    arch_checks,
+    ccw,
+    defaults,
+    drive,
+    mmio,
+    other,
+    pci,
+    spapr,
+    usb,
+    vserial,
+    writeback,
+)
 
 
-def run_pipeline(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
+def run_pipeline(
+    tree: etree._ElementTree, *, source: str | None = None, grow: str = "libvirt"
+) -> AssignResult:
+    """``grow='deep'``: PCI growth by :mod:`virtaddr.passes.pci_deep` instead of libvirt's."""
     domain = Domain(tree, source)
     family = domain.machine.family
     if family == "other":
         raise UnusableInput(
             f"unsupported guest: arch '{domain.machine.arch}', machine "
-            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35 guests)",
+            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35, ARM/RISC-V "
+            "virt, ARM vexpress, ppc64 pseries and s390x s390-ccw-virtio guests)",
             source=source,
         )
-    errors = _stages(domain)
+    errors = _stages(domain, grow=grow)
     for e in errors:
         if e.source is None:
             e.source = source
@@ -28,7 +44,17 @@ def run_pipeline(tree: etree._ElementTree, *, source: str | None = None) -> Assi
     return AssignResult(tree, errors)
 
 
-def _stages(domain: Domain) -> list[AddressError]:
+def rerun_stages(domain: Domain) -> list[AddressError]:
+    """Stages 2-6 again on a stored domain with a device attached or detached (``--config``).
+
+    The devices already stored keep their addresses (they are explicit now); the whole-domain
+    validation of define (IDE on q35, duplicate drive addresses, a USB controller next to
+    ``model='none'``) is not run, as libvirt skips it.
+    """
+    return _stages(domain, validate=False)
+
+
+def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> list[AddressError]:
     """Run libvirt's stages; stop after the first stage that finds a problem, as libvirt does."""
     if domain.problems:
         return domain.problems
@@ -38,7 +64,7 @@ def _stages(domain: Domain) -> list[AddressError]:
     defaults.add_scsi_hostdev_controllers(domain)
     defaults.fill_controller_indexes(domain)
     for step in (
-        defaults.check_duplicate_indexes,
+        defaults.check_duplicate_indexes if validate else _no_check,
         defaults.add_default_devices,
     ):
         errors = step(domain)
@@ -57,15 +83,30 @@ def _stages(domain: Domain) -> list[AddressError]:
     defaults.add_implicit_video(domain)
     defaults.fill_device_defaults(domain)
     for step in (
-        other.check_machine_controllers,
+        other.check_machine_controllers if validate else _no_check,
         other.check_zpci,
+        arch_checks.check_other_arch,  # this and the next three: no-ops on x86
         vserial.assign_virtio_serial,
-        pci.assign_pci_addresses,
+        spapr.assign_spapr_vio,
+        ccw.assign_ccw,
+        mmio.assign_virtio_mmio,
+        pci.assign_pci_addresses if grow == "libvirt" else _deep_pci_addresses,
         usb.assign_usb_addresses,
+        other.console_follows_serial,
         other.assign_dimm_slots,
-        drive.check_drive_addresses,
+        drive.check_drive_addresses if validate else drive.check_drive_addresses_per_device,
     ):
         errors = step(domain)
         if errors:
             return errors
     return []
+
+
+def _no_check(domain: Domain) -> list[AddressError]:
+    return []
+
+
+def _deep_pci_addresses(domain: Domain) -> list[AddressError]:
+    from virtaddr.passes import pci_deep
+
+    return pci_deep.assign_pci_addresses_deep(domain)

@@ -37,8 +37,6 @@ def assign_virtio_serial(domain: Domain) -> list[AddressError]:
     for d in domain.walk():
         if d.addr_type != "virtio-serial" or d.addr.get("port", 0) == 0:
             continue
-        if d.tag == "console" and _is_virtio_chardev(d):
-            continue
         c, p = d.addr.get("controller", 0), d.addr["port"]
         if c not in used:
             errors.append(d.error(f"virtio serial controller {c} is missing"))
@@ -55,10 +53,31 @@ def assign_virtio_serial(domain: Domain) -> list[AddressError]:
         complete = d.addr_type == "virtio-serial" and d.addr.get("port", 0) != 0
         if complete:
             continue
-        start = 0 if console else 1
-        if d.addr_type == "virtio-serial" and "controller" in d.addr:
-            c = d.addr["controller"]
-            free = _lowest_free(used.get(c, set()), nports.get(c, 0), max(start, 1))
+        if console:
+            # libvirt finds a port for a virtio console but never stores it: without an address
+            # it finds port 0, which it does not reserve (a port-0 address is "incomplete");
+            # with a partial one it takes the lowest free port >= 1 of controller 0 (its scratch
+            # address is zeroed, whatever controller the console names) and reserves it
+            if d.addr_type == "virtio-serial":
+                if 0 not in used:
+                    errors.append(d.error("virtio-serial controller 0 not available"))
+                    continue
+                free = _lowest_free(used[0], nports[0], 1)
+                if free is None:
+                    errors.append(
+                        d.error("Unable to find a free port on virtio-serial controller 0")
+                    )
+                    continue
+                used[0].add(free)
+            continue
+        start = 1
+        if d.addr_type == "virtio-serial":
+            # a partial address (even the bare type: controller 0) keeps to its controller
+            c = d.addr.get("controller", 0)
+            if c not in used:
+                errors.append(d.error(f"virtio-serial controller {c} not available"))
+                continue
+            free = _lowest_free(used[c], nports[c], start)
             if free is None:
                 errors.append(
                     d.error(f"Unable to find a free port on virtio-serial controller {c}")
@@ -80,8 +99,6 @@ def assign_virtio_serial(domain: Domain) -> list[AddressError]:
                 used[idx] = set()
                 nports[idx] = _ports(new)
                 found = (idx, start)
-        if console:
-            continue  # libvirt computes a port for virtio consoles but never stores it
         used[found[0]].add(found[1])
         d.set_address("virtio-serial", {"controller": found[0], "bus": 0, "port": found[1]})
     return errors

@@ -9,7 +9,7 @@ from lxml import etree
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
-from virtaddr.xmledit import find_child, insert_element, new_element, set_address
+from virtaddr.xmledit import find_child, insert_element, new_element, remove_element, set_address
 
 # libvirt's order of the elements inside <devices>.
 DEVICE_ORDER = (
@@ -74,7 +74,43 @@ def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("slot", str(a.get("slot", 0))))
         if a.get("base"):
             out.append(("base", f"0x{a['base']:x}"))
+    elif atype == "ccw" and "devno" in a:
+        out += [
+            ("cssid", f"0x{a['cssid']:x}"),
+            ("ssid", f"0x{a['ssid']:x}"),
+            ("devno", f"0x{a['devno']:04x}"),
+        ]
+    elif atype == "spapr-vio" and "reg" in a:
+        out.append(("reg", f"0x{a['reg']:08x}"))
     return out
+
+
+def _write_zpci(d: Device, address: etree._Element) -> None:
+    """The ``<zpci uid fid/>`` child libvirt writes in an s390 PCI address (``props['zpci']``)."""
+    ids = d.props.get("zpci")
+    if not ids:
+        return
+    zpci = find_child(address, "zpci")
+    if zpci is None:
+        zpci = new_element(_qualified_like(address, "zpci"), [])
+        address.append(zpci)
+    zpci.attrib.clear()
+    zpci.set("uid", f"0x{ids['uid']:04x}")
+    zpci.set("fid", f"0x{ids['fid']:08x}")
+
+
+def _write_compat_console(console: Device) -> None:
+    assert console.elem is not None
+    if console.addr_type is not None:
+        set_address(console.elem, format_address(console.addr_type, console.addr))
+
+
+def _remove_address(d: Device) -> None:
+    """A device whose address libvirt drops (a vfio-ap mdev) loses its ``<address>``."""
+    assert d.elem is not None
+    el = find_child(d.elem, "address")
+    if el is not None:
+        remove_element(el)
 
 
 def _needs_completion(d: Device) -> bool:
@@ -111,11 +147,17 @@ def write_back(domain: Domain) -> None:
         if d.tag == "controller":
             _update_controller(d)
         if (d.addr_dirty or _needs_completion(d)) and d.addr_type is not None:
-            set_address(d.elem, format_address(d.addr_type, d.addr))
+            address = set_address(d.elem, format_address(d.addr_type, d.addr))
+            _write_zpci(d, address)
+        elif d.addr_dirty and d.addr_type is None:
+            _remove_address(d)
+    console = domain.compat_console()  # outside the walk; shows serial 0's address (pSeries)
+    if console is not None and console.elem is not None and console.addr_dirty:
+        _write_compat_console(console)
     if domain.added:
         devices = domain.devices_elem
         if devices is None:
-            devices = etree.SubElement(domain.root, _qualify(domain, "devices"))
+            devices = insert_element(domain.root, new_element(_qualify(domain, "devices")))
             domain.devices_elem = devices
         for d in domain.added:
             if d.tag == "controller" and d.props.get("model") is None and "index" not in d.props:
@@ -144,7 +186,9 @@ def _build(domain: Domain, d: Device) -> etree._Element:
     if target:
         children.append(new_element("target", list(target.items())))
     if d.addr_type is not None:
-        children.append(new_element("address", format_address(d.addr_type, d.addr)))
+        address = new_element("address", format_address(d.addr_type, d.addr))
+        _write_zpci(d, address)
+        children.append(address)
     elem = new_element(_qualify(domain, d.tag), attrs)
     for c in children:
         c.tag = _qualify(domain, str(c.tag))
