@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
@@ -13,6 +14,7 @@ from virtaddr.errors import AddressError
 from virtaddr.problems import Problem
 
 if TYPE_CHECKING:
+    from virtaddr.plan import DeviceInput
     from virtaddr.profile import HypervisorProfile
     from virtaddr.xmlio import Document
 
@@ -24,6 +26,8 @@ __all__ = [
     "assign_file",
     "assign_tree",
     "assign_xml",
+    "check",
+    "plan",
 ]
 
 
@@ -55,9 +59,8 @@ def assign_tree(tree: etree._ElementTree, *, source: str | None = None) -> Assig
 
 
 # ---------------------------------------------------------------------------- front doors
-# Not wired yet (hook): ``check(domain) -> tuple[Problem, ...]`` over ``virtaddr.check`` and
-# ``plan(domain, devices) -> Assigned`` over ``virtaddr.plan.attach_devices``; both modules were
-# still changing when these front doors were written. They take the same inputs as ``assign_*``.
+# ``assign_*`` below, then ``check`` (every problem, as ``virtaddr check``) and ``plan`` (a
+# hotplug, as ``virtaddr plan``): both take a domain as text, bytes, a path or an lxml element.
 
 XmlT = TypeVar("XmlT", str, bytes, etree._Element)
 
@@ -154,6 +157,147 @@ def assign_element(
     if any(problem.is_error for problem in problems):
         return Assigned(None, problems)
     return Assigned(tree.getroot(), problems)
+
+
+DomainLike = str | bytes | os.PathLike[str] | etree._Element | etree._ElementTree
+"""A domain as the library takes it: XML text or bytes, a path (``pathlib.Path``; a ``str`` is
+always text), or an lxml element or tree (never modified)."""
+
+DeviceLike = str | bytes | os.PathLike[str] | etree._Element
+"""A device for :func:`plan`: XML text or bytes, a path, or an lxml element."""
+
+
+def check(
+    domain: DomainLike, *, source: str | None = None, schema: bool = False
+) -> tuple[Problem, ...]:
+    """Every address problem of ``domain``, as ``virtaddr check`` reports them; errors first.
+
+    An error (``problem.is_error``) is what libvirt 9.0 rejects at define time; a warning is
+    advice beyond libvirt. ``source`` names the input in problems (a path names itself).
+    ``schema=True`` also validates the document with libvirt's RelaxNG schema when installed.
+    ``domain`` is not changed. Raises :class:`~virtaddr.errors.UnusableInput` when it is not a
+    well-formed ``<domain>`` of a supported machine.
+
+    >>> nic = ("<interface type='user'><address type='pci' domain='0' bus='0' slot='3' "
+    ...        "function='0'/></interface>")
+    >>> problems = check(
+    ...     "<domain type='qemu'><name>d</name><memory>65536</memory>"
+    ...     "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+    ...     f"<devices>{nic}{nic}</devices></domain>", source="d.xml")
+    >>> print(problems[0].format())  # doctest: +ELLIPSIS
+    d.xml:1: error: interface user #2: Attempted double use of PCI Address 0000:00:03.0 (...)
+    """
+    from virtaddr.check import check_tree
+
+    tree, name = _domain_tree(domain, source)
+    return tuple(check_tree(tree, source=name, schema=schema).problems)
+
+
+@overload
+def plan(
+    domain: str, devices: Sequence[DeviceLike], *, detach: bool = ..., source: str | None = ...
+) -> Assigned[str]: ...
+@overload
+def plan(
+    domain: bytes | os.PathLike[str],
+    devices: Sequence[DeviceLike],
+    *,
+    detach: bool = ...,
+    source: str | None = ...,
+) -> Assigned[bytes]: ...
+@overload
+def plan(
+    domain: etree._Element | etree._ElementTree,
+    devices: Sequence[DeviceLike],
+    *,
+    detach: bool = ...,
+    source: str | None = ...,
+) -> Assigned[etree._Element]: ...
+def plan(
+    domain: DomainLike,
+    devices: Sequence[DeviceLike],
+    *,
+    detach: bool = False,
+    source: str | None = None,
+) -> Assigned[str] | Assigned[bytes] | Assigned[etree._Element]:
+    """``domain`` after attaching ``devices`` in order, as ``virsh attach-device --config``.
+
+    libvirt places devices differently at attach time than at define: existing devices never
+    move, and a new one may get a new pcie-root-port or bridge. ``detach=True`` removes the
+    devices instead and frees their addresses. Each device is XML text, bytes, a path or an lxml
+    element (``<disk>``, ``<interface>``, ...). ``domain`` is first completed as define would.
+    The result has the form ``domain`` was given in (a path gives bytes; an element a completed
+    copy); ``xml`` is ``None`` when libvirt would refuse, with the reason in ``problems`` (e.g.
+    no free hotpluggable port on q35). Raises :class:`~virtaddr.errors.UnusableInput` when the
+    domain or a device cannot be used.
+
+    >>> disk = ("<disk type='file'><source file='/e.img'/>"
+    ...         "<target dev='vdb' bus='virtio'/></disk>")
+    >>> after = plan(
+    ...     "<domain type='qemu'><name>d</name><memory>65536</memory>"
+    ...     "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices/></domain>", [disk])
+    >>> after.ok, after.xml.count("<disk")
+    (True, 1)
+    """
+    from virtaddr import plan as planning
+    from virtaddr import xmlio
+
+    doc = _domain_document(domain, source)
+    tree = doc.tree if doc is not None else _domain_tree(domain, source)[0]
+    name = doc.source if doc is not None else source
+    inputs = [_device_input(device, n) for n, device in enumerate(devices, 1)]
+    run = planning.detach_devices if detach else planning.attach_devices
+    result = run(tree, inputs, source=name)
+    problems = tuple(Problem.from_error(error) for error in result.errors)
+    if problems:
+        return Assigned(None, problems)
+    if doc is None:
+        return Assigned(tree.getroot())
+    data = xmlio.serialize_document(doc)
+    if isinstance(domain, str):
+        return Assigned(data[len(doc.bom) :].decode(doc.codec or "utf-8"))
+    return Assigned(data)
+
+
+def _domain_document(domain: DomainLike, source: str | None) -> Document | None:
+    """The parsed document of a domain given as text, bytes or a path; None for an element."""
+    from virtaddr import xmlio
+
+    if isinstance(domain, str | bytes):
+        return xmlio.parse_document(domain, source or "<string>")
+    if isinstance(domain, os.PathLike):
+        return xmlio.read_document(os.fspath(domain))
+    return None
+
+
+def _domain_tree(domain: DomainLike, source: str | None) -> tuple[etree._ElementTree, str | None]:
+    """A tree of ``domain`` that may be modified (a copy of an element), and its name."""
+    doc = _domain_document(domain, source)
+    if doc is not None:
+        return doc.tree, doc.source
+    assert isinstance(domain, etree._Element | etree._ElementTree)
+    root = domain.getroot() if isinstance(domain, etree._ElementTree) else domain
+    return etree.ElementTree(copy.deepcopy(root)), source
+
+
+def _device_input(device: DeviceLike, number: int) -> DeviceInput:
+    from virtaddr import plan as planning
+    from virtaddr.errors import UnusableInput
+
+    name = f"<device {number}>"
+    if isinstance(device, etree._Element):
+        return planning.parse_device(etree.tostring(device), name)
+    if isinstance(device, str):
+        return planning.parse_device(device.encode("utf-8"), name)
+    if isinstance(device, bytes):
+        return planning.parse_device(device, name)
+    path = os.fspath(device)
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
+        raise UnusableInput(f"cannot read: {exc.strerror or exc}", source=path) from None
+    return planning.parse_device(data, path)
 
 
 def _assign_document(

@@ -35,11 +35,13 @@ from domainxml import (
     controller,
     disk,
     domain,
+    drive,
     filesystem,
     hostdev,
     interface,
     pci,
     simple,
+    usb,
     usb_ich9_set,
 )
 from parity import FIXTURES_DIR, oracle_dir
@@ -543,6 +545,84 @@ def pc_reject_double_use(n: str) -> str:
 def pc_reject_slot_1_3(n: str) -> str:
     """00:01.3 is the PIIX4 ACPI function."""
     return domain(n, "pc", [interface("e1000", pci(1, function=3))])
+
+
+# ---------------------------------------------------------------------------- address type fit
+# libvirt's device validation: the address type must fit the device (check/fit.py's rules).
+
+_PCI5 = pci(5)
+_FIT_REJECTS = {
+    "unassigned-nic": simple(
+        "interface", " type='user'", "<model type='e1000'/>", "<address type='unassigned'/>"
+    ),
+    "pci-hostdev-drive": hostdev(6, 7, address=drive(0, 0, 0)),
+    "scsi-hostdev-pci": simple(
+        "hostdev",
+        " mode='subsystem' type='scsi'",
+        "<source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>",
+        _PCI5,
+    ),
+    "usb-hostdev-pci": simple(
+        "hostdev",
+        " mode='subsystem' type='usb'",
+        "<source><vendor id='0x1234'/><product id='0xbeef'/></source>",
+        _PCI5,
+    ),
+    "scsi-host-hostdev-drive": simple(
+        "hostdev",
+        " mode='subsystem' type='scsi_host'",
+        "<source protocol='vhost' wwpn='naa.5123456789abcde0'/>",
+        drive(0, 0, 0),
+    ),
+    "isa-serial-pci": simple(
+        "serial", " type='pty'", "<target type='isa-serial' port='0'/>", _PCI5
+    ),
+    "system-serial-pci": simple("serial", " type='pty'", "<target type='system-serial'/>", _PCI5),
+    "pci-serial-usb": simple("serial", " type='pty'", "<target type='pci-serial'/>", usb(0, "1")),
+    "usb-serial-pci": simple("serial", " type='pty'", "<target type='usb-serial'/>", _PCI5),
+    "i6300esb-isa": simple("watchdog", " model='i6300esb'", "<address type='isa' iobase='0x505'/>"),
+    "ib700-isa": simple("watchdog", " model='ib700'", "<address type='isa' iobase='0x505'/>"),
+    "ramfb-pci": simple("video", "", "<model type='ramfb'/>", _PCI5),
+    "usb-tablet-pci": simple("input", " type='tablet' bus='usb'", _PCI5),
+}
+
+
+def _fit_template(kind: str, device: str) -> Callable[[str], str]:
+    def build(n: str) -> str:
+        return domain(n, "pc", [device])
+
+    build.__name__ = f"pc_reject_fit_{kind.replace('-', '_')}"
+    build.__doc__ = f"address type misfit: {kind}"
+    return build
+
+
+for _kind, _device in _FIT_REJECTS.items():
+    template(_fit_template(_kind, _device))
+
+
+@template
+def pc_reject_fit_usb_tablet_before_pci(n: str) -> str:
+    """A misfit USB address is a parse error: it comes before a PCI double use."""
+    clash = [interface("e1000", pci(4)), disk("vda", "virtio", pci(4))]
+    return domain(n, "pc", [*clash, _FIT_REJECTS["usb-tablet-pci"]])
+
+
+@template
+def pc_reject_fit_ib700_after_pci(n: str) -> str:
+    """Other misfits are raised by device validation, after a PCI double use."""
+    clash = [interface("e1000", pci(4)), disk("vda", "virtio", pci(4))]
+    return domain(n, "pc", [_FIT_REJECTS["ib700-isa"], *clash])
+
+
+@template
+def pc_reject_two_smartcards_ccid_0_0(n: str) -> str:
+    """Both at ccid controller 0 slot 0: QEMU takes only one smartcard."""
+    card = simple(
+        "smartcard",
+        " mode='passthrough' type='spicevmc'",
+        "<address type='ccid' controller='0' slot='0'/>",
+    )
+    return domain(n, "pc", [card, card])
 
 
 # ---------------------------------------------------------------------------- recording

@@ -99,3 +99,80 @@ def test_profile_rewrites_machine_alias_and_warns_of_missing_models() -> None:
     ]
     assert "disk bus 'xen'" in result.problems[0].message
     assert result.ok
+
+
+# ---------------------------------------------------------------------------- check and plan
+
+PLAN = FIXTURES / "plan"
+
+
+def test_check_reports_what_libvirt_rejects_in_every_form() -> None:
+    path = FIXTURES / "pc-reject-double-use.in.xml"
+    libvirt_says = (FIXTURES / "pc-reject-double-use.err").read_text().strip()
+    problems = api.check(path)
+    errors = [p for p in problems if p.is_error]
+    assert errors and errors[0].line == 8  # the second user of 00:04.0 (hand-read)
+    assert errors[0].source == str(path)
+    # check's message starts with libvirt's, then names the device already there
+    assert errors[0].message.startswith(libvirt_says.split(": ", 1)[1])
+    data = path.read_bytes()
+    root = etree.fromstring(data)
+    before = etree.tostring(root)
+    for other in (api.check(data, source=str(path)), api.check(data.decode(), source=str(path))):
+        assert other == problems
+    assert [p.message for p in api.check(root)] == [p.message for p in problems]
+    assert etree.tostring(root) == before
+
+
+def test_check_finds_no_error_in_what_libvirt_accepts() -> None:
+    for name in ("pc-typical", "q35-typical", "q35-hostdevs"):
+        problems = api.check(FIXTURES / f"{name}.in.xml")
+        assert [p for p in problems if p.is_error] == [], name
+
+
+def _case(name: str) -> tuple[Path, list[Path]]:
+    case = PLAN / name
+    devices = sorted(case.glob("device-*.xml"), key=lambda p: int(p.stem.split("-")[1]))
+    return case / "domain.xml", devices
+
+
+def test_plan_attaches_as_libvirt_does_in_every_form() -> None:
+    domain, devices = _case("q35-two-disks")
+    expected = etree.parse(str(PLAN / "q35-two-disks" / "libvirt.xml")).getroot()
+    from_path = api.plan(domain, devices)
+    assert from_path.ok and isinstance(from_path.xml, bytes)
+    assert address_differences(expected, etree.fromstring(from_path.xml)) == []
+    texts = [d.read_text() for d in devices]
+    from_text = api.plan(domain.read_text(), texts)
+    assert isinstance(from_text.xml, str)
+    assert from_text.xml.encode() == from_path.xml
+    root = etree.parse(str(domain)).getroot()
+    before = etree.tostring(root)
+    from_element = api.plan(root, [etree.fromstring(t) for t in texts])
+    assert from_element.xml is not None and etree.tostring(root) == before
+    assert address_differences(expected, from_element.xml) == []
+
+
+def test_plan_detach() -> None:
+    domain, devices = _case("q35-detach-then-reuse")
+    expected = etree.parse(str(PLAN / "q35-detach-then-reuse" / "libvirt.xml")).getroot()
+    result = api.plan(domain, devices, detach=True)
+    assert result.xml is not None
+    assert address_differences(expected, etree.fromstring(result.xml)) == []
+
+
+def test_plan_refused_gives_libvirts_reason_and_no_xml() -> None:
+    domain, devices = _case("q35-full-root-complex")
+    libvirt_says = (PLAN / "q35-full-root-complex" / "libvirt.err").read_text().strip()
+    result = api.plan(domain, devices)
+    assert result.xml is None and not result.ok
+    [problem] = result.problems
+    assert problem.is_error and libvirt_says.endswith(problem.message)  # less "internal error: "
+    assert problem.source in {str(d) for d in devices}  # names the device file refused
+
+
+@pytest.mark.parametrize("device", ["<domain/>", "not xml", b""])
+def test_plan_unusable_device_raises(device: str | bytes) -> None:
+    domain, _ = _case("q35-two-disks")
+    with pytest.raises(UnusableInput):
+        api.plan(domain, [device])

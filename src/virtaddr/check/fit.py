@@ -1,7 +1,7 @@
 """Whether each device's address type fits the device, as libvirt 9.0 validates it at define.
 
-The define pipeline of ``assign`` does not make these checks (its job is placing devices); the
-messages are libvirt's own, each observed on the live daemon.
+``assign``'s define pipeline raises them too, at libvirt's stage (:mod:`virtaddr.passes.validate`);
+the messages are libvirt's own, each observed on the live daemon.
 """
 
 from __future__ import annotations

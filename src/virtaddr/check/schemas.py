@@ -18,8 +18,9 @@ from virtaddr.problems import ERROR, WARNING, Problem
 
 __all__ = ["LIBVIRT_RNG", "SCHEMA_DIR", "address_problems", "relaxng_problems"]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
-"""Where ``address.xsd`` and ``check-report.schema.json`` live (the repository's ``schemas/``)."""
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+"""Where ``address.xsd`` and the JSON report schemas live: the package's copy of the
+repository's ``schemas/`` (package data, so an installed virtaddr has them too)."""
 LIBVIRT_RNG = Path("/usr/share/libvirt/schemas/domain.rng")
 """libvirt's RelaxNG schema for domains, as Debian's libvirt packages install it."""
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
+import io
 import json
 import sys
 from typing import Any
 
+from virtaddr.commands import batch
 from virtaddr.commands.common import (
     EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
     EXIT_UNUSABLE,
+    PROG,
     source_name,
 )
 from virtaddr.errors import DomainError, VirtaddrError
@@ -30,7 +35,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "input; over several inputs the highest.",
     )
     check.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="domain XML file ('-' for standard input)"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="domain XML file ('-' for standard input) or directory (its *.xml and */input.xml)",
     )
     check.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     check.add_argument("--strict", action="store_true", help="warnings make the exit status 1")
@@ -39,25 +47,42 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="also validate each document with libvirt's RelaxNG schema, when installed",
     )
+    batch.add_arguments(check)
     check.set_defaults(command="check", run=_run_check)
     return check  # type: ignore[no-any-return]
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    inputs: list[str] = args.inputs
-    if inputs.count("-") > 1:
-        print("virtaddr check: error: standard input ('-') can be read only once", file=sys.stderr)
+    items, problem = batch.expand_inputs(args.inputs)
+    if problem is None and [item.path for item in items].count("-") > 1:
+        problem = "standard input ('-') can be read only once"
+    if problem:
+        print(f"{PROG} check: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
-    status = EXIT_OK
-    files: list[dict[str, Any]] = []
-    for path in inputs:
-        code, entry = _check_one(path, strict=args.strict, schema=args.schema, text=not args.json)
-        files.append(entry)
-        status = max(status, code)
-    if args.json:
-        report = {"version": REPORT_VERSION, "exit_status": status, "files": files}
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    worker = functools.partial(
+        _check_item, strict=args.strict, schema=args.schema, text=not args.json
+    )
+    run = functools.partial(
+        batch.run_batch, items, worker, jobs=args.jobs, progress=args.progress, command="check"
+    )
+    if not args.json:
+        return max(EXIT_OK, run().status)
+    # Each file's worker prints its report entry as one JSON line; they make one report.
+    lines = io.StringIO()
+    with contextlib.redirect_stdout(lines):
+        status = max(EXIT_OK, run().status)
+    files = [json.loads(line) for line in lines.getvalue().splitlines() if line.strip()]
+    report = {"version": REPORT_VERSION, "exit_status": status, "files": files}
+    sys.stdout.write(json.dumps(report, indent=2) + "\n")
     return status
+
+
+def _check_item(item: batch.Input, *, strict: bool, schema: bool, text: bool) -> int:
+    """The batch worker: check one input; print its problems (text) or its entry (one JSON line)."""
+    code, entry = _check_one(item.path, strict=strict, schema=schema, text=text)
+    if not text:
+        print(json.dumps(entry))
+    return code
 
 
 def _check_one(path: str, *, strict: bool, schema: bool, text: bool) -> tuple[int, dict[str, Any]]:
