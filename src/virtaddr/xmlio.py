@@ -20,7 +20,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 
 from lxml import etree
@@ -208,6 +207,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
         old = os.stat(target)
     except FileNotFoundError:
         old = None
+    import tempfile  # only when writing a file: ~5 ms to import
+
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as stream:

@@ -12,11 +12,48 @@ Layers: :mod:`~virtaddr.alloc.intervals` (sorted disjoint runs) and
 :mod:`~virtaddr.alloc.space` puts them together.
 """
 
-from virtaddr.alloc.box import Box, BoxLike, boxes_between
-from virtaddr.alloc.intervals import IntervalMap, IntervalSet
-from virtaddr.alloc.kind import AddressKind, Field
-from virtaddr.alloc.request import Request, RequestItem, RequestLike
-from virtaddr.alloc.space import AddressSpace, Pool
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from virtaddr.alloc.box import Box, BoxLike, boxes_between
+    from virtaddr.alloc.intervals import IntervalMap, IntervalSet
+    from virtaddr.alloc.kind import AddressKind, Field
+    from virtaddr.alloc.request import Request, RequestItem, RequestLike
+    from virtaddr.alloc.space import AddressSpace, Pool
+
+# Each name is loaded from its module on first use (PEP 562), so that a user of one module
+# (the libvirt pass needs only ``kind`` for disk names) does not pay for all of them.
+_HOME = {
+    "AddressKind": "kind",
+    "AddressSpace": "space",
+    "Box": "box",
+    "BoxLike": "box",
+    "Field": "kind",
+    "IntervalMap": "intervals",
+    "IntervalSet": "intervals",
+    "Pool": "space",
+    "Request": "request",
+    "RequestItem": "request",
+    "RequestLike": "request",
+    "boxes_between": "box",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
 
 __all__ = [
     "AddressKind",

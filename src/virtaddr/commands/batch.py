@@ -28,7 +28,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
@@ -206,6 +205,8 @@ def _parallel(
     chunksize = max(1, min(32, len(inputs) // (jobs * 8)))
     sys.stdout.flush()
     sys.stderr.flush()
+    from concurrent.futures import ProcessPoolExecutor  # only for -j N: ~10 ms to import
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(_captured, [worker] * len(inputs), inputs, chunksize=chunksize)
 

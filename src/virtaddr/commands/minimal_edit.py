@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from typing import TYPE_CHECKING
 
@@ -57,6 +56,8 @@ def write(doc: Document, original: bytes, path: str, mode: str) -> int:
 
 
 def _unified_diff(doc: Document, before: bytes, after: bytes, name: str) -> str:
+    import difflib  # only for --diff
+
     codec = doc.codec or doc.encoding
     old = before[len(doc.bom) :].decode(codec).splitlines(keepends=True)
     new = after[len(doc.bom) :].decode(codec).splitlines(keepends=True)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
 import sys
 from typing import Any
 
@@ -56,6 +53,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run_topology(args: argparse.Namespace) -> int:
+    # Here, not at the top: every command line builds this command's parser.
+    import json
+    import shutil
+    import subprocess
+
     from virtaddr import xmlio
     from virtaddr.topology import assigned_topology
 

@@ -10,10 +10,13 @@ target, so for us a name with digits is invalid. The index is the one-field addr
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 from virtaddr.alloc.kind import AddressKind, Field
-from virtaddr.alloc.space import AddressSpace
 from virtaddr.errors import InvalidAddress
+
+if TYPE_CHECKING:
+    from virtaddr.alloc.space import AddressSpace
 
 __all__ = [
     "KIND",

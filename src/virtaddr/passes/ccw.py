@@ -7,7 +7,6 @@ the lowest free devno in ``fe.0``, in device-walk order.
 
 from __future__ import annotations
 
-from virtaddr.alloc import AddressSpace
 from virtaddr.errors import AddressError, Collision, Exhausted
 from virtaddr.kinds import ccw
 from virtaddr.libvirt.domain import Domain
@@ -25,6 +24,8 @@ def assign_ccw(domain: Domain) -> list[AddressError]:
     _prime_mdevs(domain)
     for d in list(virtio_devices(domain, ccw=True)):
         d.set_address("ccw", {})
+    from virtaddr.alloc.space import AddressSpace  # s390 only: x86 runs never load it
+
     space = AddressSpace(ccw.KIND)
     space.add_pool(ccw.KIND.bounds, name="ccw")
     for d in domain.walk():

@@ -107,10 +107,18 @@ class PciPass:
         default = "pcie-root-port" if self.pcie else "pci-bridge"
         if self.pseries:
             default = "pci-root"
+        ctrls = self._pci_by_index()
         for i in range(nbuses):
-            ctrl = self.domain.controller("pci", i)
+            ctrl = ctrls.get(i)
             model = controller_model(ctrl) if ctrl is not None else None
             self.buses.add_bus(model or default)
+
+    def _pci_by_index(self) -> dict[int, Device]:
+        """The PCI controllers by index (the first of each, as ``Domain.controller`` finds)."""
+        found: dict[int, Device] = {}
+        for c in self._pci_controllers():
+            found.setdefault(c.props["index"], c)
+        return found
 
     def _dry_run(self) -> None:
         self.dry = True
@@ -123,8 +131,9 @@ class PciPass:
         self._place_all()
         if max_idx <= 0 and self.buses.nbuses > max_idx + 1 and self.pcie:
             self._reserve_next(None, PCIE_DEVICE | AUTOASSIGN)
+        declared = self._pci_by_index()
         for i in range(1, self.buses.nbuses):
-            if self.domain.controller("pci", i) is not None:
+            if i in declared:
                 continue
             model = self.buses.buses[i].model
             ctrl = add_controller(self.domain, "pci", i, model)
@@ -138,7 +147,7 @@ class PciPass:
                     f"a PCI slot is needed to connect a PCI controller model='{model}', "
                     "but none is available, and it cannot be automatically added",
                 )
-            self.buses.reserve(addr, flags, ctrl)
+            self.buses.reserve_free(addr, flags, ctrl)
 
     def _final_run(self) -> None:
         self.dry = False
@@ -199,7 +208,9 @@ class PciPass:
             bus, _ = self._grow(dev, flags, self.buses.nbuses)
             rules = self.buses.buses[bus].rules
             addr = (0, bus, rules.min_slot, function or 0)
-        self.buses.reserve(addr, flags, dev if dev is not None else "reserved")
+            self.buses.reserve(addr, flags, dev if dev is not None else "reserved")
+        else:
+            self.buses.reserve_free(addr, flags, dev if dev is not None else "reserved")
         return addr
 
     def _place(self, dev: Device, flags: int, function: int | None = None) -> PciAddr:
@@ -315,7 +326,7 @@ class PciPass:
     def _reserve_chipset(self, addr: PciAddr) -> None:
         message = self.buses.reserve_at(addr, PCI_DEVICE, "chipset")
         if message:
-            owner = self.buses.space.owner(addr)
+            owner = self.buses.owner(addr)
             raise self._fail(owner if isinstance(owner, Device) else None, message)
 
     def _fixed_addresses(self) -> None:

@@ -181,8 +181,9 @@ class DeepPciPass(PciPass):
 
     def _fill_gaps(self) -> None:
         """Controllers for buses without one, as libvirt's dry run adds them."""
+        declared = self._pci_by_index()
         for i in range(1, self.buses.nbuses):
-            if self.domain.controller("pci", i) is None:
+            if i not in declared:
                 model = self.buses.buses[i].model
                 ctrl = add_controller(self.domain, "pci", i, model)
                 ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]

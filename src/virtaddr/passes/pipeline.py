@@ -20,6 +20,7 @@ from virtaddr.passes import (
     vserial,
     writeback,
 )
+from virtaddr.passes.validate import address_misfits, check_smartcard_count
 
 
 def run_pipeline(
@@ -58,6 +59,13 @@ def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> 
     """Run libvirt's stages; stop after the first stage that finds a problem, as libvirt does."""
     if domain.problems:
         return domain.problems
+    misfits = address_misfits(domain)  # judged as written, raised at their stage
+    if misfits.at_parse:
+        return misfits.at_parse
+
+    def validate_devices(domain: Domain) -> list[AddressError]:
+        return misfits.at_validation or check_smartcard_count(domain)
+
     errors = defaults.read_controller_indexes(domain)
     if errors:
         return errors
@@ -94,6 +102,7 @@ def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> 
         usb.assign_usb_addresses,
         other.console_follows_serial,
         other.assign_dimm_slots,
+        validate_devices,  # libvirt's device validation, after every address is assigned
         drive.check_drive_addresses if validate else drive.check_drive_addresses_per_device,
     ):
         errors = step(domain)

@@ -9,7 +9,6 @@ another device holds is an error.
 
 from __future__ import annotations
 
-from virtaddr.alloc import AddressSpace
 from virtaddr.errors import AddressError, Collision
 from virtaddr.kinds import spapr_vio
 from virtaddr.libvirt.device import Device
@@ -40,6 +39,8 @@ def _kinds(domain: Domain) -> list[tuple[Device, str, bool]]:
 def assign_spapr_vio(domain: Domain) -> list[AddressError]:
     if domain.machine.is_x86:
         return []
+    from virtaddr.alloc.space import AddressSpace  # pSeries only: x86 runs never load it
+
     space = AddressSpace(spapr_vio.KIND)
     space.add_pool(spapr_vio.KIND.bounds, name="spapr-vio")
     taken_twice: set[int] = set()

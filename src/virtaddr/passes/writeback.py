@@ -9,7 +9,14 @@ from lxml import etree
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
-from virtaddr.xmledit import find_child, insert_element, new_element, remove_element, set_address
+from virtaddr.xmledit import (
+    find_child,
+    insert_element,
+    insert_next_to,
+    new_element,
+    remove_element,
+    set_address,
+)
 
 # libvirt's order of the elements inside <devices>.
 DEVICE_ORDER = (
@@ -159,13 +166,26 @@ def write_back(domain: Domain) -> None:
         if devices is None:
             devices = insert_element(domain.root, new_element(_qualify(domain, "devices")))
             domain.devices_elem = devices
+        # The last child of each device tag: a new device goes after the last one of its tag,
+        # else of the nearest tag before it in libvirt's order (insert_element's ``after``,
+        # without rescanning <devices> for each of hundreds of added controllers).
+        ns = etree.QName(devices).namespace
+        last: dict[str, etree._Element] = {}
+        for child in devices:
+            if isinstance(child.tag, str):
+                last[child.tag] = child
         for d in domain.added:
             if d.tag == "controller" and d.props.get("model") is None and "index" not in d.props:
                 continue
             elem = _build(domain, d)
             pos = DEVICE_ORDER.index(d.tag)
-            after = tuple(reversed(DEVICE_ORDER[: pos + 1]))
-            insert_element(devices, elem, after=after)
+            names = [f"{{{ns}}}{t}" if ns else t for t in reversed(DEVICE_ORDER[: pos + 1])]
+            anchor = next((last[t] for t in names if t in last), None)
+            if anchor is not None:
+                insert_next_to(anchor, elem, after=True)
+            else:
+                insert_element(devices, elem)
+            last[str(elem.tag)] = elem
             d.elem = elem
 
 

@@ -8,7 +8,6 @@ device-walk order. PCI controllers libvirt adds while placing get none, characte
 
 from __future__ import annotations
 
-from virtaddr.alloc import AddressSpace
 from virtaddr.errors import AddressError, Collision
 from virtaddr.kinds import zpci
 from virtaddr.libvirt.device import Device
@@ -21,11 +20,15 @@ class ZpciIds:
     """The uid and fid spaces of one PCI pass (fresh at every collection, as libvirt's are)."""
 
     def __init__(self, domain: Domain) -> None:
+        from virtaddr.alloc.space import AddressSpace  # s390 only: x86 runs never load it
+
         self.domain = domain
         self.uids = AddressSpace(zpci.UID)
         self.fids = AddressSpace(zpci.FID)
 
     def _reset(self) -> None:
+        from virtaddr.alloc.space import AddressSpace
+
         self.uids = AddressSpace(zpci.UID)
         self.uids.add_pool(zpci.UID.bounds, name="uid")
         self.fids = AddressSpace(zpci.FID)
