@@ -20,7 +20,6 @@ from lxml import etree
 
 from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError, UnusableInput
-from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes import defaults, writeback
@@ -259,7 +258,7 @@ def _insert(domain: Domain, new: Device) -> None:
     neighbours: list[Device] = []
     if new.tag == "disk":
         neighbours = domain.lists["disk"]
-        _insert_disk_like_libvirt(neighbours, new)
+        domain.insert_disk(new)
     elif new.tag == "controller":
         neighbours = domain.lists["controller"]
         new.props["index"] = _index_or_minus_one(new)
@@ -279,31 +278,6 @@ def _insert(domain: Domain, new: Device) -> None:
     order = writeback.DEVICE_ORDER
     names = tuple(reversed(order[: order.index(new.tag) + 1]))
     insert_element(devices, element, after=names)
-
-
-def _insert_disk_like_libvirt(disks: list[Device], disk: Device) -> None:
-    """virDomainDiskInsert: before the first disk of its bus with a higher name index."""
-    bus = disk.child_get("target", "bus")
-    index = _name_index(disk)
-    insert_at = -1
-    for i in range(len(disks) - 1, -1, -1):
-        other = disks[i]
-        if other.child_get("target", "bus") != bus:
-            continue
-        if _name_index(other) > index:
-            insert_at = i
-        elif insert_at == -1:
-            insert_at = i + 1
-    if insert_at == -1:
-        disks.append(disk)
-    else:
-        disks.insert(insert_at, disk)
-
-
-def _name_index(disk: Device) -> int:
-    name = disk.child_get("target", "dev")
-    index = disk_name_index(name) if name else None
-    return -1 if index is None else index
 
 
 def _index_or_minus_one(c: Device) -> int:

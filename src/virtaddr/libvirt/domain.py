@@ -97,7 +97,7 @@ class Domain:
             dev.seq = counters[tag]
             self.problems.extend(dev.read_address())
             if name == "disk":
-                self._insert_disk(dev)
+                self.insert_disk(dev)
             elif name == "controller":
                 self.insert_controller(dev)
             elif name == "video":
@@ -113,7 +113,8 @@ class Domain:
                 self.lists[name].append(dev)
         self.lists["hostdev"][:0] = iface_hostdevs
 
-    def _insert_disk(self, disk: Device) -> None:
+    def insert_disk(self, disk: Device) -> None:
+        """Insert as libvirt does: before the first disk of its bus with a higher name index."""
         disks = self.lists["disk"]
         bus = disk.child_get("target", "bus")
         index = _name_index(disk)

@@ -153,22 +153,28 @@ def add_default_devices(domain: Domain) -> list[AddressError]:
         add_controller(domain, "usb", 0, "qemu-xhci" if q35 else "piix3-uhci")
     if q35 and domain.controller("sata", 0) is None:
         add_controller(domain, "sata", 0, None)
-    root_model = "pcie-root" if q35 else "pci-root"
-    root = domain.controller("pci", 0)
-    if root is None:
-        add_controller(domain, "pci", 0, root_model)
-    elif controller_model(root) != root_model:
-        errors.append(
-            root.error(
-                f"The PCI controller with index='0' must be model='{root_model}' for this "
-                f"machine type, but model='{controller_model(root)}' was found instead"
-            )
-        )
+    errors += _ensure_pci_root(domain, "pcie-root" if q35 else "pci-root")
     balloons = domain.lists["memballoon"]
     if not balloons:
         dev = domain.add_device("memballoon", [("model", "virtio")])
         dev.props["model"] = "virtio"
     return errors
+
+
+def _ensure_pci_root(domain: Domain, root_model: str) -> list[AddressError]:
+    """Add the machine's PCI root as index 0, or refuse an index 0 of another model."""
+    root = domain.controller("pci", 0)
+    if root is None:
+        add_controller(domain, "pci", 0, root_model)
+        return []
+    if controller_model(root) == root_model:
+        return []
+    return [
+        root.error(
+            f"The PCI controller with index='0' must be model='{root_model}' for this "
+            f"machine type, but model='{controller_model(root)}' was found instead"
+        )
+    ]
 
 
 def disk_bus(disk: Device) -> str:
@@ -239,16 +245,7 @@ def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
         add_controller(domain, "usb", 0, "qemu-xhci")
     root_model = {"virt": "pcie-root", "pseries": "pci-root", "s390-ccw": "pci-root"}.get(family)
     if root_model is not None:
-        root = domain.controller("pci", 0)
-        if root is None:
-            add_controller(domain, "pci", 0, root_model)
-        elif controller_model(root) != root_model:
-            errors.append(
-                root.error(
-                    f"The PCI controller with index='0' must be model='{root_model}' for this "
-                    f"machine type, but model='{controller_model(root)}' was found instead"
-                )
-            )
+        errors += _ensure_pci_root(domain, root_model)
     wants_balloon = family in ("pseries", "s390-ccw") or machine.arch.startswith("riscv")
     if wants_balloon and not domain.lists["memballoon"]:
         dev = domain.add_device("memballoon", [("model", "virtio")])
