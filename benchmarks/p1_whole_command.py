@@ -10,6 +10,7 @@ a drift of the machine's speed hits both sides; the median is printed.
     .venv/bin/python benchmarks/p1_whole_command.py            # 20 pairs after 2 warm-ups
     .venv/bin/python benchmarks/p1_whole_command.py -n 40 --output-file
     PYTHONPATH=/some/other/src .venv/bin/python benchmarks/p1_whole_command.py  # another tree
+    .venv/bin/python benchmarks/p1_whole_command.py --before /copy/of/old/src  # A, A', B rounds
 
 Bytecode is compiled first (``compileall`` on the package's directory), as an installed
 package has it: with ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__``, every run would
@@ -93,6 +94,12 @@ def main() -> int:
     parser.add_argument(
         "--output-file", action="store_true", help="time 'assign FILE -o OUT' (fsync included)"
     )
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also time virtaddr from SRC (a 'src' directory, e.g. the previous commit's) in "
+        "the same rounds, so that before and after are measured side by side",
+    )
     args = parser.parse_args()
     if shutil.which("virsh") is None:
         print("p1: virsh not found: start the oracle (../shared/oracle)", file=sys.stderr)
@@ -101,6 +108,10 @@ def main() -> int:
 
     package = Path(virtaddr.__file__).parent
     compileall.compile_dir(str(package), quiet=1)
+    before_env: dict[str, str] | None = None
+    if args.before:
+        compileall.compile_dir(str(Path(args.before) / "virtaddr"), quiet=1)
+        before_env = dict(os.environ, PYTHONPATH=str(Path(args.before).resolve()))
     print(f"virtaddr from {package}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,14 +132,22 @@ def main() -> int:
         def theirs() -> None:
             libvirt_define_dump(theirs_in, name)
 
+        def before() -> None:
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=before_env)
+
         for _ in range(args.warmup):
             ours()
             theirs()
+            if args.before:
+                before()
         a: list[tuple[float, float, float | None]] = []
         b: list[tuple[float, float, float | None]] = []
+        c: list[tuple[float, float, float | None]] = []
         for _ in range(args.n):
             a.append(measure(ours))
             b.append(measure(theirs))
+            if args.before:
+                c.append(measure(before))
 
         mode = f"-o {out.name} (fsync)" if args.output_file else "> /dev/null"
         print(f"q35, {args.disks} virtio disks; {args.n} pairs after {args.warmup} warm-ups")
@@ -141,6 +160,12 @@ def main() -> int:
             print(
                 f"  {label:22s}{med(x[i] for x in a):10.4f}{med(y[i] for y in b):10.4f}"
                 f"{med(ratios):8.3f}"
+            )
+        if c:
+            ratios = [x[0] / y[0] for x, y in zip(c, b, strict=True)]
+            print(
+                f"  {'wall s, --before':22s}{med(x[0] for x in c):10.4f}"
+                f"{med(y[0] for y in b):10.4f}{med(ratios):8.3f}   (virtaddr from --before SRC)"
             )
         daemon = [y[2] for y in b if y[2] is not None]
         if len(daemon) == len(b):  # clock-tick resolution: the mean over the runs
@@ -165,6 +190,9 @@ def main() -> int:
         )  # fmt: skip
         verdict = same.stdout.strip().splitlines()[-1] if same.stdout.strip() else same.stderr
         print(f"output vs libvirt's (compare-addresses --controller-details): {verdict}")
+        if c:
+            before_wall = med(x[0] / y[0] for x, y in zip(c, b, strict=True))
+            print(f"P1 --before SRC / libvirt, wall: {before_wall:.3f}x")
         wall = med(x[0] / y[0] for x, y in zip(a, b, strict=True))
         print(f"P1 virtaddr assign / libvirt define+dumpxml+undefine, wall: {wall:.3f}x "
               "(target <= 0.75)")  # fmt: skip

@@ -51,6 +51,18 @@ if str(TESTS_DIR) not in sys.path:
 if str(REPO / "src") not in sys.path:  # run as a script from a checkout without installing
     sys.path.insert(1, str(REPO / "src"))
 
+# Categories virsh prints before libvirt's message; our messages carry the text after them.
+LIBVIRT_CATEGORIES = ("XML error: ", "internal error: ", "unsupported configuration: ")
+
+
+def libvirt_text(message: str) -> str:
+    """libvirt's message (as recorded from virsh) without its category: what ours must contain."""
+    message = message.strip()
+    for category in LIBVIRT_CATEGORIES:
+        message = message.removeprefix(category)
+    return message
+
+
 # ---------------------------------------------------------------------------- locations
 
 

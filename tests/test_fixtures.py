@@ -1,7 +1,8 @@
 """Golden fixtures ``fixtures/NAME.in.xml``, recorded from libvirt by oracle/record_fixtures.py.
 
 ``NAME.out.xml`` is libvirt's answer: our assign must give the same addresses and controllers.
-``NAME.err`` holds libvirt's rejection: our assign must exit 1 and write nothing.
+``NAME.err`` holds libvirt's rejection: our assign must exit 1 with libvirt's message and write
+nothing.
 No libvirt is needed: the comparison uses the oracle's compare-addresses when ``../shared`` is
 present and ``tests/addrcompare.py`` otherwise.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from addrcompare import _parse, compare_files, load_oracle_compare, oracle_problems, own_problems
-from parity import FIXTURES_DIR, compare_script
+from parity import FIXTURES_DIR, compare_script, libvirt_text
 
 
 def _names() -> list[str]:
@@ -32,7 +33,7 @@ def test_every_fixture_has_one_answer() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_fixture(name: str, tmp_path: Path) -> None:
+def test_fixture(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from virtaddr.cli import main
 
     src = FIXTURES_DIR / f"{name}.in.xml"
@@ -40,8 +41,10 @@ def test_fixture(name: str, tmp_path: Path) -> None:
     err = FIXTURES_DIR / f"{name}.err"
     code = main(["assign", str(src), "-o", str(out)])
     if err.is_file():
-        assert code == 1, f"exit {code}, expected 1; libvirt says: {err.read_text().strip()}"
+        message = err.read_text().strip()
+        assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"
         assert not out.exists(), "a rejected domain must not be written out"
+        assert libvirt_text(message) in capsys.readouterr().err
         return
     assert code == 0, f"assign exited {code}; libvirt accepts {name}"
     problems = compare_files(FIXTURES_DIR / f"{name}.out.xml", out, compare_script())

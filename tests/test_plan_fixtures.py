@@ -2,7 +2,8 @@
 
 Recorded by ``tests/oracle/record_plan_fixtures.py`` (layout in ``tests/oracle/plan_cases.py``).
 ``libvirt.xml``: our plan must give the same addresses and controllers; ``libvirt.err``: libvirt
-refuses a device, so our plan must exit 1, name that device file and write nothing. No libvirt
+refuses a device, so our plan must exit 1 with libvirt's message, name that device file and write
+nothing. No libvirt
 is needed here.
 """
 
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "oracle"))
 from plan_cases import plan_argv
 
 from addrcompare import compare_files
-from parity import FIXTURES_DIR, compare_script
+from parity import FIXTURES_DIR, compare_script, libvirt_text
 
 PLAN_DIR = FIXTURES_DIR / "plan"
 NAMES = sorted(p.name for p in PLAN_DIR.iterdir() if p.is_dir()) if PLAN_DIR.is_dir() else []
@@ -44,7 +45,9 @@ def test_plan_fixture(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[s
         message = err.read_text().strip()
         assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"
         assert not out.exists(), "a refused attach must not be written out"
-        assert "device-" in capsys.readouterr().err, "the message names the device file"
+        stderr = capsys.readouterr().err
+        assert "device-" in stderr, "the message names the device file"
+        assert libvirt_text(message) in stderr
         return
     assert code == 0, f"plan exited {code}; libvirt stores {name}"
     problems = compare_files(case / "libvirt.xml", out, compare_script())

@@ -5,16 +5,15 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from lxml import etree
 
 from virtaddr.errors import AddressError
-from virtaddr.problems import Problem
 
 if TYPE_CHECKING:
     from virtaddr.plan import DeviceInput
+    from virtaddr.problems import Problem
     from virtaddr.profile import HypervisorProfile
     from virtaddr.xmlio import Document
 
@@ -31,7 +30,20 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
+def __getattr__(name: str) -> Any:
+    # ``Problem`` (re-exported) loads on first use: ``virtaddr assign`` never needs it, and
+    # its module costs start-up time (P1 in benchmarks/README.md).
+    if name == "Problem":
+        from virtaddr.problems import Problem
+
+        return Problem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# AssignResult and Assigned are plain classes rather than dataclasses: ``@dataclass`` (and its
+# module) would add ~1.5 ms to every ``virtaddr`` process.
+
+
 class AssignResult:
     """The outcome of one assign run: the (modified in place) tree and the errors found.
 
@@ -39,8 +51,22 @@ class AssignResult:
     modified and must not be written out.
     """
 
-    tree: etree._ElementTree
-    errors: list[AddressError] = field(default_factory=list)
+    __slots__ = ("errors", "tree")
+
+    def __init__(self, tree: etree._ElementTree, errors: list[AddressError] | None = None) -> None:
+        self.tree = tree
+        self.errors: list[AddressError] = [] if errors is None else errors
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, AssignResult)
+        return (self.tree, self.errors) == (other.tree, other.errors)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"AssignResult(tree={self.tree!r}, errors={self.errors!r})"
 
     @property
     def ok(self) -> bool:
@@ -65,7 +91,6 @@ def assign_tree(tree: etree._ElementTree, *, source: str | None = None) -> Assig
 XmlT = TypeVar("XmlT", str, bytes, etree._Element)
 
 
-@dataclass(frozen=True, slots=True)
 class Assigned(Generic[XmlT]):
     """A completed domain and the problems found on the way.
 
@@ -76,8 +101,31 @@ class Assigned(Generic[XmlT]):
     set.
     """
 
+    __slots__ = ("problems", "xml")
     xml: XmlT | None
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...]
+
+    def __init__(self, xml: XmlT | None, problems: tuple[Problem, ...] = ()) -> None:
+        object.__setattr__(self, "xml", xml)
+        object.__setattr__(self, "problems", problems)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Assigned)
+        return (self.xml, self.problems) == (other.xml, other.problems)
+
+    def __hash__(self) -> int:
+        return hash((self.xml, self.problems))
+
+    def __repr__(self) -> str:
+        return f"Assigned(xml={self.xml!r}, problems={self.problems!r})"
 
     @property
     def ok(self) -> bool:
@@ -241,6 +289,7 @@ def plan(
     """
     from virtaddr import plan as planning
     from virtaddr import xmlio
+    from virtaddr.problems import Problem
 
     doc = _domain_document(domain, source)
     tree = doc.tree if doc is not None else _domain_tree(domain, source)[0]
@@ -314,6 +363,8 @@ def _assign_document(
 def _assign_tree(
     tree: etree._ElementTree, source: str | None, profile: HypervisorProfile | None
 ) -> tuple[Problem, ...]:
+    from virtaddr.problems import Problem
+
     if profile is not None:
         profile.prepare(tree)
     result = assign_tree(tree, source=source)

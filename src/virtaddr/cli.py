@@ -8,30 +8,41 @@ passes) are imported only when a command runs, so that ``virtaddr --help`` stays
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from virtaddr import __version__
 from virtaddr.commands import NAMES
 from virtaddr.commands.common import EXIT_ADDRESS_PROBLEM, EXIT_OK, EXIT_UNUSABLE, PROG
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["EXIT_ADDRESS_PROBLEM", "EXIT_OK", "EXIT_UNUSABLE", "entry", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
-    parser = _build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["assign"]:  # 'assign FILE' needs no parser (see quick_args)
+        from virtaddr.commands.assign import quick_args
+
+        quick = quick_args(arguments)
+        if quick is not None:
+            status: int = quick.run(quick)
+            return status
+    parser = _build_parser(_named_command(arguments))
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, --version and usage errors: argparse has printed
         return _exit_status(exc.code)
     if args.command is None:
         parser.print_usage(sys.stderr)
         print(f"{PROG}: error: a command is required (try '{PROG} --help')", file=sys.stderr)
         return EXIT_UNUSABLE
-    status: int = args.run(args)
+    status = args.run(args)
     return status
 
 
@@ -43,7 +54,20 @@ def entry() -> None:
 # ---------------------------------------------------------------------------- parser
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _named_command(arguments: Sequence[str]) -> str | None:
+    """The command ``arguments`` start with, or None (then every command's parser is built)."""
+    return arguments[0] if arguments and arguments[0] in NAMES else None
+
+
+def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that command's subparser (and its imports).
+
+    The top-level usage names no command (``COMMAND``), and a subparser's usage, help and
+    errors do not depend on its siblings, so what is printed is the same either way; the
+    complete list of commands is needed only when the first argument is not one of them.
+    """
+    import argparse  # not at the top: 'assign FILE' does without it
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Assign the missing device addresses of libvirt domain XML as libvirt 9.0 "
@@ -52,7 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(command=None)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in NAMES:
+    for name in NAMES if command is None else (command,):
         importlib.import_module(f"virtaddr.commands.{name}").add_parser(subparsers)
     return parser
 

@@ -23,7 +23,7 @@ from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes import defaults, writeback
-from virtaddr.passes.defaults import disk_bus
+from virtaddr.passes.defaults import disk_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
 from virtaddr.xmledit import insert_element, insert_next_to, remove_element
@@ -130,14 +130,13 @@ def _run(
     return AssignResult(tree, [])
 
 
-def _reparse_check(tree: etree._ElementTree) -> list[AddressError]:
+def _reparse_check(domain: Domain) -> list[AddressError]:
     """The parse-time checks libvirt runs on the stored domain before each attach or detach.
 
     libvirt works on a copy of the persistent definition made by formatting and parsing it
     again, so what an earlier attach stored past define's checks (a USB controller next to
-    ``model='none'``) makes every later attach or detach fail.
+    ``model='none'``) makes every later attach or detach fail. Reads the controllers' indexes.
     """
-    domain = Domain(tree)
     errors = defaults.read_controller_indexes(domain) or defaults.check_duplicate_indexes(domain)
     for e in errors:
         e.line = None
@@ -152,6 +151,20 @@ def _rerun(tree: etree._ElementTree) -> list[AddressError]:
     for e in errors:
         e.line = None  # a line of the domain as modified so far: neither input file's
     return errors
+
+
+def _parse_problems(device: DeviceInput, parsed: Device) -> list[AddressError]:
+    """What libvirt's device parser rejects, before any attach or detach check: a controller's
+    bad ``index``, then a bad ``<address>``. Sets ``parsed.props["index"]`` for a controller."""
+    if parsed.tag == "controller":
+        parsed.props["index"], message = parse_controller_index(parsed.get("index"))
+        if message is not None:
+            return _failure(device, message)
+    problems = parsed.read_address()
+    line = device.element.sourceline
+    for problem in problems:
+        problem.line = line if isinstance(line, int) else None
+    return problems
 
 
 def _failure(device: DeviceInput, message: str) -> list[AddressError]:
@@ -169,23 +182,19 @@ def _failure(device: DeviceInput, message: str) -> list[AddressError]:
 
 
 def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
-    errors = _reparse_check(tree)
+    domain = Domain(tree)
+    errors = _reparse_check(domain)
     if errors:
         return errors
-    domain = Domain(tree)
     tag = local(device.element.tag)
+    new = Device(tag, _copy_for_insertion(device.element))
+    problems = _parse_problems(device, new)
+    if problems:
+        return problems
     if tag in _NOT_ATTACHABLE:
         return _failure(
             device, f"Operation not supported: persistent attach of device '{tag}' is not supported"
         )
-    element = _copy_for_insertion(device.element)
-    new = Device(tag, element)
-    problems = new.read_address()
-    if problems:
-        line = device.element.sourceline
-        for problem in problems:
-            problem.line = line if isinstance(line, int) else None
-        return problems
     message = _attach_check(domain, new)
     if message:
         return _failure(device, message)
@@ -229,16 +238,14 @@ def _drive_key(d: Device) -> tuple[int, int, int, int]:
 
 
 def _controller_check(domain: Domain, new: Device) -> str | None:
-    ctype, text = new.get("type"), new.get("index")
-    index = int(text) if text is not None and text.isdigit() else None
-    if index is not None and domain.controller(ctype or "", index) is not None:
+    ctype, index = new.get("type"), new.props["index"]
+    if index != -1 and domain.controller(ctype or "", index) is not None:
         return f"Requested operation is not valid: controller index='{index}' already exists"
     model = new.get("model")
     if ctype != "pci" or model is None or model in _ROOT_MODELS:
         return None
-    shown = text if index is not None else "-1"
     model_name = new.child_get("model", "name")
-    where = f"for PCI controller with index '{shown}', model '{model}' and modelName"
+    where = f"for PCI controller with index '{index}', model '{model}' and modelName"
     if model_name is None:
         return f"internal error: Required option 'modelName' is not set {where} 'none'"
     for option in _REQUIRED_TARGET.get(model, ()):
@@ -261,9 +268,6 @@ def _insert(domain: Domain, new: Device) -> None:
         domain.insert_disk(new)
     elif new.tag == "controller":
         neighbours = domain.lists["controller"]
-        new.props["index"] = _index_or_minus_one(new)
-        for c in neighbours:
-            c.props["index"] = _index_or_minus_one(c)
         domain.insert_controller(new)
     if neighbours:
         pos = neighbours.index(new)
@@ -278,11 +282,6 @@ def _insert(domain: Domain, new: Device) -> None:
     order = writeback.DEVICE_ORDER
     names = tuple(reversed(order[: order.index(new.tag) + 1]))
     insert_element(devices, element, after=names)
-
-
-def _index_or_minus_one(c: Device) -> int:
-    text = c.get("index")
-    return int(text) if text is not None and text.isdigit() else -1
 
 
 def _copy_for_insertion(element: etree._Element) -> etree._Element:
@@ -305,16 +304,19 @@ def _qualify(domain: Domain, name: str) -> str:
 
 
 def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
-    errors = _reparse_check(tree)
+    domain = Domain(tree)
+    errors = _reparse_check(domain)
     if errors:
         return errors
-    domain = Domain(tree)
     tag = local(device.element.tag)
+    wanted = Device(tag, device.element)
+    problems = _parse_problems(device, wanted)
+    if problems:
+        return problems
     if tag in _NOT_DETACHABLE:
         return _failure(
             device, f"Operation not supported: persistent detach of device '{tag}' is not supported"
         )
-    wanted = Device(tag, device.element)
     found, message = _find_match(domain, wanted)
     if found is None or found.elem is None:
         return _failure(device, message)
@@ -345,15 +347,9 @@ def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:
             f"'{shown}' and alias '(<null>)'"
         )
     if tag == "controller":
-        index = wanted.get("index")
-        for c in domain.lists["controller"]:
-            if (
-                c.get("type") == wanted.get("type")
-                and index is not None
-                and c.get("index") == index
-            ):
-                return c, ""
-        return None, not_present
+        index = wanted.props["index"]
+        found = domain.controller(wanted.get("type") or "", index) if index != -1 else None
+        return found, "" if found is not None else not_present
     if tag in ("channel", "console", "serial", "parallel"):
         target = (wanted.child_get("target", "type"), wanted.child_get("target", "name"))
         for c in domain.lists[tag]:

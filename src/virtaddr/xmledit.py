@@ -18,6 +18,7 @@ __all__ = [
     "insert_element",
     "insert_next_to",
     "new_element",
+    "parent_indent_unit",
     "remove_element",
     "set_address",
 ]
@@ -103,8 +104,14 @@ def insert_element(
     return new
 
 
-def insert_next_to(anchor: etree._Element, new: etree._Element, *, after: bool) -> etree._Element:
-    """Insert ``new`` right after (or before) the sibling ``anchor``, indented like it."""
+def insert_next_to(
+    anchor: etree._Element, new: etree._Element, *, after: bool, unit: str | None = None
+) -> etree._Element:
+    """Insert ``new`` right after (or before) the sibling ``anchor``, indented like it.
+
+    ``unit``: the parent's indentation unit when the caller already has it (from
+    :func:`parent_indent_unit`, for many insertions into one parent); else it is looked up.
+    """
     parent = anchor.getparent()
     assert parent is not None
     _adopt_namespace(parent, new)
@@ -114,8 +121,20 @@ def insert_next_to(anchor: etree._Element, new: etree._Element, *, after: bool) 
         _insert_before(anchor, new)
     indent = _own_indent(new)
     if indent is not None:
-        _indent_descendants(new, indent, _indent_unit(parent))
+        _indent_descendants(new, indent, unit if unit is not None else _indent_unit(parent))
     return new
+
+
+def parent_indent_unit(parent: etree._Element) -> str | None:
+    """The indentation unit ``parent``'s own layout gives, or None when it gives none.
+
+    When not None it is what insertions into ``parent`` use (:func:`insert_next_to`), and
+    inserting children next to existing ones does not change it, so a caller inserting many
+    can read it once; None: let each insertion search the document as usual.
+    """
+    if not len(parent):
+        return None
+    return _unit_from(parent)
 
 
 def remove_element(elem: etree._Element) -> None:
@@ -216,14 +235,22 @@ def _own_indent(elem: etree._Element) -> str | None:
 def _indent_unit(elem: etree._Element) -> str:
     """One level of indentation as the document writes it, found nearest ``elem`` first."""
     for candidate in _unit_candidates(elem):
-        own = _own_indent(candidate)
-        text = candidate.text
-        if own is None or not text or "\n" not in text or not _is_blank(text):
-            continue
-        inner = text.rsplit("\n", 1)[1]
-        if inner.startswith(own) and len(inner) > len(own):
-            return inner[len(own) :]
+        unit = _unit_from(candidate)
+        if unit is not None:
+            return unit
     return DEFAULT_INDENT_UNIT
+
+
+def _unit_from(candidate: etree._Element) -> str | None:
+    """The unit between ``candidate``'s indentation and its first child's, if it shows one."""
+    own = _own_indent(candidate)
+    text = candidate.text
+    if own is None or not text or "\n" not in text or not _is_blank(text):
+        return None
+    inner = text.rsplit("\n", 1)[1]
+    if inner.startswith(own) and len(inner) > len(own):
+        return inner[len(own) :]
+    return None
 
 
 def _unit_candidates(elem: etree._Element) -> Iterator[etree._Element]:
@@ -264,17 +291,23 @@ def _is_blank(text: str | None) -> bool:
 def _qualified(parent: etree._Element, name: str) -> str:
     if name.startswith("{"):
         return name
-    namespace = etree.QName(parent).namespace
-    return f"{{{namespace}}}{name}" if namespace else name
+    return _prefix(parent) + name
+
+
+def _prefix(parent: etree._Element) -> str:
+    """``{uri}`` of ``parent``'s namespace, or "" (lxml spells a namespace-less tag without
+    braces; reading the tag is cheaper than building a ``QName``)."""
+    tag: str = parent.tag
+    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
 
 
 def _adopt_namespace(parent: etree._Element, new: etree._Element) -> None:
-    namespace = etree.QName(parent).namespace
-    if not namespace:
+    prefix = _prefix(parent)
+    if not prefix:
         return
     for elem in new.iter(tag=etree.Element):
         if not elem.tag.startswith("{"):
-            elem.tag = f"{{{namespace}}}{elem.tag}"
+            elem.tag = prefix + elem.tag
 
 
 def _set_attributes(elem: etree._Element, attrs: Sequence[tuple[str, str]]) -> None:

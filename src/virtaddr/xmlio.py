@@ -20,7 +20,6 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass
 
 from lxml import etree
 
@@ -50,7 +49,6 @@ _BOMS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Document:
     """A parsed domain definition and what is needed to write it back as it came.
 
@@ -62,19 +60,83 @@ class Document:
     Python codec that writes ``encoding`` in the input's byte order (derived when empty).
     """
 
+    # A plain class rather than a frozen dataclass: ``@dataclass`` would add ~0.5 ms to every
+    # ``virtaddr`` process (P1 in benchmarks/README.md).
+    __slots__ = (
+        "bom",
+        "codec",
+        "declaration",
+        "encoding",
+        "has_declaration",
+        "newline",
+        "source",
+        "trailing",
+        "tree",
+    )
     tree: etree._ElementTree
     source: str
-    encoding: str = "UTF-8"
-    has_declaration: bool = False
-    declaration: str = ""
-    bom: bytes = b""
-    newline: str = "\n"
-    trailing: str = ""
-    codec: str = ""
+    encoding: str
+    has_declaration: bool
+    declaration: str
+    bom: bytes
+    newline: str
+    trailing: str
+    codec: str
+
+    def __init__(
+        self,
+        tree: etree._ElementTree,
+        source: str,
+        encoding: str = "UTF-8",
+        has_declaration: bool = False,
+        declaration: str = "",
+        bom: bytes = b"",
+        newline: str = "\n",
+        trailing: str = "",
+        codec: str = "",
+    ) -> None:
+        values = (tree, source, encoding, has_declaration, declaration, bom, newline, trailing)
+        for name, value in zip(_DOCUMENT_FIELDS, (*values, codec), strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in _DOCUMENT_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Document)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _DOCUMENT_FIELDS)
+        return f"Document({fields})"
 
     @property
     def root(self) -> etree._Element:
         return self.tree.getroot()
+
+
+_DOCUMENT_FIELDS = (
+    "tree",
+    "source",
+    "encoding",
+    "has_declaration",
+    "declaration",
+    "bom",
+    "newline",
+    "trailing",
+    "codec",
+)
 
 
 def safe_parser() -> etree.XMLParser:

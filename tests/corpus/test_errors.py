@@ -1,4 +1,5 @@
-"""Rejections: every ``libvirt-errors`` case must make our assign exit 1 and write nothing.
+"""Rejections: every ``libvirt-errors`` case must make our assign exit 1 with libvirt's message
+(less virsh's category) and write nothing.
 
 Exit 1 means "libvirt would reject this domain for an address reason"; 0 (accepted) and 2
 (unusable input) are both wrong, and so is an exception escaping ``main``.
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from parity import corpus_dir, corpus_missing_reason
+from parity import corpus_dir, corpus_missing_reason, libvirt_text
 
 pytestmark = pytest.mark.corpus
 
@@ -23,7 +24,9 @@ def _cases() -> list[str]:
 
 
 @pytest.mark.parametrize("name", _cases())
-def test_rejected_like_libvirt(name: str, corpus: Path, tmp_path: Path) -> None:
+def test_rejected_like_libvirt(
+    name: str, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from virtaddr.cli import main
 
     case = corpus / "libvirt-errors" / name
@@ -32,3 +35,4 @@ def test_rejected_like_libvirt(name: str, corpus: Path, tmp_path: Path) -> None:
     code = main(["assign", str(case / "input.xml"), "-o", str(out)])
     assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"
     assert not out.exists(), "a rejected domain must not be written out"
+    assert libvirt_text(message) in capsys.readouterr().err

@@ -625,6 +625,35 @@ def pc_reject_two_smartcards_ccid_0_0(n: str) -> str:
     return domain(n, "pc", [card, card])
 
 
+# A controller index is a C int read by strtol (virXMLPropInt): blanks before it and a sign are
+# fine; anything after the digits, an empty value, hex and values beyond a C int are not.
+_CONTROLLER_INDEXES = {
+    "x": "x",
+    "empty": "",
+    "trailing-blank": "1 ",
+    "hex": "0x1",
+    "beyond-int": "2147483648",
+    "minus-2": "-2",
+    "leading-blank": " 1",
+    "plus-sign": "+1",
+    "leading-zero": "01",
+}
+
+
+def _controller_index_template(kind: str, index: str) -> Callable[[str], str]:
+    def build(n: str) -> str:
+        scsi = simple("controller", f" type='scsi' index='{index}'")
+        return domain(n, "pc", [scsi, disk("sdb", "scsi", drive(1, 0, 0))])
+
+    build.__name__ = f"pc_controller_index_{kind.replace('-', '_')}"
+    build.__doc__ = f"a SCSI controller with index='{index}' and a disk on controller 1"
+    return build
+
+
+for _kind, _index in _CONTROLLER_INDEXES.items():
+    template(_controller_index_template(_kind, _index))
+
+
 # ---------------------------------------------------------------------------- recording
 
 

@@ -108,6 +108,40 @@ def q35_usb_after_none() -> PlanCase:
     return PlanCase(domain("q35-usb-none", "q35", existing), (controller("usb", "qemu-xhci"),))
 
 
+@template
+def q35_controller_index_in_use() -> PlanCase:
+    """Rules §16.2: an attached controller's explicit index is checked against the stored ones."""
+    return PlanCase(domain("q35-ctl-in-use", "q35", []), (controller("usb", "qemu-xhci", 0),))
+
+
+@template
+def q35_controller_index_not_integer() -> PlanCase:
+    """The device's index is parsed (an integer) before any attach check."""
+    device = simple("controller", " type='scsi' index='x'")
+    return PlanCase(domain("q35-ctl-x", "q35", []), (device,))
+
+
+@template
+def q35_root_port_message_index_as_number() -> PlanCase:
+    """The validation message prints the index as a number: '7', not the written '07'."""
+    device = simple("controller", " type='pci' index='07' model='pcie-root-port'")
+    return PlanCase(domain("q35-rp-07", "q35", []), (device,))
+
+
+@template
+def q35_detach_controller_index_as_number() -> PlanCase:
+    """Detach matches a controller by its index as a number: '03' is the spare root port 3."""
+    device = simple("controller", " type='pci' index='03' model='pcie-root-port'")
+    return PlanCase(domain("q35-detach-03", "q35", []), (device,), True)
+
+
+@template
+def q35_video_bad_address() -> PlanCase:
+    """The device's parse error comes before 'persistent attach ... is not supported'."""
+    device = simple("video", "", "<model type='vga'/>", "<address type='pci' slot='zz'/>")
+    return PlanCase(domain("q35-video-zz", "q35", []), (device,))
+
+
 def record(name: str, case: PlanCase, force: bool) -> str:
     target = PLAN_DIR / name
     if target.exists() and not force:

@@ -8,9 +8,8 @@ the way users write them (``0000:01:03.0``, ``192.168.1.2``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
-from virtaddr.alloc.box import Box, _is_int
+from virtaddr.alloc.box import Box, Frozen, _is_int
 from virtaddr.alloc.request import Request, RequestItem
 from virtaddr.errors import InvalidAddress
 
@@ -19,22 +18,44 @@ __all__ = ["AddressKind", "Field"]
 Address = tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(Frozen):
     """One dimension of an address: its name and inclusive bounds ``lo..hi``.
 
     ``hex_width`` (digits) says the field is written in hexadecimal, as libvirt writes PCI
     addresses; ``None`` means decimal.
     """
 
+    __slots__ = ("hex_width", "hi", "lo", "name")
     name: str
     lo: int
     hi: int
-    hex_width: int | None = None
+    hex_width: int | None
 
-    def __post_init__(self) -> None:
-        if not (_is_int(self.lo) and _is_int(self.hi)) or self.lo > self.hi:
-            raise InvalidAddress(f"field {self.name}: bad bounds {self.lo!r}..{self.hi!r}")
+    def __init__(self, name: str, lo: int, hi: int, hex_width: int | None = None) -> None:
+        if not (_is_int(lo) and _is_int(hi)) or lo > hi:
+            raise InvalidAddress(f"field {name}: bad bounds {lo!r}..{hi!r}")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
+        object.__setattr__(self, "hex_width", hex_width)
+
+    def _key(self) -> tuple[str, int, int, int | None]:
+        return (self.name, self.lo, self.hi, self.hex_width)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Field)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Field(name={self.name!r}, lo={self.lo!r}, hi={self.hi!r}, "
+            f"hex_width={self.hex_width!r})"
+        )
 
     def format(self, value: int) -> str:
         """The value as text: ``0x`` and ``hex_width`` digits, or decimal."""
@@ -43,8 +64,7 @@ class Field:
         return f"0x{value:0{self.hex_width}x}"
 
 
-@dataclass(frozen=True, slots=True)
-class AddressKind:
+class AddressKind(Frozen):
     """An address type: a name and its fields, first most significant.
 
     >>> k = AddressKind("drive", (Field("controller", 0, 7), Field("unit", 0, 1)))
@@ -54,19 +74,42 @@ class AddressKind:
     ('controller=1 unit=0', 'controller=* unit=1')
     """
 
+    __slots__ = ("bounds", "fields", "format_address", "name")
     name: str
     fields: tuple[Field, ...]
-    format_address: Callable[[Address], str] | None = field(default=None, compare=False)
-    bounds: Box = field(init=False, repr=False, compare=False)
+    format_address: Callable[[Address], str] | None  # not compared
+    bounds: Box  # derived from the fields
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", tuple(self.fields))
+    def __init__(
+        self,
+        name: str,
+        fields: Sequence[Field],
+        format_address: Callable[[Address], str] | None = None,
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "fields", tuple(fields))
+        object.__setattr__(self, "format_address", format_address)
         if not self.fields:
             raise InvalidAddress(f"kind {self.name}: no fields")
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise InvalidAddress(f"kind {self.name}: duplicate field names {names}")
         object.__setattr__(self, "bounds", Box((f.lo, f.hi) for f in self.fields))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, AddressKind)
+        return (self.name, self.fields) == (other.name, other.fields)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.fields))
+
+    def __repr__(self) -> str:
+        return (
+            f"AddressKind(name={self.name!r}, fields={self.fields!r}, "
+            f"format_address={self.format_address!r})"
+        )
 
     @property
     def names(self) -> tuple[str, ...]:

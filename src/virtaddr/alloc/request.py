@@ -7,9 +7,8 @@ An item is an int (the proposal's ``AllocatorValue``: exactly this value), an in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from virtaddr.alloc.box import Box, _is_int
+from virtaddr.alloc.box import Box, Frozen, _is_int
 from virtaddr.errors import InvalidAddress
 
 __all__ = ["Request", "RequestItem", "RequestLike"]
@@ -17,15 +16,30 @@ __all__ = ["Request", "RequestItem", "RequestLike"]
 RequestItem = int | tuple[int, int] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(Frozen):
     """A request: per dimension an exact value, an inclusive range, or ``None`` for any.
 
     >>> Request.of(0, 1, None, (0, 3)).box(Box([(0, 9), (0, 9), (0, 31), (0, 7)]))
     Box.parse('{0..0}{1..1}{0..31}{0..3}')
     """
 
+    __slots__ = ("items",)
     items: tuple[RequestItem, ...]
+
+    def __init__(self, items: tuple[RequestItem, ...]) -> None:
+        object.__setattr__(self, "items", items)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Request)
+        return self.items == other.items
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+    def __repr__(self) -> str:
+        return f"Request(items={self.items!r})"
 
     @classmethod
     def of(cls, *items: RequestItem) -> Request:

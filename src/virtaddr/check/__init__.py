@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.domain import Domain
 from virtaddr.problems import Problem
 
@@ -47,21 +46,16 @@ def check_tree(
 ) -> CheckResult:
     """Every address problem of the ``<domain>`` in ``tree`` (which is left unchanged).
 
-    Raises :class:`~virtaddr.errors.UnusableInput` when the root is not a domain or the guest
-    is not an x86 pc/q35 one.
+    Raises :class:`~virtaddr.errors.UnusableInput` when the guest's machine is not one the
+    passes handle (see :func:`~virtaddr.passes.pipeline.require_supported_guest`).
     """
     from virtaddr.check.advice import advice, hotplug_advice
     from virtaddr.check.explicit import ExplicitPass
     from virtaddr.check.schemas import address_problems, relaxng_problems
-    from virtaddr.passes.pipeline import run_pipeline
+    from virtaddr.passes.pipeline import require_supported_guest, run_pipeline
 
     domain = Domain(tree, source)
-    if domain.machine.family == "other":
-        raise UnusableInput(
-            f"unsupported guest: arch '{domain.machine.arch}', machine "
-            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35 guests)",
-            source=source,
-        )
+    require_supported_guest(domain, source)
     result = CheckResult()
     explicit = ExplicitPass(domain)
     problems = explicit.run()

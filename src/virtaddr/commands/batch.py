@@ -21,17 +21,18 @@ summary line when there was more than one file, and returns the highest exit sta
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from virtaddr.commands.common import EXIT_ADDRESS_PROBLEM, EXIT_OK, EXIT_UNUSABLE, PROG
+
+if TYPE_CHECKING:  # argparse is imported only when a parser is built (not for 'assign FILE')
+    import argparse
 
 __all__ = [
     "Input",
@@ -49,32 +50,75 @@ _PROGRESS_DELAY = 0.5  # seconds before a progress bar appears: short runs stay 
 _PROGRESS_INTERVAL = 0.1
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes rather than dataclasses: ``@dataclass`` costs ~0.5 ms of start-up per class,
+# paid by every ``virtaddr`` process (P1 in benchmarks/README.md).
+
+
 class Input:
     """One input file: ``path`` to read (``-``: standard input) and ``name``, the file name a
     result takes in an output directory (``NAME.xml`` for a corpus-style ``NAME/input.xml``)."""
 
-    path: str
-    name: str
+    __slots__ = ("name", "path")
+
+    def __init__(self, path: str, name: str) -> None:
+        self.path = path
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Input):
+            return NotImplemented
+        return (self.path, self.name) == (other.path, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.name))
+
+    def __repr__(self) -> str:
+        return f"Input(path={self.path!r}, name={self.name!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Outcome:
     """What a worker did with one input: its exit status and what it printed."""
 
-    status: int
-    stdout: bytes = b""
-    stderr: bytes = b""
+    __slots__ = ("status", "stderr", "stdout")
+
+    def __init__(self, status: int, stdout: bytes = b"", stderr: bytes = b"") -> None:
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def __repr__(self) -> str:
+        return f"Outcome(status={self.status!r}, stdout={self.stdout!r}, stderr={self.stderr!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Summary:
     """The counts of a batch run by exit status and the highest status (the command's)."""
 
-    ok: int = 0
-    problems: int = 0
-    unusable: int = 0
-    status: int = EXIT_OK
+    __slots__ = ("ok", "problems", "status", "unusable")
+
+    def __init__(
+        self, ok: int = 0, problems: int = 0, unusable: int = 0, status: int = EXIT_OK
+    ) -> None:
+        self.ok = ok
+        self.problems = problems
+        self.unusable = unusable
+        self.status = status
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Summary):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Summary(ok={self.ok}, problems={self.problems}, unusable={self.unusable}, "
+            f"status={self.status})"
+        )
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.ok, self.problems, self.unusable, self.status)
 
     @property
     def files(self) -> int:
@@ -91,6 +135,8 @@ class Summary:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``-j/--jobs`` and ``--progress/--no-progress`` to a command's parser."""
+    import argparse
+
     parser.add_argument(
         "-j",
         "--jobs",
@@ -165,6 +211,8 @@ def run_batch(
 
 
 def _jobs(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:

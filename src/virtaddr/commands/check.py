@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import functools
 import io
-import json
 import sys
 from typing import Any
 
@@ -67,6 +65,8 @@ def _run_check(args: argparse.Namespace) -> int:
     )
     if not args.json:
         return max(EXIT_OK, run().status)
+    import json  # only for --json
+
     # Each file's worker prints its report entry as one JSON line; they make one report.
     lines = io.StringIO()
     with contextlib.redirect_stdout(lines):
@@ -81,6 +81,8 @@ def _check_item(item: batch.Input, *, strict: bool, schema: bool, text: bool) ->
     """The batch worker: check one input; print its problems (text) or its entry (one JSON line)."""
     code, entry = _check_one(item.path, strict=strict, schema=schema, text=text)
     if not text:
+        import json  # only for --json
+
         print(json.dumps(entry))
     return code
 
@@ -97,6 +99,8 @@ def _check_one(path: str, *, strict: bool, schema: bool, text: bool) -> tuple[in
     except DomainError as exc:
         problem = Problem.from_error(exc, code="unusable" if exc.exit_code == 2 else "libvirt")
         if problem.source is None:
+            import dataclasses  # rare: an unusable input
+
             problem = dataclasses.replace(problem, source=name)
         if text:
             print(problem.format())

@@ -88,8 +88,11 @@ class Device:
     def child(self, name: str) -> etree._Element | None:
         if self.elem is None:
             return None
+        qualified = "}" + name
         for c in self.elem:
-            if local(c.tag) == name:
+            tag = c.tag  # a str for an element (a function for a comment or PI)
+            # local(tag) == name, with no split for the common tags without a namespace
+            if tag == name or (tag.__class__ is str and tag.endswith(qualified)):
                 return c
         return None
 

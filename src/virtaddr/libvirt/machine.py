@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 X86_ARCHES = ("x86_64", "i686")
 ARM_ARCHES = ("aarch64", "armv7l", "armv6l")
 RISCV_ARCHES = ("riscv64", "riscv32")
@@ -13,12 +11,28 @@ S390_ARCHES = ("s390x", "s390")
 OTHER_FAMILIES = ("virt", "vexpress", "pseries", "s390-ccw")
 
 
-@dataclass(frozen=True, slots=True)
 class Machine:
-    """The guest's architecture and machine type as written (``machine`` may be empty)."""
+    """The guest's architecture and machine type as written (``machine`` may be empty).
 
-    arch: str
-    name: str
+    A plain class, not a dataclass: ``@dataclass`` would add ~0.5 ms to every process's start.
+    """
+
+    __slots__ = ("arch", "name")
+
+    def __init__(self, arch: str, name: str) -> None:
+        self.arch = arch
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Machine):
+            return NotImplemented
+        return (self.arch, self.name) == (other.arch, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.arch, self.name))
+
+    def __repr__(self) -> str:
+        return f"Machine(arch={self.arch!r}, name={self.name!r})"
 
     @property
     def is_q35(self) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from virtaddr.errors import AddressError
-from virtaddr.libvirt.attrs import parse_uint
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 
 USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 ROOT_MODELS = ("pci-root", "pcie-root")
+_C_INT = re.compile(r"[ \t\n\v\f\r]*([-+]?[0-9]+)", re.ASCII)  # C strtol, base 10, to the end
 _NAME_PREFIX_BUS = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
 
 
@@ -16,22 +18,29 @@ def read_controller_indexes(domain: Domain) -> list[AddressError]:
     """Parse every controller's ``index`` (``-1`` where absent); report bad values."""
     errors = []
     for c in domain.lists["controller"]:
-        text = c.get("index")
-        if text is None:
-            c.props["index"] = -1
-            continue
-        value = parse_uint(text, auto_base=False)
-        if value is None:
-            c.props["index"] = -1
-            errors.append(
-                c.error(
-                    f"Invalid value for attribute 'index' in element 'controller': '{text}'. "
-                    "Expected non-negative value"
-                )
-            )
-        else:
-            c.props["index"] = value
+        c.props["index"], problem = parse_controller_index(c.get("index"))
+        if problem is not None:
+            errors.append(c.error(problem))
     return errors
+
+
+def parse_controller_index(text: str | None) -> tuple[int, str | None]:
+    """A controller's ``index`` as libvirt reads it (``virXMLPropInt``, base 10, non-negative).
+
+    Returns the index (``-1`` when absent or bad) and libvirt's message for a bad value: C
+    ``strtol`` semantics (leading blanks and a sign allowed, nothing after the digits) within a
+    C ``int``.
+    """
+    if text is None:
+        return -1, None
+    bad = f"Invalid value for attribute 'index' in element 'controller': '{text}'. Expected"
+    match = _C_INT.fullmatch(text)
+    if match is None or not -(2**31) <= int(match.group(1)) < 2**31:
+        return -1, f"{bad} integer value"
+    value = int(match.group(1))
+    if value < 0:
+        return -1, f"{bad} non-negative value"
+    return value, None
 
 
 def add_scsi_hostdev_controllers(domain: Domain) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from virtaddr.libvirt.device import Device
 
 # Connect types, in the order libvirt names them in messages.
@@ -69,15 +67,26 @@ def first_type_name(flags: int) -> str:
     return "unknown"
 
 
-@dataclass(frozen=True, slots=True)
 class BusModel:
-    """What a PCI controller model offers downstream."""
+    """What a PCI controller model offers downstream (a plain class: see :mod:`machine`)."""
 
-    accepts: int
-    min_slot: int
-    max_slot: int
-    autoassign: bool
-    hotplug: bool
+    __slots__ = ("accepts", "autoassign", "hotplug", "max_slot", "min_slot")
+
+    def __init__(
+        self, accepts: int, min_slot: int, max_slot: int, autoassign: bool, hotplug: bool
+    ) -> None:
+        self.accepts = accepts
+        self.min_slot = min_slot
+        self.max_slot = max_slot
+        self.autoassign = autoassign
+        self.hotplug = hotplug
+
+    def __repr__(self) -> str:
+        return (
+            f"BusModel(accepts={self.accepts!r}, min_slot={self.min_slot!r}, "
+            f"max_slot={self.max_slot!r}, autoassign={self.autoassign!r}, "
+            f"hotplug={self.hotplug!r})"
+        )
 
 
 _PORT = PCIE_DEVICE | UPSTREAM_PORT | PCIE_TO_PCI

@@ -28,14 +28,7 @@ def run_pipeline(
 ) -> AssignResult:
     """``grow='deep'``: PCI growth by :mod:`virtaddr.passes.pci_deep` instead of libvirt's."""
     domain = Domain(tree, source)
-    family = domain.machine.family
-    if family == "other":
-        raise UnusableInput(
-            f"unsupported guest: arch '{domain.machine.arch}', machine "
-            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35, ARM/RISC-V "
-            "virt, ARM vexpress, ppc64 pseries and s390x s390-ccw-virtio guests)",
-            source=source,
-        )
+    require_supported_guest(domain, source)
     errors = _stages(domain, grow=grow)
     for e in errors:
         if e.source is None:
@@ -43,6 +36,17 @@ def run_pipeline(
     if not errors:
         writeback.write_back(domain)
     return AssignResult(tree, errors)
+
+
+def require_supported_guest(domain: Domain, source: str | None) -> None:
+    """Raise :class:`UnusableInput` for a guest whose machine the passes do not know."""
+    if domain.machine.family == "other":
+        raise UnusableInput(
+            f"unsupported guest: arch '{domain.machine.arch}', machine "
+            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35, ARM/RISC-V "
+            "virt, ARM vexpress, ppc64 pseries and s390x s390-ccw-virtio guests)",
+            source=source,
+        )
 
 
 def rerun_stages(domain: Domain) -> list[AddressError]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
@@ -14,6 +15,7 @@ from virtaddr.xmledit import (
     insert_element,
     insert_next_to,
     new_element,
+    parent_indent_unit,
     remove_element,
     set_address,
 )
@@ -169,22 +171,31 @@ def write_back(domain: Domain) -> None:
         # The last child of each device tag: a new device goes after the last one of its tag,
         # else of the nearest tag before it in libvirt's order (insert_element's ``after``,
         # without rescanning <devices> for each of hundreds of added controllers).
-        ns = etree.QName(devices).namespace
+        prefix = _prefix(domain)
+        tag = str(devices.tag)
+        devices_prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
         last: dict[str, etree._Element] = {}
         for child in devices:
             if isinstance(child.tag, str):
                 last[child.tag] = child
+        anchors: dict[str, tuple[str, ...]] = {}  # tag -> itself and the tags before it
+        unit = parent_indent_unit(devices)  # read once: insertions next to children keep it
         for d in domain.added:
             if d.tag == "controller" and d.props.get("model") is None and "index" not in d.props:
                 continue
-            elem = _build(domain, d)
-            pos = DEVICE_ORDER.index(d.tag)
-            names = [f"{{{ns}}}{t}" if ns else t for t in reversed(DEVICE_ORDER[: pos + 1])]
+            elem = _build(prefix, d)
+            names = anchors.get(d.tag)
+            if names is None:
+                pos = DEVICE_ORDER.index(d.tag)
+                names = anchors[d.tag] = tuple(
+                    devices_prefix + t for t in reversed(DEVICE_ORDER[: pos + 1])
+                )
             anchor = next((last[t] for t in names if t in last), None)
             if anchor is not None:
-                insert_next_to(anchor, elem, after=True)
+                insert_next_to(anchor, elem, after=True, unit=unit)
             else:
                 insert_element(devices, elem)
+                unit = parent_indent_unit(devices)
             last[str(elem.tag)] = elem
             d.elem = elem
 
@@ -193,27 +204,39 @@ def _qualify(domain: Domain, name: str) -> str:
     return f"{{{domain.ns}}}{name}" if domain.ns else name
 
 
-def _build(domain: Domain, d: Device) -> etree._Element:
+def _prefix(domain: Domain) -> str:
+    return f"{{{domain.ns}}}" if domain.ns else ""
+
+
+def _build(prefix: str, d: Device) -> etree._Element:
+    """The element of an added device, its tags in the domain's namespace (``prefix``)."""
     attrs = list(d.attrs)
     if d.tag == "controller":
         model = d.props.get("model")
         if model is not None and d.get("type") in ("usb", "scsi", "pci"):
             attrs.append(("model", model))
-    children = [new_element(tag, a) for tag, a in d.children]
+    elem = new_element(prefix + d.tag, attrs)
+    # SubElement: a child made in its parent's document, not moved into it afterwards
+    for tag, a in d.children:
+        _sub_element(elem, prefix + tag, a)
     if d.props.get("model_name"):
-        children.append(new_element("model", [("name", d.props["model_name"])]))
+        _sub_element(elem, prefix + "model", [("name", d.props["model_name"])])
     target = d.props.get("target")
     if target:
-        children.append(new_element("target", list(target.items())))
+        _sub_element(elem, prefix + "target", target.items())
     if d.addr_type is not None:
-        address = new_element("address", format_address(d.addr_type, d.addr))
+        address = _sub_element(elem, prefix + "address", format_address(d.addr_type, d.addr))
         _write_zpci(d, address)
-        children.append(address)
-    elem = new_element(_qualify(domain, d.tag), attrs)
-    for c in children:
-        c.tag = _qualify(domain, str(c.tag))
-        elem.append(c)
     return elem
+
+
+def _sub_element(
+    parent: etree._Element, tag: str, attrs: Iterable[tuple[str, str]]
+) -> etree._Element:
+    child = etree.SubElement(parent, tag)
+    for name, value in attrs:
+        child.set(name, value)
+    return child
 
 
 def _update_controller(c: Device) -> None:
