@@ -331,7 +331,6 @@ def _domain_tree(domain: DomainLike, source: str | None) -> tuple[etree._Element
 
 def _device_input(device: DeviceLike, number: int) -> DeviceInput:
     from virtaddr import plan as planning
-    from virtaddr.errors import UnusableInput
 
     name = f"<device {number}>"
     if isinstance(device, etree._Element):
@@ -340,13 +339,7 @@ def _device_input(device: DeviceLike, number: int) -> DeviceInput:
         return planning.parse_device(device.encode("utf-8"), name)
     if isinstance(device, bytes):
         return planning.parse_device(device, name)
-    path = os.fspath(device)
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-    except OSError as exc:
-        raise UnusableInput(f"cannot read: {exc.strerror or exc}", source=path) from None
-    return planning.parse_device(data, path)
+    return planning.read_device(os.fspath(device))
 
 
 def _assign_document(

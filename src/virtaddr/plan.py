@@ -22,14 +22,14 @@ from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
-from virtaddr.passes import defaults, writeback
+from virtaddr.passes import defaults, parse_checks, writeback
 from virtaddr.passes.defaults import disk_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
 from virtaddr.xmledit import insert_element, insert_next_to, remove_element
-from virtaddr.xmlio import safe_parser
+from virtaddr.xmlio import parse_root, read_input, safe_parser
 
-__all__ = ["DeviceInput", "attach_devices", "detach_devices", "parse_device"]
+__all__ = ["DeviceInput", "attach_devices", "detach_devices", "parse_device", "read_device"]
 
 # Devices the QEMU driver refuses to attach to (or detach from) the persistent configuration.
 _NOT_ATTACHABLE = frozenset(
@@ -73,14 +73,7 @@ def parse_device(data: bytes, source: str) -> DeviceInput:
     Raises :class:`UnusableInput` for XML that is not well-formed or a root element that is not
     a device libvirt knows.
     """
-    if not data.strip():
-        raise UnusableInput("empty input: expected a device element such as <disk>", source=source)
-    try:
-        root = etree.fromstring(data, safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise UnusableInput(
-            f"not well-formed XML: {exc.msg}", line=exc.lineno or None, source=source
-        ) from None
+    root = parse_root(data, source, "a device element such as <disk>")
     tag = local(root.tag)
     if tag not in _DEVICE_TAGS:
         raise UnusableInput(
@@ -89,6 +82,15 @@ def parse_device(data: bytes, source: str) -> DeviceInput:
             source=source,
         )
     return DeviceInput(root, source)
+
+
+def read_device(path: str) -> DeviceInput:
+    """Read and parse the device XML file at ``path`` (see :func:`parse_device`).
+
+    Raises :class:`UnusableInput` when it cannot be read or used.
+    """
+    data, source = read_input(path)
+    return parse_device(data, source)
 
 
 def attach_devices(
@@ -160,6 +162,9 @@ def _parse_problems(device: DeviceInput, parsed: Device) -> list[AddressError]:
         parsed.props["index"], message = parse_controller_index(parsed.get("index"))
         if message is not None:
             return _failure(device, message)
+    refused = parse_checks.device_parse_error(parsed)
+    if refused is not None:
+        return _failure(device, refused.message)
     problems = parsed.read_address()
     line = device.element.sourceline
     for problem in problems:
@@ -191,6 +196,9 @@ def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     problems = _parse_problems(device, new)
     if problems:
         return problems
+    refused = parse_checks.missing_target(new)  # the attached device is validated at parse
+    if refused is not None:
+        return _failure(device, refused.message)
     if tag in _NOT_ATTACHABLE:
         return _failure(
             device, f"Operation not supported: persistent attach of device '{tag}' is not supported"
@@ -214,6 +222,18 @@ def _attach_check(domain: Domain, new: Device) -> str | None:
             return _scsi_address_in_use(domain, new)
     elif new.tag == "controller":
         return _controller_check(domain, new)
+    elif new.tag == "memory":
+        return _memory_slot_check(domain)
+    return None
+
+
+def _memory_slot_check(domain: Domain) -> str | None:
+    """Attach refuses a memory device when every ``<maxMemory slots>`` is counted already
+    (define's message for the same case is another: 'failed to find an empty memory slot')."""
+    max_memory = domain._find(domain.root, "maxMemory")
+    text = max_memory.get("slots", "") if max_memory is not None else ""
+    if text.isdigit() and len(domain.lists["memory"]) >= int(text):
+        return "unsupported configuration: no free memory device slot available"
     return None
 
 
@@ -238,9 +258,20 @@ def _drive_key(d: Device) -> tuple[int, int, int, int]:
 
 
 def _controller_check(domain: Domain, new: Device) -> str | None:
-    ctype, index = new.get("type"), new.props["index"]
-    if index != -1 and domain.controller(ctype or "", index) is not None:
+    ctype, index = new.get("type") or "ide", new.props["index"]
+    if index != -1 and domain.controller(ctype, index) is not None:
         return f"Requested operation is not valid: controller index='{index}' already exists"
+    if ctype == "ide":  # the device's validation: define's machine checks (other.py)
+        if domain.machine.is_q35:
+            return (
+                "unsupported configuration: IDE controllers are unsupported for this QEMU binary "
+                "or machine type"
+            )
+        if index != 0:
+            return (
+                "unsupported configuration: Only a single IDE controller is supported for this "
+                "machine type"
+            )
     model = new.get("model")
     if ctype != "pci" or model is None or model in _ROOT_MODELS:
         return None

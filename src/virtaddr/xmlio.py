@@ -29,7 +29,9 @@ __all__ = [
     "STDIN_NAME",
     "Document",
     "parse_document",
+    "parse_root",
     "read_document",
+    "read_input",
     "safe_parser",
     "serialize_document",
     "write_atomically",
@@ -166,6 +168,16 @@ def read_document(path_or_dash: str) -> Document:
     Raises :class:`UnusableInput` naming the file and the reason when it cannot be read, is not
     well-formed XML or is not a ``<domain>``.
     """
+    data, source = read_input(path_or_dash)
+    return parse_document(data, source)
+
+
+def read_input(path_or_dash: str) -> tuple[bytes, str]:
+    """The bytes of the file at ``path_or_dash`` (``-``: standard input) and its source name.
+
+    Raises :class:`UnusableInput` when it cannot be read or is larger than
+    :data:`MAX_INPUT_BYTES`.
+    """
     if path_or_dash == "-":
         source = STDIN_NAME
         try:
@@ -183,7 +195,7 @@ def read_document(path_or_dash: str) -> Document:
         raise UnusableInput(
             f"too large: more than {MAX_INPUT_BYTES // (1024 * 1024)} MiB", source=source
         )
-    return parse_document(data, source)
+    return data, source
 
 
 def parse_document(data: bytes | str, source: str) -> Document:
@@ -196,16 +208,8 @@ def parse_document(data: bytes | str, source: str) -> Document:
     if isinstance(data, str):
         data = _encode_text(data, source)
     bom, codec = _sniff(data)
-    if not data[len(bom) :].strip(b" \t\r\n\x00"):
-        raise UnusableInput("empty input: expected a <domain> XML document", source=source)
-    try:
-        root = etree.fromstring(data, safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise UnusableInput(
-            f"not well-formed XML: {exc.msg}", line=exc.lineno or None, source=source
-        ) from None
+    root = parse_root(data, source, "a <domain> XML document")
     tree = root.getroottree()
-    _refuse_external_entities(tree, source)
     if not isinstance(root.tag, str) or etree.QName(root).localname != "domain":
         raise UnusableInput(
             f"the root element is <{_display_name(root)}>, not <domain>: "
@@ -238,6 +242,25 @@ def parse_document(data: bytes | str, source: str) -> Document:
         trailing=trailing,
         codec=codec,
     )
+
+
+def parse_root(data: bytes, source: str, expected: str) -> etree._Element:
+    """The root element of the XML ``data`` read from ``source``, parsed safely.
+
+    Raises :class:`UnusableInput` for empty input (the message says ``expected``), XML that is
+    not well-formed and a document that declares an external entity.
+    """
+    bom, _ = _sniff(data)
+    if not data[len(bom) :].strip(b" \t\r\n\x00"):
+        raise UnusableInput(f"empty input: expected {expected}", source=source)
+    try:
+        root = etree.fromstring(data, safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise UnusableInput(
+            f"not well-formed XML: {exc.msg}", line=exc.lineno or None, source=source
+        ) from None
+    _refuse_external_entities(root.getroottree(), source)
+    return root
 
 
 def serialize_document(doc: Document) -> bytes:

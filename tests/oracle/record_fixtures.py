@@ -654,6 +654,87 @@ for _kind, _index in _CONTROLLER_INDEXES.items():
     template(_controller_index_template(_kind, _index))
 
 
+# ---------------------------------------------------------------------------- parse refusals
+# Mandatory parts missing or unknown: libvirt's parser refuses them (its message, exit 1), except
+# a disk's or a filesystem's target, which device validation refuses after the addresses.
+
+_NO_TARGET_FILE = simple("disk", " type='file' device='disk'", "<source file='/a.img'/>")
+_PARSE_REJECTS = {
+    "disk-no-target": [_NO_TARGET_FILE],
+    "disk-no-target-dev": [
+        simple("disk", " type='file'", "<source file='/a.img'/>", "<target bus='virtio'/>")
+    ],
+    "disk-no-target-no-source": [simple("disk", " type='file' device='cdrom'")],
+    "disk-no-target-volume": [simple("disk", " type='volume'", "<source pool='p' volume='v'/>")],
+    "disk-bad-bus": [
+        simple("disk", " type='file'", "<source file='/a.img'/>", "<target dev='vda' bus='x'/>")
+    ],
+    "filesystem-no-target": [simple("filesystem", " type='mount'", "<source dir='/srv'/>")],
+    "address-no-type": [interface("e1000", "<address bus='0x00' slot='0x05'/>")],
+    "controller-bad-type": [simple("controller", " type='x' index='0'")],
+    "controller-bad-model": [controller("scsi", "x", 0)],
+    "controller-no-type-scsi-model": [simple("controller", " index='0' model='virtio-scsi'")],
+    "input-no-type": [simple("input", " bus='usb'")],
+    "sound-no-model": [simple("sound")],
+    "watchdog-no-model": [simple("watchdog", " action='reset'")],
+    "rng-no-model": [simple("rng", "", "<backend model='random'>/dev/urandom</backend>")],
+    "hostdev-no-type": [
+        simple(
+            "hostdev",
+            " mode='subsystem'",
+            "<source><address domain='0x0000' bus='0xf1' slot='0x00' function='0x0'/></source>",
+        )
+    ],
+    # the order of the stages: a PCI double use (address assignment) before the disk's target
+    # (validation); a parse error of a later kind (sound) before both; disks validated first
+    "disk-no-target-after-double-use": [
+        _NO_TARGET_FILE, interface("e1000", pci(5)), interface("e1000", pci(5))
+    ],
+    "sound-no-model-before-double-use": [
+        interface("e1000", pci(5)), interface("e1000", pci(5)), simple("sound")
+    ],
+    "disk-no-target-before-filesystem": [
+        simple("filesystem", " type='mount'", "<source dir='/srv'/>"), _NO_TARGET_FILE
+    ],
+    "disk-no-target-before-ib700": [
+        simple("watchdog", " model='ib700'", "<address type='isa' iobase='0x505'/>"),
+        _NO_TARGET_FILE,
+    ],
+}  # fmt: skip
+
+
+def _parse_template(kind: str, devices: list[str]) -> Callable[[str], str]:
+    def build(n: str) -> str:
+        return domain(n, "pc", devices)
+
+    build.__name__ = f"pc_reject_parse_{kind.replace('-', '_')}"
+    build.__doc__ = f"refused: {kind}"
+    return build
+
+
+for _kind, _devices in _PARSE_REJECTS.items():
+    template(_parse_template(_kind, _devices))
+
+
+@template
+def pc_controller_no_type(n: str) -> str:
+    """A controller without type is the IDE controller 0 (libvirt stores type='ide')."""
+    return domain(n, "pc", [simple("controller", " index='0'")])
+
+
+@template
+def pc_reject_no_os_type(n: str) -> str:
+    """No <os><type>: 'an os <type> must be specified', before any device problem."""
+    text = domain(n, "pc", [interface("e1000", pci(5)), interface("e1000", pci(5))])
+    return re.sub(r"\s*<os>.*?</os>", "", text, flags=re.S)
+
+
+@template
+def pc_reject_no_domain_type(n: str) -> str:
+    """No type attribute on <domain>."""
+    return domain(n, "pc", []).replace("<domain type='qemu'>", "<domain>")
+
+
 # ---------------------------------------------------------------------------- recording
 
 

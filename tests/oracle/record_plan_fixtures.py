@@ -27,7 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plan_cases import PlanCase, ask_libvirt
 
-from domainxml import controller, disk, domain, interface, simple
+from domainxml import (
+    controller,
+    disk,
+    domain,
+    filesystem,
+    hostdev,
+    interface,
+    memory_dimm,
+    scsi_hostdev,
+    simple,
+    usb_hostdev,
+)
 from parity import FIXTURES_DIR
 
 PLAN_DIR = FIXTURES_DIR / "plan"
@@ -140,6 +151,135 @@ def q35_video_bad_address() -> PlanCase:
     """The device's parse error comes before 'persistent attach ... is not supported'."""
     device = simple("video", "", "<model type='vga'/>", "<address type='pci' slot='zz'/>")
     return PlanCase(domain("q35-video-zz", "q35", []), (device,))
+
+
+# ---------------------------------------------------------------------------- parse refusals
+# libvirt parses (and validates) the attached device first: its message, naming the device file.
+
+_PARSE_REFUSALS = {
+    "disk-no-target": simple("disk", " type='file'", "<source file='/a.img'/>"),
+    "controller-no-type-scsi-model": simple("controller", " model='virtio-scsi'"),
+    "address-no-type": interface("e1000", "<address bus='0x00' slot='0x05'/>"),
+    "sound-no-model": simple("sound"),
+    "filesystem-no-target": simple("filesystem", " type='mount'", "<source dir='/srv'/>"),
+}
+
+
+def _refusal_template(kind: str, device: str) -> Callable[[], PlanCase]:
+    def build() -> PlanCase:
+        return PlanCase(domain(f"q35-{kind}", "q35", []), (device.strip(),))
+
+    build.__name__ = f"q35_refuse_{kind.replace('-', '_')}"
+    build.__doc__ = f"libvirt refuses the device at parse: {kind}"
+    return build
+
+
+for _kind, _device in _PARSE_REFUSALS.items():
+    template(_refusal_template(_kind, _device))
+
+
+# ---------------------------------------------------------------------------- device kinds
+# Each kind attached to an empty pc and an empty q35 domain (dimms: one with memory slots).
+
+_KINDS = {
+    "hostdev-pci": hostdev(0xF1),
+    "hostdev-pci-two": (hostdev(0xF2), hostdev(0xF3)),
+    "hostdev-scsi": scsi_hostdev(1, iscsi=True),
+    "hostdev-scsi-adapter": scsi_hostdev(2, iscsi=False),
+    "hostdev-usb": usb_hostdev(0x5678),
+    "filesystem": filesystem("share0"),
+    "shmem": simple("shmem", " name='shm0'", "<model type='ivshmem-plain'/>",
+                    "<size unit='M'>4</size>"),
+    "rng": simple("rng", " model='virtio'", "<backend model='random'>/dev/urandom</backend>"),
+    "watchdog-i6300esb": simple("watchdog", " model='i6300esb' action='reset'"),
+    "watchdog-ib700": simple("watchdog", " model='ib700' action='reset'"),
+    "dimm": memory_dimm(),
+    "dimm-two": (memory_dimm(), memory_dimm()),
+}  # fmt: skip
+
+
+def _kind_template(
+    machine: str, kind: str, devices: str | tuple[str, ...]
+) -> Callable[[], PlanCase]:
+    texts = (devices,) if isinstance(devices, str) else devices
+
+    def build() -> PlanCase:
+        slots = 4 if kind.startswith("dimm") else None
+        dom = domain(f"{machine}-{kind}", machine, [], memory_slots=slots)
+        return PlanCase(dom, tuple(t.strip() for t in texts))
+
+    build.__name__ = f"{machine}_attach_{kind.replace('-', '_')}"
+    build.__doc__ = f"attach {kind} to an empty {machine} domain"
+    return build
+
+
+for _machine in ("pc", "q35"):
+    for _kind, _devices in _KINDS.items():
+        template(_kind_template(_machine, _kind, _devices))
+
+
+@template
+def pc_attach_scsi_hostdev_next_to_disks() -> PlanCase:
+    """A SCSI hostdev after two SCSI disks on an lsilogic controller: the next free unit."""
+    existing = [controller("scsi", "lsilogic", 0), disk("sda", "scsi"), disk("sdb", "scsi")]
+    return PlanCase(domain("pc-scsi-hd", "pc", existing), (scsi_hostdev(3, iscsi=True).strip(),))
+
+
+@template
+def pc_attach_hostdev_pci_bus0_full() -> PlanCase:
+    """Bus 0 full of disks: the hostdev needs a new pci-bridge."""
+    existing = [disk(_vd(i), "virtio") for i in range(29)]
+    return PlanCase(domain("pc-hd-full", "pc", existing), (hostdev(0xF4).strip(),))
+
+
+@template
+def pc_attach_usb_hostdev_ports_full() -> PlanCase:
+    """piix3-uhci has two ports: both taken by tablets, the USB hostdev finds none."""
+    existing = [simple("input", " type='tablet' bus='usb'") for _ in range(2)]
+    return PlanCase(domain("pc-usb-full", "pc", existing), (usb_hostdev(0x9ABC).strip(),))
+
+
+@template
+def q35_attach_mixed_kinds() -> PlanCase:
+    """Several kinds in one plan, each after the previous one is stored."""
+    devices = (
+        filesystem("share1").strip(),
+        hostdev(0xF5).strip(),
+        simple("rng", " model='virtio'", "<backend model='random'>/dev/urandom</backend>").strip(),
+        simple("shmem", " name='shm1'", "<model type='ivshmem-plain'/>",
+               "<size unit='M'>4</size>").strip(),
+        usb_hostdev(0x4321).strip(),
+        simple("watchdog", " model='i6300esb' action='reset'").strip(),
+    )  # fmt: skip
+    return PlanCase(domain("q35-mixed", "q35", [disk("vda", "virtio")]), devices)
+
+
+@template
+def q35_attach_dimm_after_explicit_slot() -> PlanCase:
+    """A stored dimm at slot 1: the new one takes slot 0, the next slot 2."""
+    existing = [memory_dimm(address="<address type='dimm' slot='1'/>")]
+    devices = (memory_dimm().strip(), memory_dimm().strip())
+    return PlanCase(domain("q35-dimm-slot", "q35", existing, memory_slots=4), devices)
+
+
+@template
+def q35_refuse_ide_controller() -> PlanCase:
+    """The attached controller is validated: no IDE on q35 (a type-less controller is IDE)."""
+    return PlanCase(domain("q35-ide", "q35", []), (simple("controller", " index='1'"),))
+
+
+@template
+def pc_refuse_second_ide_controller() -> PlanCase:
+    """pc has one IDE controller, index 0."""
+    return PlanCase(domain("pc-ide-2", "pc", []), (simple("controller", " type='ide' index='2'"),))
+
+
+@template
+def q35_attach_dimm_no_slot_left() -> PlanCase:
+    """Two memory slots, both taken: libvirt refuses the third dimm."""
+    existing = [memory_dimm(), memory_dimm()]
+    dom = domain("q35-dimm-full", "q35", existing, memory_slots=2)
+    return PlanCase(dom, (memory_dimm().strip(),))
 
 
 def record(name: str, case: PlanCase, force: bool) -> str:

@@ -52,6 +52,7 @@ def check_tree(
     from virtaddr.check.advice import advice, hotplug_advice
     from virtaddr.check.explicit import ExplicitPass
     from virtaddr.check.schemas import address_problems, relaxng_problems
+    from virtaddr.passes import parse_checks
     from virtaddr.passes.pipeline import require_supported_guest, run_pipeline
 
     domain = Domain(tree, source)
@@ -59,6 +60,7 @@ def check_tree(
     result = CheckResult()
     explicit = ExplicitPass(domain)
     problems = explicit.run()
+    problems += [Problem.from_error(e) for e in parse_checks.every_parse_error(domain)]
     parse_lines = {e.line for e in domain.problems if e.line is not None}
     problems += address_problems(domain, skip_lines=parse_lines)
 

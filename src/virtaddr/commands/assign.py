@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from virtaddr.commands import batch, growth_options, live_options, minimal_edit
 from virtaddr.commands.common import (
-    EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
     EXIT_UNUSABLE,
     PROG,
-    report,
-    source_name,
+    report_errors,
+    report_failure,
     write_result,
 )
-from virtaddr.errors import DomainError, VirtaddrError
+from virtaddr.errors import VirtaddrError
 
 if TYPE_CHECKING:
     import argparse
@@ -183,16 +182,10 @@ def _assign_one(
             result = growth.assign(doc.tree, doc.source)
         else:
             result = api.assign_tree(doc.tree, source=doc.source)
-    except DomainError as exc:
-        report(exc, path)
-        return exc.exit_code
     except VirtaddrError as exc:
-        print(f"{source_name(path)}: {exc}", file=sys.stderr)
-        return EXIT_ADDRESS_PROBLEM
+        return report_failure(exc, path)
     if result.errors:
-        for error in result.errors:
-            report(error, path)
-        return max(error.exit_code for error in result.errors)
+        return report_errors(result.errors, path)
     if live is not None and (status := live.finish(doc, path)):
         return status
     if edit is not None:

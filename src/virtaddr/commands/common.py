@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from virtaddr.errors import DomainError
+from virtaddr.errors import DomainError, VirtaddrError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from virtaddr.xmlio import Document
 
 EXIT_OK = 0
@@ -46,6 +48,27 @@ def report(error: DomainError, path: str) -> None:
     if not error.source:
         error.source = source_name(path)
     print(str(error), file=sys.stderr)
+
+
+def report_failure(exc: VirtaddrError, path: str) -> int:
+    """Print the error that stopped a command on ``path``; return its exit status.
+
+    A :class:`DomainError` has its own status (1, or 2 for an unusable input); any other
+    virtaddr error escaping a pass (an allocator error: a bug, not the input's) counts as an
+    address problem.
+    """
+    if isinstance(exc, DomainError):
+        report(exc, path)
+        return exc.exit_code
+    print(f"{source_name(path)}: {exc}", file=sys.stderr)
+    return EXIT_ADDRESS_PROBLEM
+
+
+def report_errors(errors: Sequence[DomainError], path: str) -> int:
+    """Print each of a run's ``errors`` (not empty); return the highest exit status."""
+    for error in errors:
+        report(error, path)
+    return max(error.exit_code for error in errors)
 
 
 def source_name(path: str) -> str:

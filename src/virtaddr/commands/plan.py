@@ -7,14 +7,13 @@ import sys
 from typing import Any
 
 from virtaddr.commands.common import (
-    EXIT_ADDRESS_PROBLEM,
     EXIT_UNUSABLE,
     PROG,
-    report,
-    source_name,
+    report_errors,
+    report_failure,
     write_result,
 )
-from virtaddr.errors import DomainError, UnusableInput, VirtaddrError
+from virtaddr.errors import VirtaddrError
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,27 +54,13 @@ def _run_plan(args: argparse.Namespace) -> int:
         inputs = []
         for path in devices:
             current = path
-            inputs.append(plan.parse_device(_read(path), path))
+            inputs.append(plan.read_device(path))
         current = args.domain
         run = plan.detach_devices if args.detach else plan.attach_devices
         result = run(doc.tree, inputs, source=doc.source)
-    except DomainError as exc:
-        report(exc, current)
-        return exc.exit_code
     except VirtaddrError as exc:
-        print(f"{source_name(current)}: {exc}", file=sys.stderr)
-        return EXIT_ADDRESS_PROBLEM
+        return report_failure(exc, current)
     if result.errors:
-        for error in result.errors:
-            report(error, args.domain)
-        return max(error.exit_code for error in result.errors)
+        return report_errors(result.errors, args.domain)
     output: str | None = args.output
     return write_result(doc, None if output in (None, "-") else output)
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read()
-    except OSError as exc:
-        raise UnusableInput(f"cannot read: {exc.strerror or exc}", source=path) from None

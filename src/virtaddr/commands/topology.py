@@ -7,15 +7,15 @@ import sys
 from typing import Any
 
 from virtaddr.commands.common import (
-    EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
     EXIT_UNUSABLE,
     PROG,
-    report,
+    report_errors,
+    report_failure,
     source_name,
     write_stdout,
 )
-from virtaddr.errors import DomainError, VirtaddrError
+from virtaddr.errors import VirtaddrError
 
 REPORT_VERSION = 1
 
@@ -75,16 +75,10 @@ def _run_topology(args: argparse.Namespace) -> int:
     try:
         doc = xmlio.read_document(path)
         topo, errors = assigned_topology(doc.tree, source=doc.source, growth=not args.no_growth)
-    except DomainError as exc:
-        report(exc, path)
-        return exc.exit_code
     except VirtaddrError as exc:
-        print(f"{source_name(path)}: {exc}", file=sys.stderr)
-        return EXIT_ADDRESS_PROBLEM
+        return report_failure(exc, path)
     if topo is None:
-        for error in errors:
-            report(error, path)
-        return max(error.exit_code for error in errors)
+        return report_errors(errors, path)
     if args.json:
         text = json.dumps(to_json(topo, source_name(path)), indent=2) + "\n"
     elif args.format == "text":

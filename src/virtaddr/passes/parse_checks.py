@@ -1,0 +1,296 @@
+"""What libvirt's parser refuses for a missing or unknown mandatory part, before any address.
+
+libvirt parses the domain element first (its ``type`` attribute, ``<os><type>``), then the devices
+one kind at a time in :data:`PARSE_ORDER`, each device whole (its own attributes before its
+``<address>``): the first problem stops the define. :func:`parse_errors` gives that first problem,
+counting the ``<address>`` problems :class:`~virtaddr.libvirt.domain.Domain` collected, so a bad
+address of an earlier device still comes first.
+
+A disk without ``<target dev>`` and a filesystem without ``<target dir>`` pass the parser: libvirt
+refuses them in device validation, after every address is assigned
+(:func:`missing_targets`, :func:`validation_order`). Every message is the live libvirt 9.0's,
+without its category prefix (``XML error:``, ``internal error:``, ...).
+"""
+
+from __future__ import annotations
+
+from virtaddr.errors import AddressError
+from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.domain import WALK_ORDER, Domain
+
+__all__ = [
+    "PARSE_ORDER",
+    "device_parse_error",
+    "every_parse_error",
+    "missing_target",
+    "missing_targets",
+    "parse_errors",
+    "validation_order",
+]
+
+PARSE_ORDER = (
+    "disk",
+    "controller",
+    "lease",
+    "filesystem",
+    "interface",
+    "smartcard",
+    "parallel",
+    "serial",
+    "console",
+    "channel",
+    "input",
+    "graphics",
+    "sound",
+    "audio",
+    "video",
+    "hostdev",
+    "watchdog",
+    "memballoon",
+    "rng",
+    "tpm",
+    "nvram",
+    "hub",
+    "redirdev",
+    "redirfilter",
+    "panic",
+    "shmem",
+    "memory",
+    "iommu",
+    "vsock",
+)
+_PARSE_RANK = {tag: n for n, tag in enumerate(PARSE_ORDER)}
+_CONTROLLER_TYPES = frozenset(
+    ("ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb", "pci", "xenbus", "isa")
+)
+# Each type's model names (libvirt 9.0's enums, each checked on the live daemon). A type that is
+# absent has no model enum: any model is unknown. ISA's enum is not known here: not checked.
+_CONTROLLER_MODELS: dict[str, frozenset[str]] = {
+    "scsi": frozenset(
+        [
+            "auto",
+            "buslogic",
+            "lsilogic",
+            "lsisas1068",
+            "vmpvscsi",
+            "ibmvscsi",
+            "virtio-scsi",
+            "lsisas1078",
+            "virtio-transitional",
+            "virtio-non-transitional",
+            "ncr53c90",
+            "am53c974",
+            "dc390",
+        ]
+    ),
+    "usb": frozenset(
+        [
+            "piix3-uhci",
+            "piix4-uhci",
+            "ehci",
+            "ich9-ehci1",
+            "ich9-uhci1",
+            "ich9-uhci2",
+            "ich9-uhci3",
+            "vt82c686b-uhci",
+            "pci-ohci",
+            "nec-xhci",
+            "qusb1",
+            "qusb2",
+            "qemu-xhci",
+            "none",
+        ]
+    ),
+    "ide": frozenset(("piix3", "piix4", "ich6")),
+    "virtio-serial": frozenset(("virtio", "virtio-transitional", "virtio-non-transitional")),
+    "pci": frozenset(
+        [
+            "pci-root",
+            "pcie-root",
+            "pci-bridge",
+            "dmi-to-pci-bridge",
+            "pcie-to-pci-bridge",
+            "pcie-root-port",
+            "pcie-switch-upstream-port",
+            "pcie-switch-downstream-port",
+            "pci-expander-bus",
+            "pcie-expander-bus",
+        ]
+    ),
+}
+_CHECKED = frozenset(("disk", "controller", "input", "sound", "hostdev", "watchdog", "rng"))
+# The attribute each of these devices must have, and libvirt's message without it.
+_REQUIRED_ATTRIBUTE = {
+    "input": ("type", "missing input device type"),
+    "sound": ("model", "Missing required attribute 'model' in element 'sound'"),
+    "watchdog": ("model", "watchdog must contain model name"),
+    "rng": ("model", "missing RNG device model"),
+}
+_DISK_BUSES = frozenset(("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd"))
+
+
+def parse_errors(domain: Domain) -> list[AddressError]:
+    """The first problem libvirt's parser finds in the domain, or ``[]`` (then
+    ``domain.problems`` holds the address problems, if any, as before)."""
+    first = _domain_error(domain)
+    if first is not None:
+        return [first]
+    if domain.devices_elem is None:
+        return []
+    found = False
+    for el in domain.devices_elem:
+        tag = el.tag
+        if tag.__class__ is not str:
+            continue
+        tag = local(tag)
+        if tag in _CHECKED and device_parse_error(Device(tag, el)) is not None:
+            found = True
+            break
+    if not found:
+        return []
+    # Something to report: find the first problem in libvirt's order, addresses included.
+    ranked: list[tuple[int, int, Device]] = []
+    for n, el in enumerate(domain.devices_elem):
+        if el.tag.__class__ is str:
+            tag = local(el.tag)
+            if tag in _PARSE_RANK:
+                ranked.append((_PARSE_RANK[tag], n, Device(tag, el)))
+    for _, _, dev in sorted(ranked, key=lambda item: item[:2]):
+        error = device_parse_error(dev)
+        if error is not None:
+            return [error]
+        problems = dev.read_address()
+        if problems:
+            return problems[:1]
+    return []  # pragma: no cover - the scan above found one
+
+
+def _domain_error(domain: Domain) -> AddressError | None:
+    root = domain.root
+    if root.get("type") is None:
+        return AddressError("missing domain type attribute", line=_line(root))
+    os_type = domain._find(root, "os", "type")
+    if os_type is None:
+        return AddressError("an os <type> must be specified", line=_line(root))
+    return None
+
+
+def device_parse_error(dev: Device) -> AddressError | None:
+    """What libvirt's parser refuses in the device's own attributes (its address aside)."""
+    tag = dev.tag
+    if tag == "disk":
+        bus = dev.child_get("target", "bus")
+        if bus is not None and bus not in _DISK_BUSES:
+            return dev.error(f"Invalid value for attribute 'bus' in element 'target': '{bus}'.")
+        return None
+    if tag == "controller":
+        return _controller_error(dev)
+    if tag == "hostdev":
+        if dev.get("mode", "subsystem") == "subsystem" and dev.get("type") is None:
+            return dev.error("missing source address type")
+        return None
+    required = _REQUIRED_ATTRIBUTE.get(tag)
+    if required is not None and dev.get(required[0]) is None:
+        return dev.error(required[1])
+    return None
+
+
+def _controller_error(dev: Device) -> AddressError | None:
+    ctype = dev.get("type")
+    if ctype is not None and ctype not in _CONTROLLER_TYPES:
+        return dev.error(f"Invalid value for attribute 'type' in element 'controller': '{ctype}'.")
+    model = dev.get("model")
+    ctype = ctype or "ide"
+    if model is not None and ctype != "isa" and model not in _CONTROLLER_MODELS.get(ctype, ()):
+        return dev.error(f"Unknown model type '{model}'")
+    return None
+
+
+def default_controller_types(domain: Domain) -> None:
+    """A ``<controller>`` without ``type`` is an IDE controller: libvirt stores ``type='ide'``."""
+    for c in domain.lists["controller"]:
+        if c.elem is not None and c.elem.get("type") is None:
+            c.elem.set("type", "ide")
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def missing_target(dev: Device) -> AddressError | None:
+    """libvirt's validation of a disk without ``<target dev>`` or a filesystem without
+    ``<target dir>``: the message names the device by its source."""
+    if dev.tag == "disk":
+        if dev.child_get("target", "dev") is not None:
+            return None
+        source = dev.child("source")
+        pool = source.get("pool") if source is not None else None
+        if source is not None and pool is not None:
+            return dev.error(
+                f"missing target information for device pool = '{pool}', "
+                f"volume = '{source.get('volume')}'"
+            )
+        return dev.error(_target_message(source, ("file", "dev", "dir", "name")))
+    if dev.tag == "filesystem" and dev.child_get("target", "dir") is None:
+        return dev.error(_target_message(dev.child("source"), ("dir", "file", "name", "dev")))
+    return None
+
+
+def _target_message(source: object, names: tuple[str, ...]) -> str:
+    from lxml import etree
+
+    if isinstance(source, etree._Element):
+        for name in names:
+            value = source.get(name)
+            if value is not None:
+                return f"missing target information for device {value}"
+    return "missing target information for device"
+
+
+def missing_targets(domain: Domain) -> list[AddressError]:
+    """Every disk and filesystem validation refuses for a missing target, in walk order."""
+    errors = []
+    for name in ("disk", "filesystem"):
+        for dev in domain.lists[name]:
+            error = missing_target(dev)
+            if error is not None:
+                errors.append(error)
+    return errors
+
+
+def validation_order(
+    misfits: list[AddressError], targets: list[AddressError]
+) -> list[AddressError]:
+    """Device validation's problems in libvirt's device-walk order (the driver's checks of a
+    device before the generic ones): ``misfits`` and ``targets`` are each in walk order."""
+    if not targets:
+        return misfits
+    rank = {("interface" if tag == "net" else tag): n for n, tag in enumerate(WALK_ORDER)}
+
+    def key(item: tuple[int, AddressError]) -> tuple[int, int]:
+        kind, error = item
+        tag = (error.device or "").split(" ", 1)[0]
+        return rank.get(tag, len(rank)), kind
+
+    tagged = [(0, e) for e in misfits] + [(1, e) for e in targets]
+    return [e for _, e in sorted(tagged, key=key)]
+
+
+def _line(el: object) -> int | None:
+    line = getattr(el, "sourceline", None)
+    return line if isinstance(line, int) else None
+
+
+def every_parse_error(domain: Domain) -> list[AddressError]:
+    """Every problem :func:`parse_errors` looks for, not only the first (for ``check``);
+    address problems aside, which ``domain.problems`` holds."""
+    errors = []
+    first = _domain_error(domain)
+    if first is not None:
+        errors.append(first)
+    for name in domain.lists:
+        for dev in domain.lists[name]:
+            if dev.elem is not None:
+                error = device_parse_error(dev) or missing_target(dev)
+                if error is not None:
+                    errors.append(error)
+    return errors
