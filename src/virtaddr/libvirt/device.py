@@ -126,7 +126,7 @@ class Device:
             return []
         atype = el.get("type")
         if atype is None:
-            return [self.error("address element has no type")]
+            return [self.error("No type specified for device address")]
         if atype not in ADDRESS_FIELDS:
             return [self.error(f"unknown address type '{atype}'")]
         self.addr_type = atype
@@ -136,6 +136,8 @@ class Device:
         fields = ADDRESS_FIELDS[atype]
         if atype == "dimm":
             fields = ("slot", "base")
+            if el.get("slot") is None:
+                errors.append(self.error("Missing required attribute 'slot' in element 'address'"))
         if atype == "ccid":
             fields = ("controller", "slot")
         for name in fields:

@@ -142,7 +142,7 @@ class Domain:
         ctrls = self.lists["controller"]
         ctype = ctrl.get("type")
         idx = _controller_index(ctrl)
-        is_companion = ctrl.child("master") is not None
+        is_companion = _is_companion(ctrl)
         insert_at = -1
         for i in range(len(ctrls) - 1, -1, -1):
             cur = ctrls[i]
@@ -152,9 +152,7 @@ class Domain:
             if idx == -1:
                 insert_at = i + 1
                 break
-            before_companion = (
-                not is_companion and cur.child("master") is not None and cur_idx == idx
-            )
+            before_companion = not is_companion and _is_companion(cur) and cur_idx == idx
             if cur_idx > idx or before_companion:
                 insert_at = i
             elif insert_at == -1:
@@ -215,6 +213,17 @@ def _name_index(disk: Device) -> int:
         return -1
     idx = disk_name_index(dev)
     return -1 if idx is None else idx
+
+
+def _is_companion(ctrl: Device) -> bool:
+    """A USB companion: one with ``<master>``, or an ich9-uhci without it (libvirt gives it the
+    model's default master already when it inserts it)."""
+    if ctrl.child("master") is not None:
+        return True
+    return ctrl.get("type") == "usb" and ctrl.get("model") in _ICH9_UHCI
+
+
+_ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
 
 def _controller_index(ctrl: Device) -> int:

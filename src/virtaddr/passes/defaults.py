@@ -7,6 +7,7 @@ import re
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.machine import S390_ARCHES, X86_ARCHES
 
 USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 ROOT_MODELS = ("pci-root", "pcie-root")
@@ -154,9 +155,14 @@ def controller_model(c: Device) -> str | None:
 
 def add_default_devices(domain: Domain) -> list[AddressError]:
     """USB controller 0, SATA 0 (q35), the PCI root, the memballoon."""
+    errors = check_console_targets(domain)
+    if errors:
+        return errors
+    for c in domain.controllers("usb"):
+        if c.get("model") == "none" and c.addr_type is not None:
+            c.clear_address()  # libvirt drops it: the address is neither reserved nor stored
     if not domain.machine.is_x86:
         return add_default_devices_other_arch(domain)
-    errors: list[AddressError] = []
     q35 = domain.machine.is_q35
     if domain.controller("usb", 0) is None:
         add_controller(domain, "usb", 0, "qemu-xhci" if q35 else "piix3-uhci")
@@ -168,6 +174,15 @@ def add_default_devices(domain: Domain) -> list[AddressError]:
         dev = domain.add_device("memballoon", [("model", "virtio")])
         dev.props["model"] = "virtio"
     return errors
+
+
+def check_console_targets(domain: Domain) -> list[AddressError]:
+    """Only the first console may be of serial type (libvirt's console compat, post-parse, where
+    a console without a target type is still of serial type on every architecture)."""
+    for console in domain.lists["console"][1:]:
+        if console.child_get("target", "type") in (None, "serial"):
+            return [console.error("Only the first console can be a serial port")]
+    return []
 
 
 def _ensure_pci_root(domain: Domain, root_model: str) -> list[AddressError]:
@@ -199,8 +214,23 @@ def disk_bus(disk: Device) -> str:
     return "ide"
 
 
+def input_bus(dev: Device, arch: str) -> str | None:
+    """An ``<input>``'s bus: as written, else the one libvirt's parser gives it (None: evdev)."""
+    bus = dev.get("bus")
+    if bus is not None:
+        return bus
+    itype = dev.get("type")
+    if itype in ("mouse", "keyboard") and arch in X86_ARCHES:
+        return "ps2"
+    if arch in S390_ARCHES or itype == "passthrough":
+        return "virtio"
+    return None if itype == "evdev" else "usb"
+
+
 def fill_device_defaults(domain: Domain) -> None:
     """Effective models and buses libvirt chooses in its per-device post-parse."""
+    for i in domain.lists["input"]:
+        i.props["bus"] = input_bus(i, domain.machine.arch)
     if not domain.machine.is_x86:
         fill_device_defaults_other_arch(domain)
         return
@@ -276,7 +306,7 @@ def _add_pseries_usb_inputs(domain: Domain) -> None:
     if not _has_graphics(domain):
         return
     inputs = domain.lists["input"]
-    present = {(i.get("type"), i.get("bus") or "ps2") for i in inputs}
+    present = {(i.get("type"), input_bus(i, domain.machine.arch)) for i in inputs}
     wanted = ["keyboard"]
     if ("tablet", "usb") not in present:
         wanted.append("mouse")

@@ -36,7 +36,9 @@ def drive_address_from_name(disk: Device) -> AddressError | None:
     bus = disk.props["bus"]
     if bus not in _NAME_LAYOUT or disk.addr_type is not None:
         return None
-    name = disk.child_get("target", "dev") or ""
+    name = disk.child_get("target", "dev")
+    if name is None:  # refused later, by device validation (parse_checks.missing_target)
+        return None
     index = disk_name_index(name)
     if index is None:
         return disk.error(f"Unknown disk name '{name}' and no address specified")
@@ -134,11 +136,26 @@ def check_drive_addresses_per_device(domain: Domain) -> list[AddressError]:
     return check_drive_addresses(domain, duplicates=False)
 
 
-def check_drive_addresses(domain: Domain, *, duplicates: bool = True) -> list[AddressError]:
+def disk_validation_errors(domain: Domain) -> list[AddressError]:
+    """Each disk's first problem in libvirt's per-device validation, in device-walk order.
+
+    A disk without ``<target dev>`` is left out: libvirt's generic check refuses it first
+    (:func:`virtaddr.passes.parse_checks.missing_target`).
+    """
+    errors: list[AddressError] = []
+    for d in domain.lists["disk"]:
+        if d.child_get("target", "dev") is not None:
+            errors += check_drive_addresses(domain, duplicates=False, disks=(d,))[:1]
+    return errors
+
+
+def check_drive_addresses(
+    domain: Domain, *, duplicates: bool = True, disks: tuple[Device, ...] | None = None
+) -> list[AddressError]:
     """The define-time validation of drive addresses (libvirt stops at the first)."""
     errors: list[AddressError] = []
     seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
-    for d in domain.lists["disk"]:
+    for d in domain.lists["disk"] if disks is None else disks:
         bus = d.props["bus"]
         if bus in _NAME_LAYOUT and d.addr_type not in (None, "drive"):
             name = d.child_get("target", "dev")
@@ -148,6 +165,10 @@ def check_drive_addresses(domain: Domain, *, duplicates: bool = True) -> list[Ad
                     f"with the bus type '{bus}'"
                 )
             )
+            continue
+        frontend = _frontend_error(d, bus)
+        if frontend is not None:
+            errors.append(frontend)
             continue
         if bus == "usb" and d.addr_type not in (None, "usb"):
             errors.append(d.error("unexpected address type for usb disk"))
@@ -191,3 +212,25 @@ def check_drive_addresses(domain: Domain, *, duplicates: bool = True) -> list[Ad
         else:
             seen[key] = d
     return errors
+
+
+_HARDDISK_PREFIXES = ("hd", "sd", "vd", "xvd", "ubd")
+
+
+def _frontend_error(disk: Device, bus: str) -> AddressError | None:
+    """libvirt's generic disk validation of bus and name against the device kind (a floppy
+    only on fdc, nothing else there; a disk or lun named like a hard disk, a floppy ``fd*``),
+    which comes before the driver's drive-address checks of the same disk."""
+    device = disk.get("device") or "disk"
+    if device == "floppy" and bus != "fdc":
+        return disk.error(f"Invalid bus type '{bus}' for floppy disk")
+    if device != "floppy" and bus == "fdc":
+        return disk.error(f"Invalid bus type '{bus}' for disk")
+    name = disk.child_get("target", "dev")
+    if name is None:  # refused by its own check (parse_checks.missing_target)
+        return None
+    if device in ("disk", "lun") and not name.startswith(_HARDDISK_PREFIXES):
+        return disk.error(f"Invalid harddisk device name: {name}")
+    if device == "floppy" and not name.startswith("fd"):
+        return disk.error(f"Invalid floppy device name: {name}")
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
@@ -38,7 +40,7 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
     max_mem = domain._find(domain.root, "maxMemory")
     mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
     if max_mem is None or not mems:
-        return []
+        return _memory_hotplug_errors(domain, max_mem is not None)
     slots_text = max_mem.get("slots", "0")
     nslots = int(slots_text) if slots_text.isdigit() else 0
     errors: list[AddressError] = []
@@ -59,15 +61,50 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
                 )
             used.add(slot)
     for m in mems:
-        if m.addr_type is not None:
+        if m.addr_type == "dimm":
             continue
         free = next((s for s in range(nslots) if s not in used), None)
         if free is None:
             errors.append(m.error("failed to find an empty memory slot"))
             break
         used.add(free)
-        m.set_address("dimm", {"slot": free})
-    return errors
+        base = _union_base(m.addr_type, m.addr) if m.addr_type is not None else 0
+        m.set_address("dimm", {"slot": free, "base": base} if base else {"slot": free})
+    return errors or _memory_hotplug_errors(domain, True)
+
+
+def _memory_hotplug_errors(domain: Domain, hotplug: bool) -> list[AddressError]:
+    """QEMU's domain validation of memory devices, after every address is assigned: none at all
+    without ``<maxMemory>``, a virtio-pmem or virtio-mem device only at a PCI address."""
+    mems = [m for m in domain.lists["memory"] if m.get("model") != "sgx-epc"]
+    if mems and not hotplug:
+        message = "cannot use/hotplug a memory device when domain 'maxMemory' is not defined"
+        return [mems[0].error(message)]
+    for m in mems:
+        model = m.get("model")
+        if model in ("virtio-pmem", "virtio-mem") and m.addr_type not in (None, "pci"):
+            return [m.error(f"only 'pci' addresses are supported for the {model} device")]
+    return []
+
+
+# The 32-bit fields of other address types, in libvirt's structs (its address union).
+_UNION_FIELDS = {
+    "pci": ("domain", "bus", "slot", "function"),
+    "drive": ("controller", "bus", "target", "unit"),
+    "virtio-serial": ("controller", "bus", "port"),
+    "isa": ("iobase", "irq"),
+}
+
+
+def _union_base(atype: str, addr: dict[str, Any]) -> int:
+    """The ``base`` a dimm with an address of another type ends up with: libvirt only switches
+    the address type, so base (the 64 bits from byte 8 of the union) keeps that address's 3rd and
+    4th fields (a USB address: the 2nd and 3rd levels of its port path)."""
+    if atype == "usb":
+        words = [addr.get("bus", 0), *addr.get("port", ()), 0, 0, 0]
+    else:
+        words = [addr.get(f, 0) for f in _UNION_FIELDS.get(atype, ())] + [0, 0, 0, 0]
+    return int(words[2]) | int(words[3]) << 32
 
 
 def console_follows_serial(domain: Domain) -> list[AddressError]:

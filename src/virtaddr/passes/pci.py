@@ -14,12 +14,17 @@ from virtaddr.passes.pci_flags import (
     AUTOASSIGN,
     BUS_MODELS,
     CONTROLLER_FLAGS,
+    DMI_TO_PCI,
+    DOWNSTREAM_PORT,
     INTEGRATED,
     MODEL_NAMES,
     PCI_BRIDGE,
     PCI_DEVICE,
+    PCI_EXPANDER,
     PCIE_DEVICE,
+    PCIE_EXPANDER,
     PCIE_TO_PCI,
+    ROOT_PORT,
     UPSTREAM_PORT,
     Flags,
     first_type_name,
@@ -197,6 +202,15 @@ class PciPass:
         raise self._fail(dev, self._no_slot_message(dev, flags))
 
     def _no_slot_message(self, dev: Device | None, flags: int) -> str:
+        # virDomainPCIControllerConnectTypeToModel: flags naming a controller name it
+        for bit in (ROOT_PORT, UPSTREAM_PORT, DOWNSTREAM_PORT, DMI_TO_PCI, PCI_EXPANDER,
+                    PCIE_EXPANDER, PCI_BRIDGE):  # fmt: skip
+            if flags & bit:
+                return (
+                    "a PCI slot is needed to connect a PCI controller "
+                    f"model='{first_type_name(bit)}', but none is available, and it cannot be "
+                    "automatically added"
+                )
         value = libvirt_flags_value(flags)
         return f"Cannot automatically add a new PCI bus for a device with connect flags {value:02x}"
 
@@ -481,7 +495,7 @@ class PciPass:
         yield from wanted(lists["watchdog"], lambda w: w.get("model") == "i6300esb")
         yield from wanted(lists["video"], lambda v: bool(v.props.get("pci_flags")))
         yield from wanted(lists["shmem"])
-        yield from wanted(lists["input"], lambda i: i.get("bus") == "virtio")
+        yield from wanted(lists["input"], lambda i: i.props.get("bus") == "virtio")
         yield from wanted(lists["serial"], lambda s: s.child_get("target", "type") == "pci-serial")
         yield from wanted(lists["iommu"], lambda i: i.get("model") == "virtio")
         yield from wanted(lists["vsock"])

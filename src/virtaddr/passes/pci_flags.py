@@ -252,7 +252,7 @@ class Flags:
         if t == "shmem":
             return self.pci
         if t == "input":
-            if dev.get("bus") != "virtio":
+            if p.get("bus") != "virtio":
                 return 0
             return self.virtio_model(dev.get("model"))
         if t == "serial":

@@ -14,13 +14,19 @@ from virtaddr.passes import (
     drive,
     mmio,
     other,
+    parse_checks,
     pci,
     spapr,
     usb,
     vserial,
     writeback,
 )
-from virtaddr.passes.validate import address_misfits, check_smartcard_count
+from virtaddr.passes.validate import (
+    address_misfits,
+    check_smartcard_count,
+    in_walk_order,
+    video_misfits,
+)
 
 
 def run_pipeline(
@@ -61,14 +67,24 @@ def rerun_stages(domain: Domain) -> list[AddressError]:
 
 def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> list[AddressError]:
     """Run libvirt's stages; stop after the first stage that finds a problem, as libvirt does."""
-    if domain.problems:
-        return domain.problems
+    errors = parse_checks.parse_errors(domain) or domain.problems
+    if errors:
+        return errors
+    parse_checks.default_controller_types(domain)
     misfits = address_misfits(domain)  # judged as written, raised at their stage
     if misfits.at_parse:
         return misfits.at_parse
 
     def validate_devices(domain: Domain) -> list[AddressError]:
-        return misfits.at_validation or check_smartcard_count(domain)
+        targets = parse_checks.missing_targets(domain)
+        # disks (drive addresses), address misfits and IDE controllers, met in walk order
+        found = drive.disk_validation_errors(domain) + misfits.at_validation
+        found += video_misfits(domain)
+        if validate:
+            found += other.check_machine_controllers(domain)
+        return parse_checks.validation_order(in_walk_order(found), targets) or (
+            check_smartcard_count(domain)
+        )
 
     errors = defaults.read_controller_indexes(domain)
     if errors:
@@ -95,7 +111,6 @@ def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> 
     defaults.add_implicit_video(domain)
     defaults.fill_device_defaults(domain)
     for step in (
-        other.check_machine_controllers if validate else _no_check,
         other.check_zpci,
         arch_checks.check_other_arch,  # this and the next three: no-ops on x86
         vserial.assign_virtio_serial,
@@ -107,7 +122,7 @@ def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> 
         other.console_follows_serial,
         other.assign_dimm_slots,
         validate_devices,  # libvirt's device validation, after every address is assigned
-        drive.check_drive_addresses if validate else drive.check_drive_addresses_per_device,
+        drive.check_drive_addresses if validate else _no_check,  # duplicates, after the walk
     ):
         errors = step(domain)
         if errors:

@@ -62,7 +62,7 @@ def usb_devices(domain: Domain) -> Iterator[Device]:
     yield from (h for h in lists["hostdev"] if h.tag == "hostdev" and h.get("type") == "usb")
     yield from (d for d in lists["disk"] if d.props.get("bus") == "usb")
     yield from (c for c in lists["controller"] if c.get("type") == "ccid")
-    yield from (i for i in lists["input"] if i.get("bus") == "usb")
+    yield from (i for i in lists["input"] if i.props.get("bus") == "usb")
     yield from (s for s in lists["serial"] if s.child_get("target", "type") == "usb-serial")
     yield from (s for s in lists["sound"] if s.get("model") == "usb")
     yield from (r for r in lists["redirdev"] if r.get("bus") == "usb")

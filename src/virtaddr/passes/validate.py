@@ -13,9 +13,21 @@ from __future__ import annotations
 
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
-from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.domain import WALK_ORDER, Domain
+from virtaddr.libvirt.machine import ARM_ARCHES
+from virtaddr.passes.ccw import ccw_misfits
+from virtaddr.passes.defaults import input_bus
 
-__all__ = ["AddressMisfits", "address_misfits", "address_type_errors", "check_smartcard_count"]
+__all__ = [
+    "AddressMisfits",
+    "address_misfits",
+    "address_type_errors",
+    "check_smartcard_count",
+    "in_walk_order",
+    "kind_parse_errors",
+    "machine_misfits",
+    "video_misfits",
+]
 
 _PARSE_MESSAGES = frozenset({"Invalid address for a USB device"})
 
@@ -31,12 +43,127 @@ class AddressMisfits:
 
 
 def address_misfits(domain: Domain) -> AddressMisfits:
-    """Every device whose written ``<address>`` type libvirt refuses for that device."""
+    """Every device whose written ``<address>`` type libvirt refuses for that device; at parse
+    also what the parser refuses of a kind as a whole (:func:`kind_parse_errors`), at device
+    validation also an IOMMU or NVRAM device the machine cannot have (:func:`machine_misfits`)."""
     found = AddressMisfits()
     for error in address_type_errors(domain):
         stage = found.at_parse if error.message in _PARSE_MESSAGES else found.at_validation
         stage.append(error)
+    if not found.at_parse:
+        found.at_parse = kind_parse_errors(domain)
+    found.at_validation += machine_misfits(domain)
     return found
+
+
+# What libvirt's parser says of a USB input, USB host device or USB hub once it has parsed a USB
+# controller of model 'none' (the other USB devices are refused later, by USB address assignment).
+_USB_DISABLED = {
+    "input": "Can't add USB input device. USB bus is disabled",
+    "hostdev": "Can't add host USB device: USB is disabled in this host",
+    "hub": "Can't add USB hub: USB is disabled for this domain",
+}
+# The kinds libvirt 9.0's parser takes one device of, at most.
+_SINGLE = {
+    "watchdog": "only a single watchdog device is supported",
+    "iommu": "only a single IOMMU device is supported",
+    "vsock": "only a single vsock device is supported",
+}
+
+
+_ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
+
+
+def kind_parse_errors(domain: Domain) -> list[AddressError]:
+    """The first of these parser refusals, in libvirt's parse order of the kinds: USB companion
+    controllers (ich9-uhci) with no other USB controller; a second watchdog, IOMMU or vsock
+    device; a USB input, USB host device or USB hub when USB is disabled.
+
+    USB counts as disabled when every USB controller is of model 'none': with another one too,
+    libvirt's parser refuses that controller first
+    (:func:`~virtaddr.passes.defaults.check_duplicate_indexes`).
+    """
+    usb = domain.controllers("usb")
+    if usb and all(c.get("model") in _ICH9_UHCI for c in usb):
+        return [usb[0].error("No master USB controller specified")]
+    usb_none = bool(usb) and all(c.get("model") == "none" for c in usb)
+    arch = domain.machine.arch
+    for tag in ("input", "hostdev", "watchdog", "hub", "iommu", "vsock"):  # the parser's order
+        devices = [d for d in domain.lists[tag] if d.elem is not None and d.tag == tag]
+        if tag in _SINGLE:
+            if len(devices) > 1:
+                return [devices[1].error(_SINGLE[tag])]
+            continue
+        if not usb_none:
+            continue
+        for dev in devices:
+            if tag == "input":
+                wanted = input_bus(dev, arch) == "usb"
+            elif tag == "hostdev":
+                wanted = dev.get("mode", "subsystem") == "subsystem" and dev.get("type") == "usb"
+            else:
+                wanted = dev.get("type") == "usb"
+            if wanted:
+                return [dev.error(_USB_DISABLED[tag])]
+    return []
+
+
+def machine_misfits(domain: Domain) -> list[AddressError]:
+    """IOMMU and NVRAM devices and CCW addresses refused by device validation for the machine
+    (libvirt's generic check of the IOMMU's address, then QEMU's of the machine, ACPI and
+    address type), each kind in walk order."""
+    errors: list[AddressError] = []
+    machine = domain.machine
+    arm_virt = machine.family == "virt" and machine.arch in ARM_ARCHES
+    for dev in domain.lists["iommu"]:
+        model = dev.get("model")
+        if model in ("intel", "smmuv3") and dev.addr_type is not None:
+            errors.append(dev.error(f"iommu model '{model}' can't have address"))
+        elif model == "intel" and not machine.is_q35:
+            errors.append(dev.error("IOMMU device: 'intel' is only supported with Q35 machines"))
+        elif model == "smmuv3" and not arm_virt:
+            errors.append(
+                dev.error("IOMMU device: 'smmuv3' is only supported with ARM Virt machines")
+            )
+        elif model == "virtio" and not (machine.is_q35 or arm_virt):
+            errors.append(
+                dev.error("IOMMU device: 'virtio' is only supported with Q35 and ARM Virt machines")
+            )
+        elif model == "virtio" and domain._find(domain.root, "features", "acpi") is None:
+            errors.append(dev.error("IOMMU device: 'virtio' requires ACPI"))
+        elif model == "virtio" and dev.addr_type not in (None, "pci"):
+            errors.append(dev.error("IOMMU device: 'virtio' needs a PCI address"))
+    errors += ccw_misfits(domain)
+    if machine.family != "pseries":
+        errors += [
+            d.error("nvram device is only supported for PPC64") for d in domain.lists["nvram"]
+        ]
+    return errors
+
+
+def video_misfits(domain: Domain) -> list[AddressError]:
+    """Videos device validation refuses (after the device defaults): a 'none' video next to
+    another one; a secondary video of a model other than qxl or virtio (the first video is the
+    primary one)."""
+    videos = domain.lists["video"]
+    errors: list[AddressError] = []
+    for n, v in enumerate(videos):
+        model = v.props.get("model")
+        if model == "none" and len(videos) > 1:
+            message = "a 'none' video type must be the only video device defined for the domain"
+            errors.append(v.error(message))
+        elif n > 0 and model not in ("qxl", "virtio"):
+            errors.append(v.error(f"video type '{model}' is only valid as primary video device"))
+    return errors
+
+
+def in_walk_order(errors: list[AddressError]) -> list[AddressError]:
+    """``errors`` (each in walk order within its kind) sorted by the device kind of each, in
+    libvirt's device walk, where its per-device validation meets them."""
+    if len(errors) < 2:
+        return errors
+    rank = {("interface" if tag == "net" else tag): n for n, tag in enumerate(WALK_ORDER)}
+    return sorted(errors, key=lambda e: rank.get((e.device or "").split(" ", 1)[0], len(rank)))
 
 
 def check_smartcard_count(domain: Domain) -> list[AddressError]:
@@ -54,13 +181,13 @@ def address_type_errors(domain: Domain) -> list[AddressError]:
         for dev in domain.lists[name]:
             if dev.elem is None or dev.child("address") is None or dev.addr_type is None:
                 continue
-            message = _misfit(dev, dev.addr_type)
+            message = _misfit(dev, dev.addr_type, domain.machine.arch)
             if message is not None:
                 errors.append(dev.error(message))
     return errors
 
 
-def _misfit(dev: Device, atype: str) -> str | None:
+def _misfit(dev: Device, atype: str, arch: str) -> str | None:
     tag = dev.tag
     if atype == "unassigned" and tag != "hostdev":
         return "address of type 'unassigned' is supported only for hostdevs"
@@ -84,7 +211,9 @@ def _misfit(dev: Device, atype: str) -> str | None:
             return "ib700 model of watchdog does not support configuring the address"
     if tag == "video" and dev.child_get("model", "type") == "ramfb":
         return "address not supported for video type ramfb"
-    if tag in ("input", "redirdev") and dev.get("bus") == "usb" and atype != "usb":
+    if tag == "input" and input_bus(dev, arch) == "usb" and atype != "usb":
+        return "Invalid address for a USB device"
+    if tag == "redirdev" and dev.get("bus") == "usb" and atype != "usb":
         return "Invalid address for a USB device"
     return None
 
