@@ -25,10 +25,17 @@ def write_result(doc: Document, destination: str | None) -> int:
     if destination is None:
         write_stdout(data)
         return EXIT_OK
+    return write_file(destination, data)
+
+
+def write_file(path: str, data: bytes) -> int:
+    """Replace ``path`` with ``data`` atomically; on failure say why and return exit status 2."""
+    from virtaddr import xmlio
+
     try:
-        xmlio.write_atomically(destination, data)
+        xmlio.write_atomically(path, data)
     except OSError as exc:
-        print(f"{destination}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        print(f"{path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     return EXIT_OK
 

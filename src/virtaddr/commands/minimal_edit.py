@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from virtaddr.commands.common import EXIT_OK, EXIT_UNUSABLE, source_name, write_stdout
+from virtaddr.commands.common import EXIT_OK, EXIT_UNUSABLE, source_name, write_file, write_stdout
 from virtaddr.errors import UnusableInput
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def read(path: str) -> tuple[bytes, Document]:
 
 def write(doc: Document, original: bytes, path: str, mode: str) -> int:
     """Replace ``path`` by the spliced result (``IN_PLACE``) or print the diff (``DIFF``)."""
-    from virtaddr import splice, xmlio
+    from virtaddr import splice
 
     try:
         result = splice.splice_document(doc, original)
@@ -47,12 +47,7 @@ def write(doc: Document, original: bytes, path: str, mode: str) -> int:
         return EXIT_OK
     if result == original:
         return EXIT_OK
-    try:
-        xmlio.write_atomically(path, result)
-    except OSError as exc:
-        print(f"{path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    return EXIT_OK
+    return write_file(path, result)
 
 
 def _unified_diff(doc: Document, before: bytes, after: bytes, name: str) -> str:

@@ -131,11 +131,6 @@ def add_hostdev_scsi_controllers(domain: Domain) -> None:
     maybe_add_hostdev_scsi_controllers(domain, domain.lists["hostdev"], default_scsi_model(domain))
 
 
-def check_drive_addresses_per_device(domain: Domain) -> list[AddressError]:
-    """The per-device drive checks only: attach stores duplicate drive addresses (rules §16.1)."""
-    return check_drive_addresses(domain, duplicates=False)
-
-
 def disk_validation_errors(domain: Domain) -> list[AddressError]:
     """Each disk's first problem in libvirt's per-device validation, in device-walk order.
 
