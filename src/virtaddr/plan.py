@@ -22,8 +22,9 @@ from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.machine import PPC64_ARCHES, S390_ARCHES, X86_ARCHES
 from virtaddr.passes import defaults, parse_checks, writeback
-from virtaddr.passes.defaults import disk_bus, parse_controller_index
+from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
 from virtaddr.xmledit import insert_element, insert_next_to, remove_element
@@ -57,6 +58,11 @@ _REQUIRED_TARGET = {
     "pcie-expander-bus": ("busNr",),
 }
 _ROOT_MODELS = ("pci-root", "pcie-root")
+# The kinds attach takes one of, and what it says of a second.
+_ONE_ONLY = {
+    "watchdog": "domain already has a watchdog",
+    "vsock": "domain already has a vsock device",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +205,9 @@ def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     refused = parse_checks.missing_target(new)  # the attached device is validated at parse
     if refused is not None:
         return _failure(device, refused.message)
+    message = _device_validation(domain, new) or _usb_compatibility(domain, new)
+    if message:
+        return _failure(device, message)
     if tag in _NOT_ATTACHABLE:
         return _failure(
             device, f"Operation not supported: persistent attach of device '{tag}' is not supported"
@@ -210,8 +219,52 @@ def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     return _rerun(tree)
 
 
+def _device_validation(domain: Domain, new: Device) -> str | None:
+    """What QEMU's validation of the parsed device alone refuses: an NVRAM device off PPC64, and
+    any video device but QXL, virtio or 'none' (an attached one is never the primary one)."""
+    arch = domain.machine.arch
+    if new.tag == "nvram" and arch not in PPC64_ARCHES:
+        return "unsupported configuration: nvram device is only supported for PPC64"
+    if new.tag == "video":
+        vtype = new.child_get("model", "type")
+        if vtype is None:  # the device parser's default
+            vtype = "cirrus" if arch in X86_ARCHES else None
+        if vtype is not None and vtype not in ("qxl", "virtio", "none"):
+            return (
+                f"unsupported configuration: video type '{vtype}' is only valid as primary video "
+                "device"
+            )
+    return None
+
+
+def _usb_compatibility(domain: Domain, new: Device) -> str | None:
+    """A USB disk, input, host device or hub when no USB controller has a model but 'none'."""
+    if any(c.get("model") != "none" for c in domain.controllers("usb")):
+        return None
+    tag = new.tag
+    if tag == "disk":
+        usb = disk_bus(new) == "usb"
+    elif tag == "input":
+        usb = input_bus(new, domain.machine.arch) == "usb"
+    elif tag == "hostdev":
+        usb = new.get("mode", "subsystem") == "subsystem" and new.get("type") == "usb"
+    else:
+        usb = tag == "hub" and new.get("type") == "usb"
+    if not usb:
+        return None
+    return (
+        "unsupported configuration: Device configuration is not compatible: "
+        "Domain has no USB bus support"
+    )
+
+
 def _attach_check(domain: Domain, new: Device) -> str | None:
     """libvirt's attach-only checks for ``new`` against the stored domain (rules §16.2)."""
+    if new.tag in _ONE_ONLY and domain.lists[new.tag]:
+        return f"Requested operation is not valid: {_ONE_ONLY[new.tag]}"
+    console = new.tag == "console" and new.child_get("target", "type") in (None, "serial")
+    if console and domain.machine.arch not in S390_ARCHES:  # s390's default target is sclp
+        return "Operation not supported: attaching serial console is not supported"
     if new.tag == "disk":
         name = new.child_get("target", "dev")
         for d in domain.lists["disk"]:

@@ -700,6 +700,14 @@ _PARSE_REJECTS = {
         simple("watchdog", " model='ib700'", "<address type='isa' iobase='0x505'/>"),
         _NO_TARGET_FILE,
     ],
+    # the watchdogs are counted when their kind is parsed, before the (later) model-less rng
+    "second-watchdog-before-rng-no-model": [
+        simple("rng", "", "<backend model='random'>/dev/urandom</backend>"),
+        simple("watchdog", " model='i6300esb'"), simple("watchdog", " model='ib700'"),
+    ],
+    "second-watchdog-before-watchdog-no-model": [
+        simple("watchdog", " action='reset'"), simple("watchdog", " model='ib700'"),
+    ],
 }  # fmt: skip
 
 

@@ -282,6 +282,81 @@ def q35_attach_dimm_no_slot_left() -> PlanCase:
     return PlanCase(dom, (memory_dimm().strip(),))
 
 
+# ---------------------------------------------------------------------------- attach refusals
+# Devices libvirt refuses to attach, each with its own message (libvirt's order of checks).
+
+_WATCHDOG = simple("watchdog", " model='i6300esb' action='reset'")
+_VSOCK = simple("vsock", " model='virtio'", "<cid auto='yes'/>")
+
+
+@template
+def q35_refuse_second_watchdog() -> PlanCase:
+    """A domain with a watchdog gets no second one ('domain already has a watchdog')."""
+    return PlanCase(domain("q35-wd-2", "q35", [_WATCHDOG]), (_WATCHDOG.strip(),))
+
+
+@template
+def q35_refuse_second_vsock() -> PlanCase:
+    """A domain with a vsock gets no second one."""
+    return PlanCase(domain("q35-vsock-2", "q35", [_VSOCK]), (_VSOCK.strip(),))
+
+
+@template
+def q35_refuse_nvram() -> PlanCase:
+    """nvram is validated (not on x86) before 'persistent attach ... is not supported'."""
+    device = simple("nvram", "", "<address type='spapr-vio' reg='0x3000'/>")
+    return PlanCase(domain("q35-nvram", "q35", []), (device.strip(),))
+
+
+@template
+def q35_refuse_video() -> PlanCase:
+    """A video device: libvirt's answer to an attach of a plain vga."""
+    device = simple("video", "", "<model type='vga'/>")
+    return PlanCase(domain("q35-video", "q35", []), (device.strip(),))
+
+
+@template
+def pc_refuse_usb_device_without_usb() -> PlanCase:
+    """A USB tablet on a domain whose USB controller is model='none'."""
+    existing = [controller("usb", "none", 0)]
+    device = simple("input", " type='tablet' bus='usb'")
+    return PlanCase(domain("pc-no-usb", "pc", existing), (device.strip(),))
+
+
+@template
+def q35_refuse_pty_console() -> PlanCase:
+    """A ``<console type='pty'/>`` attach."""
+    device = simple("console", " type='pty'")
+    return PlanCase(domain("q35-console", "q35", []), (device.strip(),))
+
+
+@template
+def q35_refuse_video_qxl() -> PlanCase:
+    """A qxl video passes validation (a secondary one may be qxl): 'persistent attach' refuses."""
+    device = simple("video", "", "<model type='qxl'/>")
+    return PlanCase(domain("q35-video-qxl", "q35", []), (device.strip(),))
+
+
+@template
+def q35_refuse_video_no_model() -> PlanCase:
+    """A model-less video is parsed as cirrus on x86."""
+    return PlanCase(domain("q35-video-none", "q35", []), (simple("video").strip(),))
+
+
+@template
+def pc_refuse_usb_disk_without_usb() -> PlanCase:
+    """A USB disk on a domain whose USB controller is model='none'."""
+    dom = domain("pc-no-usb-disk", "pc", [controller("usb", "none", 0)])
+    return PlanCase(dom, (disk("sda", "usb").strip(),))
+
+
+@template
+def q35_attach_virtio_console() -> PlanCase:
+    """A console with a virtio target is stored (only a serial console is refused)."""
+    device = simple("console", " type='pty'", "<target type='virtio'/>")
+    return PlanCase(domain("q35-vcon", "q35", []), (device.strip(),))
+
+
 def record(name: str, case: PlanCase, force: bool) -> str:
     target = PLAN_DIR / name
     if target.exists() and not force:

@@ -127,6 +127,12 @@ _REQUIRED_ATTRIBUTE = {
     "rng": ("model", "missing RNG device model"),
 }
 _DISK_BUSES = frozenset(("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd"))
+# The kinds libvirt 9.0's parser takes one device of, at most: it counts them before parsing one.
+_SINGLE = {
+    "watchdog": "only a single watchdog device is supported",
+    "iommu": "only a single IOMMU device is supported",
+    "vsock": "only a single vsock device is supported",
+}
 
 
 def parse_errors(domain: Domain) -> list[AddressError]:
@@ -138,14 +144,17 @@ def parse_errors(domain: Domain) -> list[AddressError]:
     if domain.devices_elem is None:
         return []
     found = False
+    counts = dict.fromkeys(_SINGLE, 0)
     for el in domain.devices_elem:
         tag = el.tag
         if tag.__class__ is not str:
             continue
         tag = local(tag)
-        if tag in _CHECKED and device_parse_error(Device(tag, el)) is not None:
+        if tag in counts:
+            counts[tag] += 1
+            found = found or counts[tag] > 1
+        if not found and tag in _CHECKED and device_parse_error(Device(tag, el)) is not None:
             found = True
-            break
     if not found:
         return []
     # Something to report: find the first problem in libvirt's order, addresses included.
@@ -155,8 +164,13 @@ def parse_errors(domain: Domain) -> list[AddressError]:
             tag = local(el.tag)
             if tag in _PARSE_RANK:
                 ranked.append((_PARSE_RANK[tag], n, Device(tag, el)))
+    from virtaddr.passes.validate import usb_disabled_error
+
     for _, _, dev in sorted(ranked, key=lambda item: item[:2]):
-        error = device_parse_error(dev)
+        if counts.get(dev.tag, 0) > 1:  # the kind is counted before any of its devices is parsed
+            second = [d for _, _, d in ranked if d.tag == dev.tag][1]
+            return [second.error(_SINGLE[dev.tag])]
+        error = device_parse_error(dev) or usb_disabled_error(domain, dev)
         if error is not None:
             return [error]
         problems = dev.read_address()
@@ -283,6 +297,8 @@ def _line(el: object) -> int | None:
 def every_parse_error(domain: Domain) -> list[AddressError]:
     """Every problem :func:`parse_errors` looks for, not only the first (for ``check``);
     address problems aside, which ``domain.problems`` holds."""
+    from virtaddr.passes.validate import usb_disabled_error
+
     errors = []
     first = _domain_error(domain)
     if first is not None:
@@ -290,7 +306,11 @@ def every_parse_error(domain: Domain) -> list[AddressError]:
     for name in domain.lists:
         for dev in domain.lists[name]:
             if dev.elem is not None:
-                error = device_parse_error(dev) or missing_target(dev)
+                error = (
+                    device_parse_error(dev)
+                    or usb_disabled_error(domain, dev)
+                    or missing_target(dev)
+                )
                 if error is not None:
                     errors.append(error)
     return errors

@@ -63,12 +63,6 @@ _USB_DISABLED = {
     "hostdev": "Can't add host USB device: USB is disabled in this host",
     "hub": "Can't add USB hub: USB is disabled for this domain",
 }
-# The kinds libvirt 9.0's parser takes one device of, at most.
-_SINGLE = {
-    "watchdog": "only a single watchdog device is supported",
-    "iommu": "only a single IOMMU device is supported",
-    "vsock": "only a single vsock device is supported",
-}
 
 
 _ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
@@ -76,8 +70,9 @@ _ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
 def kind_parse_errors(domain: Domain) -> list[AddressError]:
     """The first of these parser refusals, in libvirt's parse order of the kinds: USB companion
-    controllers (ich9-uhci) with no other USB controller; a second watchdog, IOMMU or vsock
-    device; a USB input, USB host device or USB hub when USB is disabled.
+    controllers (ich9-uhci) with no other USB controller; a USB input, USB host device or USB hub
+    when USB is disabled. (A second watchdog, IOMMU or vsock device:
+    :func:`~virtaddr.passes.parse_checks.parse_errors`.)
 
     USB counts as disabled when every USB controller is of model 'none': with another one too,
     libvirt's parser refuses that controller first
@@ -86,26 +81,34 @@ def kind_parse_errors(domain: Domain) -> list[AddressError]:
     usb = domain.controllers("usb")
     if usb and all(c.get("model") in _ICH9_UHCI for c in usb):
         return [usb[0].error("No master USB controller specified")]
-    usb_none = bool(usb) and all(c.get("model") == "none" for c in usb)
-    arch = domain.machine.arch
-    for tag in ("input", "hostdev", "watchdog", "hub", "iommu", "vsock"):  # the parser's order
-        devices = [d for d in domain.lists[tag] if d.elem is not None and d.tag == tag]
-        if tag in _SINGLE:
-            if len(devices) > 1:
-                return [devices[1].error(_SINGLE[tag])]
-            continue
-        if not usb_none:
-            continue
-        for dev in devices:
-            if tag == "input":
-                wanted = input_bus(dev, arch) == "usb"
-            elif tag == "hostdev":
-                wanted = dev.get("mode", "subsystem") == "subsystem" and dev.get("type") == "usb"
-            else:
-                wanted = dev.get("type") == "usb"
-            if wanted:
-                return [dev.error(_USB_DISABLED[tag])]
+    if not usb_disabled(domain):
+        return []
+    for tag in ("input", "hostdev", "hub"):  # the parser's order
+        for dev in domain.lists[tag]:
+            error = usb_disabled_error(domain, dev)
+            if error is not None:
+                return [error]
     return []
+
+
+def usb_disabled(domain: Domain) -> bool:
+    """Whether the domain has USB controllers and every one is of model 'none'."""
+    usb = domain.controllers("usb")
+    return bool(usb) and all(c.get("model") == "none" for c in usb)
+
+
+def usb_disabled_error(domain: Domain, dev: Device) -> AddressError | None:
+    """The parser's refusal of ``dev`` (a USB input, host device or hub) when USB is disabled."""
+    tag = dev.tag
+    if dev.elem is None or tag not in _USB_DISABLED or not usb_disabled(domain):
+        return None
+    if tag == "input":
+        wanted = input_bus(dev, domain.machine.arch) == "usb"
+    elif tag == "hostdev":
+        wanted = dev.get("mode", "subsystem") == "subsystem" and dev.get("type") == "usb"
+    else:
+        wanted = dev.get("type") == "usb"
+    return dev.error(_USB_DISABLED[tag]) if wanted else None
 
 
 def machine_misfits(domain: Domain) -> list[AddressError]:
