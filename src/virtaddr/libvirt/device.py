@@ -45,6 +45,9 @@ class Device:
     """
 
     __slots__ = (
+        "_kids",
+        "_kids_len",
+        "_kids_of",
         "addr",
         "addr_dirty",
         "addr_type",
@@ -67,6 +70,10 @@ class Device:
         self.attrs: list[tuple[str, str]] = []
         self.children: list[tuple[str, list[tuple[str, str]]]] = []
         self.seq = 0
+        # The first child element of each local name, read once (see child()).
+        self._kids: dict[str, etree._Element] | None = None
+        self._kids_len = -1
+        self._kids_of: etree._Element | None = None
 
     # ---------------------------------------------------------------- element access
     @property
@@ -86,15 +93,36 @@ class Device:
         return self.elem.get(name, default)
 
     def child(self, name: str) -> etree._Element | None:
-        if self.elem is None:
+        """The first child element whose local name is ``name``.
+
+        The children are indexed on first use and again when their number changed (or after
+        :meth:`children_changed`, for an edit that keeps their number).
+        """
+        elem = self.elem
+        if elem is None:
             return None
-        qualified = "}" + name
-        for c in self.elem:
+        kids = self._kids
+        if kids is None or self._kids_of is not elem or self._kids_len != len(elem):
+            kids = self._index_children(elem)
+        return kids.get(name)
+
+    def _index_children(self, elem: etree._Element) -> dict[str, etree._Element]:
+        kids: dict[str, etree._Element] = {}
+        for c in elem:
             tag = c.tag  # a str for an element (a function for a comment or PI)
-            # local(tag) == name, with no split for the common tags without a namespace
-            if tag == name or (tag.__class__ is str and tag.endswith(qualified)):
-                return c
-        return None
+            if tag.__class__ is str:
+                if tag[0] == "{":
+                    tag = tag[tag.index("}") + 1 :]
+                if tag not in kids:
+                    kids[tag] = c
+        self._kids = kids
+        self._kids_len = len(elem)
+        self._kids_of = elem
+        return kids
+
+    def children_changed(self) -> None:
+        """Forget the index of child elements (after an edit of the element's children)."""
+        self._kids = None
 
     def child_get(self, name: str, attr: str) -> str | None:
         c = self.child(name)

@@ -87,15 +87,22 @@ class Domain:
         assert self.devices_elem is not None
         counters: dict[str, int] = {}
         iface_hostdevs: list[Device] = []
+        lists = self.lists
+        problems = self.problems
         for el in self.devices_elem:
-            tag = local(el.tag)
+            tag = el.tag
+            if tag.__class__ is not str:
+                continue  # a comment or a processing instruction
+            if tag[0] == "{":
+                tag = tag[tag.index("}") + 1 :]
             name = _TAG_TO_LIST.get(tag)
             if name is None:
                 continue
             dev = Device(tag, el)
-            counters[tag] = counters.get(tag, 0) + 1
-            dev.seq = counters[tag]
-            self.problems.extend(dev.read_address())
+            dev.seq = counters[tag] = counters.get(tag, 0) + 1
+            found = dev.read_address()
+            if found:
+                problems.extend(found)
             if name == "disk":
                 self.insert_disk(dev)
             elif name == "controller":
@@ -103,21 +110,22 @@ class Domain:
             elif name == "video":
                 model = dev.child("model")
                 if model is not None and model.get("primary") == "yes":
-                    self.lists["video"].insert(0, dev)
+                    lists["video"].insert(0, dev)
                 else:
-                    self.lists["video"].append(dev)
+                    lists["video"].append(dev)
             elif name == "net" and dev.get("type") == "hostdev":
                 # libvirt lists it with the hostdevs (first among them), where it is addressed
                 iface_hostdevs.append(dev)
             else:
-                self.lists[name].append(dev)
-        self.lists["hostdev"][:0] = iface_hostdevs
+                lists[name].append(dev)
+        lists["hostdev"][:0] = iface_hostdevs
 
     def insert_disk(self, disk: Device) -> None:
         """Insert as libvirt does: before the first disk of its bus with a higher name index."""
         disks = self.lists["disk"]
-        bus = disk.child_get("target", "bus")
-        index = _name_index(disk)
+        target = disk.child("target")
+        bus = target.get("bus") if target is not None else None
+        index = _index_of_name(target.get("dev") if target is not None else None)
         highest = self._disk_max.get(bus)
         self._disk_max[bus] = index if highest is None else max(highest, index)
         if highest is not None and index >= highest and disks[-1].child_get("target", "bus") == bus:
@@ -208,7 +216,10 @@ class Domain:
 
 
 def _name_index(disk: Device) -> int:
-    dev = disk.child_get("target", "dev")
+    return _index_of_name(disk.child_get("target", "dev"))
+
+
+def _index_of_name(dev: str | None) -> int:
     if dev is None:
         return -1
     idx = disk_name_index(dev)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
@@ -11,13 +10,18 @@ from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
 from virtaddr.xmledit import (
+    ElementSpec,
+    append_child,
     find_child,
     insert_element,
+    insert_laid_out_after,
     insert_next_to,
     new_element,
+    new_elements,
     parent_indent_unit,
     remove_element,
     set_address,
+    sibling_layout,
 )
 
 # libvirt's order of the elements inside <devices>.
@@ -59,17 +63,21 @@ _CONTROLLER_ATTR_ORDER = ("type", "index", "model")
 
 def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
     """The attributes of an ``<address>`` in libvirt's order and number formats."""
-    out = [("type", atype)]
-    if atype == "pci":
-        out += [
-            ("domain", f"0x{a.get('domain', 0):04x}"),
-            ("bus", f"0x{a.get('bus', 0):02x}"),
-            ("slot", f"0x{a.get('slot', 0):02x}"),
-            ("function", f"0x{a.get('function', 0):x}"),
+    if atype == "pci":  # most addresses, hundreds at a time: one list, no helper calls
+        get = a.get
+        out = [
+            ("type", "pci"),
+            ("domain", f"0x{get('domain', 0):04x}"),
+            ("bus", f"0x{get('bus', 0):02x}"),
+            ("slot", f"0x{get('slot', 0):02x}"),
+            ("function", f"0x{get('function', 0):x}"),
         ]
-        if a.get("multifunction") in ("on", "off"):
-            out.append(("multifunction", a["multifunction"]))
-    elif atype == "drive":
+        multifunction = get("multifunction")
+        if multifunction == "on" or multifunction == "off":
+            out.append(("multifunction", multifunction))
+        return out
+    out = [("type", atype)]
+    if atype == "drive":
         out += [(k, str(a.get(k, 0))) for k in ("controller", "bus", "target", "unit")]
     elif atype == "virtio-serial":
         out += [(k, str(a.get(k, 0))) for k in ("controller", "bus", "port")]
@@ -150,93 +158,128 @@ def _primary_video_first(domain: Domain) -> None:
 
 def write_back(domain: Domain) -> None:
     _primary_video_first(domain)
+    # New <address> children are made together (new_elements), per namespace of their device.
+    new_addresses: dict[str | None, list[tuple[Device, list[tuple[str, str]]]]] = {}
     for d in domain.walk():
-        if d.elem is None:
+        elem = d.elem
+        if elem is None:
             continue
         if d.tag == "controller":
             _update_controller(d)
-        if (d.addr_dirty or _needs_completion(d)) and d.addr_type is not None:
-            address = set_address(d.elem, format_address(d.addr_type, d.addr))
-            _write_zpci(d, address)
-        elif d.addr_dirty and d.addr_type is None:
+        if d.addr_type is not None:
+            if d.addr_dirty or _needs_completion(d):
+                attrs = format_address(d.addr_type, d.addr)
+                address = find_child(elem, "address")
+                if address is None:
+                    new_addresses.setdefault(_namespace(elem), []).append((d, attrs))
+                else:
+                    set_address(elem, attrs)
+                    _write_zpci(d, address)
+        elif d.addr_dirty:
             _remove_address(d)
+    for namespace, devices in new_addresses.items():
+        specs = [("address", attrs, _zpci_spec(d)) for d, attrs in devices]
+        for (d, _), address in zip(devices, new_elements(specs, namespace), strict=True):
+            assert d.elem is not None
+            append_child(d.elem, address)
     console = domain.compat_console()  # outside the walk; shows serial 0's address (pSeries)
     if console is not None and console.elem is not None and console.addr_dirty:
         _write_compat_console(console)
-    if domain.added:
-        devices = domain.devices_elem
-        if devices is None:
-            devices = insert_element(domain.root, new_element(_qualify(domain, "devices")))
-            domain.devices_elem = devices
-        # The last child of each device tag: a new device goes after the last one of its tag,
-        # else of the nearest tag before it in libvirt's order (insert_element's ``after``,
-        # without rescanning <devices> for each of hundreds of added controllers).
-        prefix = _prefix(domain)
-        tag = str(devices.tag)
-        devices_prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
-        last: dict[str, etree._Element] = {}
-        for child in devices:
-            if isinstance(child.tag, str):
-                last[child.tag] = child
-        anchors: dict[str, tuple[str, ...]] = {}  # tag -> itself and the tags before it
-        unit = parent_indent_unit(devices)  # read once: insertions next to children keep it
-        for d in domain.added:
-            if d.tag == "controller" and d.props.get("model") is None and "index" not in d.props:
-                continue
-            elem = _build(prefix, d)
-            names = anchors.get(d.tag)
-            if names is None:
-                pos = DEVICE_ORDER.index(d.tag)
-                names = anchors[d.tag] = tuple(
-                    devices_prefix + t for t in reversed(DEVICE_ORDER[: pos + 1])
-                )
-            anchor = next((last[t] for t in names if t in last), None)
+    added = [
+        d
+        for d in domain.added
+        if not (d.tag == "controller" and d.props.get("model") is None and "index" not in d.props)
+    ]
+    if added:
+        _insert_added(domain, added)
+
+
+def _added_layout(devices: etree._Element) -> tuple[str, str] | None:
+    return sibling_layout(devices, parent_indent_unit(devices))
+
+
+def _insert_added(domain: Domain, added: list[Device]) -> None:
+    """Put the added devices into ``<devices>``, each after the last one of its tag, else of the
+    nearest tag before it in libvirt's order, laid out like its siblings."""
+    devices = domain.devices_elem
+    if devices is None:
+        devices = insert_element(domain.root, new_element(_qualify(domain, "devices")))
+        domain.devices_elem = devices
+    layout = _added_layout(devices)  # their content is laid out as they are made
+    elements = new_elements([_spec(d) for d in added], domain.ns, layout)
+    # The last child of each device tag (insert_element's ``after`` without rescanning
+    # <devices> for each of hundreds of added controllers).
+    tag = str(devices.tag)
+    devices_prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    last: dict[str, etree._Element] = {}
+    for child in devices:
+        if isinstance(child.tag, str):
+            last[child.tag] = child
+    anchors: dict[str, tuple[str, ...]] = {}  # tag -> itself and the tags before it
+    same_namespace = str(devices.tag) == _qualify(domain, "devices")
+    laid_out = layout is not None and same_namespace  # as they were made for
+    for d, elem in zip(added, elements, strict=True):
+        names = anchors.get(d.tag)
+        if names is None:
+            pos = DEVICE_ORDER.index(d.tag)
+            names = anchors[d.tag] = tuple(
+                devices_prefix + t for t in reversed(DEVICE_ORDER[: pos + 1])
+            )
+        anchor = next((last[t] for t in names if t in last), None)
+        if anchor is not None and laid_out:
+            assert layout is not None
+            insert_laid_out_after(anchor, elem, layout[0])
+        else:
+            if layout is not None:
+                _strip_layout(elem)  # made for another place: lay it out where it goes
             if anchor is not None:
-                insert_next_to(anchor, elem, after=True, unit=unit)
+                insert_next_to(anchor, elem, after=True, unit=parent_indent_unit(devices))
             else:
                 insert_element(devices, elem)
-                unit = parent_indent_unit(devices)
-            last[str(elem.tag)] = elem
-            d.elem = elem
+            laid_out = same_namespace and layout is not None and _added_layout(devices) == layout
+        last[str(elem.tag)] = elem
+        d.elem = elem
+
+
+def _strip_layout(elem: etree._Element) -> None:
+    for e in elem.iter():
+        if e is not elem:
+            e.tail = None
+        e.text = None
+
+
+def _namespace(elem: etree._Element) -> str | None:
+    tag = str(elem.tag)
+    return tag[1 : tag.index("}")] if tag.startswith("{") else None
 
 
 def _qualify(domain: Domain, name: str) -> str:
     return f"{{{domain.ns}}}{name}" if domain.ns else name
 
 
-def _prefix(domain: Domain) -> str:
-    return f"{{{domain.ns}}}" if domain.ns else ""
-
-
-def _build(prefix: str, d: Device) -> etree._Element:
-    """The element of an added device, its tags in the domain's namespace (``prefix``)."""
+def _spec(d: Device) -> ElementSpec:
+    """The element of an added device."""
     attrs = list(d.attrs)
     if d.tag == "controller":
         model = d.props.get("model")
         if model is not None and d.get("type") in ("usb", "scsi", "pci"):
             attrs.append(("model", model))
-    elem = new_element(prefix + d.tag, attrs)
-    # SubElement: a child made in its parent's document, not moved into it afterwards
-    for tag, a in d.children:
-        _sub_element(elem, prefix + tag, a)
+    children: list[ElementSpec] = [(tag, a, ()) for tag, a in d.children]
     if d.props.get("model_name"):
-        _sub_element(elem, prefix + "model", [("name", d.props["model_name"])])
+        children.append(("model", [("name", d.props["model_name"])], ()))
     target = d.props.get("target")
     if target:
-        _sub_element(elem, prefix + "target", target.items())
+        children.append(("target", list(target.items()), ()))
     if d.addr_type is not None:
-        address = _sub_element(elem, prefix + "address", format_address(d.addr_type, d.addr))
-        _write_zpci(d, address)
-    return elem
+        children.append(("address", format_address(d.addr_type, d.addr), _zpci_spec(d)))
+    return (d.tag, attrs, children)
 
 
-def _sub_element(
-    parent: etree._Element, tag: str, attrs: Iterable[tuple[str, str]]
-) -> etree._Element:
-    child = etree.SubElement(parent, tag)
-    for name, value in attrs:
-        child.set(name, value)
-    return child
+def _zpci_spec(d: Device) -> list[ElementSpec]:
+    ids = d.props.get("zpci")
+    if not ids:
+        return []
+    return [("zpci", [("uid", f"0x{ids['uid']:04x}"), ("fid", f"0x{ids['fid']:08x}")], ())]
 
 
 def _update_controller(c: Device) -> None:
