@@ -9,6 +9,7 @@ target, so for us a name with digits is invalid. The index is the one-field addr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,9 @@ MAX_INDEX = 2**31 - 1
 
 KIND = AddressKind("disk-name", (Field("index", 0, MAX_INDEX),))
 
+# A whole valid name. No prefix starts another, so the alternation strips the one libvirt does.
+_VALID = re.compile(r"(?:fd|hd|vd|sd|xvd|ubd)([a-z]+)")
+
 
 def parse_disk_name(name: str) -> tuple[str, int]:
     """``'sdaa'`` -> ``('sd', 26)``. Raises InvalidAddress saying what is wrong.
@@ -58,11 +62,9 @@ def parse_disk_name(name: str) -> tuple[str, int]:
         )
     if tail:
         raise InvalidAddress(f"disk name {name!r}: unexpected {tail!r} after the letters")
-    index = -1
-    for ch in rest[:letters]:
-        index = (index + 1) * 26 + (ord(ch) - ord("a"))
-        if index > MAX_INDEX:
-            raise InvalidAddress(f"disk name {name!r} is too long (index past {MAX_INDEX})")
+    index = _letters_index(rest[:letters])
+    if index is None:
+        raise InvalidAddress(f"disk name {name!r} is too long (index past {MAX_INDEX})")
     return prefix, index
 
 
@@ -72,10 +74,18 @@ def disk_index(name: str) -> int | None:
     >>> disk_index("sdz"), disk_index("sdaa"), disk_index("sda1"), disk_index("nvme0n1")
     (25, 26, None, None)
     """
-    try:
-        return parse_disk_name(name)[1]
-    except InvalidAddress:
-        return None
+    match = _VALID.fullmatch(name)  # what parse_disk_name accepts, without building messages
+    return None if match is None else _letters_index(match.group(1))
+
+
+def _letters_index(letters: str) -> int | None:
+    """Bijective base 26 (``a`` = 0, ``aa`` = 26); ``None`` past :data:`MAX_INDEX`."""
+    index = -1
+    for ch in letters:
+        index = (index + 1) * 26 + (ord(ch) - 97)  # 97: ord("a")
+        if index > MAX_INDEX:
+            return None
+    return index
 
 
 def disk_name(prefix: str, index: int) -> str:

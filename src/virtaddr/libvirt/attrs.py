@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from virtaddr.errors import AddressError
+from virtaddr.kinds.disk_names import disk_index
 
 _DECIMAL = re.compile(r"[0-9]+\Z")
 _AUTO = re.compile(r"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
@@ -42,6 +43,4 @@ def bad_value_message(attr: str, element: str, value: str) -> str:
 
 def disk_name_index(name: str) -> int | None:
     """The index libvirt derives from a disk target name (``sdb`` and ``sdb5`` -> 1), or None."""
-    from virtaddr.kinds.disk_names import disk_index
-
     return disk_index(name.rstrip("0123456789"))

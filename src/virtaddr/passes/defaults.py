@@ -150,7 +150,9 @@ def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
 
 
 def controller_model(c: Device) -> str | None:
-    return c.props.get("model", c.get("model"))
+    """The controller's model: the one :func:`fill_device_defaults` settled, else as written."""
+    props = c.props  # called often by the PCI pass: no attribute read once the model is settled
+    return props["model"] if "model" in props else c.get("model")
 
 
 def add_default_devices(domain: Domain) -> list[AddressError]:
@@ -202,16 +204,27 @@ def _ensure_pci_root(domain: Domain, root_model: str) -> list[AddressError]:
 
 
 def disk_bus(disk: Device) -> str:
-    bus = disk.child_get("target", "bus")
+    """The disk's bus: as written in ``<target bus>``, else what its device and name imply."""
+    target = disk.child("target")
+    bus = target.get("bus") if target is not None else None
     if bus:
         return bus
     if disk.get("device") == "floppy":
         return "fdc"
-    dev = disk.child_get("target", "dev") or ""
+    dev = (target.get("dev") if target is not None else None) or ""
     for prefix, b in _NAME_PREFIX_BUS:
         if dev.startswith(prefix):
             return b
     return "ide"
+
+
+def fill_disk_buses(domain: Domain) -> None:
+    """Each disk's bus, worked out once: it depends only on the disk's element, which no stage
+    changes, so the second round of device defaults (after devices were added) keeps it."""
+    for d in domain.lists["disk"]:
+        props = d.props
+        if "bus" not in props:
+            props["bus"] = disk_bus(d)
 
 
 def input_bus(dev: Device, arch: str) -> str | None:
@@ -234,8 +247,7 @@ def fill_device_defaults(domain: Domain) -> None:
     if not domain.machine.is_x86:
         fill_device_defaults_other_arch(domain)
         return
-    for d in domain.lists["disk"]:
-        d.props["bus"] = disk_bus(d)
+    fill_disk_buses(domain)
     for n in domain.lists["net"]:
         n.props["model"] = n.child_get("model", "type") or "rtl8139"
     for v in domain.lists["video"]:
@@ -254,9 +266,7 @@ def fill_device_defaults(domain: Domain) -> None:
 def add_implicit_video(domain: Domain) -> None:
     if domain.lists["video"]:
         return
-    if domain.devices_elem is None:
-        return
-    if any(el.tag == "graphics" or str(el.tag).endswith("}graphics") for el in domain.devices_elem):
+    if _has_graphics(domain):
         model = _DEFAULT_VIDEO.get(domain.machine.family, "cirrus")
         dev = domain.add_device("video", [])
         dev.props["model"] = model
@@ -296,9 +306,10 @@ def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
 
 
 def _has_graphics(domain: Domain) -> bool:
+    """Whether ``<devices>`` has a ``<graphics>`` child (in any namespace, or none)."""
     if domain.devices_elem is None:
         return False
-    return any(str(el.tag).rsplit("}", 1)[-1] == "graphics" for el in domain.devices_elem)
+    return next(domain.devices_elem.iterchildren("{*}graphics"), None) is not None
 
 
 def _add_pseries_usb_inputs(domain: Domain) -> None:
@@ -340,8 +351,7 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
     """Effective models and buses on other architectures (their post-parse defaults)."""
     machine = domain.machine
     family = machine.family
-    for d in domain.lists["disk"]:
-        d.props["bus"] = disk_bus(d)
+    fill_disk_buses(domain)
     for n in domain.lists["net"]:
         n.props["model"] = n.child_get("model", "type") or _DEFAULT_NET.get(family, "rtl8139")
     for v in domain.lists["video"]:

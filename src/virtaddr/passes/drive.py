@@ -16,6 +16,7 @@ from virtaddr.passes.defaults import (
 # bus -> (units per controller, buses per controller) as libvirt derives them from names
 _NAME_LAYOUT = {"scsi": (7, 1), "ide": (2, 2), "sata": (6, 1), "fdc": (2, 1)}
 DRIVE_BUSES = ("scsi", "fdc", "ide", "sata")
+_DRIVE_FIELDS = frozenset(("controller", "bus", "target", "unit"))
 
 # SCSI units a controller model cannot take (first excluded unit), when the model is known.
 _SCSI_MAX_UNIT = {
@@ -65,21 +66,23 @@ def _is_scsi_hostdev(h: Device) -> bool:
 def assign_drive_addresses(domain: Domain) -> list[AddressError]:
     """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order)."""
     errors = []
+    disk_keys: set[tuple[int, int, int, int]] = set()  # the drive addresses of SCSI disks
     for d in domain.lists["disk"]:
-        err = drive_address_from_name(d)
-        if err:
-            errors.append(err)
-        elif d.addr_type == "drive" and set(d.addr) != {"controller", "bus", "target", "unit"}:
+        bus = d.props["bus"]
+        if d.addr_type is None and bus in _NAME_LAYOUT:
+            err = drive_address_from_name(d)
+            if err:
+                errors.append(err)
+        elif d.addr_type == "drive" and d.addr.keys() != _DRIVE_FIELDS:
             d.addr_dirty = True  # complete a partial drive address
-    scsi_disks = [
-        d for d in domain.lists["disk"] if d.props["bus"] == "scsi" and d.addr_type == "drive"
-    ]
-    taken = {_key(d.addr) for d in scsi_disks}
+        if bus == "scsi" and d.addr_type == "drive":
+            disk_keys.add(_key(d.addr))
+    taken = set(disk_keys)
     hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h)]
     for h in hostdevs:
         if h.addr_type == "drive":
             key = _key(h.addr)
-            if key in {_key(d.addr) for d in scsi_disks}:
+            if key in disk_keys:
                 errors.append(
                     h.error(
                         "SCSI host address controller='{}' bus='{}' target='{}' unit='{}' in use "
@@ -115,14 +118,15 @@ def _key(addr: dict[str, int]) -> tuple[int, int, int, int]:
 
 def add_drive_controllers(domain: Domain) -> None:
     """Add every missing controller 0..max for the drive addresses of each bus."""
+    highest: dict[str, int] = {}  # per drive bus: the highest controller a disk names
+    for d in domain.lists["disk"]:
+        bus = d.props["bus"]
+        if bus in _NAME_LAYOUT and d.addr_type == "drive":
+            highest[bus] = max(highest.get(bus, 0), d.addr.get("controller", 0))
     for bus in DRIVE_BUSES:
-        highest = -1
-        for d in domain.lists["disk"]:
-            if d.props["bus"] == bus and d.addr_type == "drive":
-                highest = max(highest, d.addr.get("controller", 0))
-        if highest >= 0:
+        if bus in highest:
             model = default_scsi_model(domain) if bus == "scsi" else None
-            ensure_controllers(domain, bus, range(highest + 1), model)
+            ensure_controllers(domain, bus, range(highest[bus] + 1), model)
 
 
 def add_hostdev_scsi_controllers(domain: Domain) -> None:
@@ -139,8 +143,15 @@ def disk_validation_errors(domain: Domain) -> list[AddressError]:
     """
     errors: list[AddressError] = []
     for d in domain.lists["disk"]:
-        if d.child_get("target", "dev") is not None:
-            errors += check_drive_addresses(domain, duplicates=False, disks=(d,))[:1]
+        name = d.child_get("target", "dev")
+        if name is None:
+            continue
+        bus = d.props["bus"]
+        problem = _disk_error(d, bus, name)
+        if problem is not None:
+            errors.append(problem)
+        elif d.addr_type == "drive" and bus in _NAME_LAYOUT:
+            errors += _drive_limit_errors(domain, d, bus, _key(d.addr))[:1]
     return errors
 
 
@@ -152,48 +163,14 @@ def check_drive_addresses(
     seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
     for d in domain.lists["disk"] if disks is None else disks:
         bus = d.props["bus"]
-        if bus in _NAME_LAYOUT and d.addr_type not in (None, "drive"):
-            name = d.child_get("target", "dev")
-            errors.append(
-                d.error(
-                    f"Invalid address type '{d.addr_type}' for the disk '{name}' "
-                    f"with the bus type '{bus}'"
-                )
-            )
-            continue
-        frontend = _frontend_error(d, bus)
-        if frontend is not None:
-            errors.append(frontend)
-            continue
-        if bus == "usb" and d.addr_type not in (None, "usb"):
-            errors.append(d.error("unexpected address type for usb disk"))
+        problem = _disk_error(d, bus, d.child_get("target", "dev"))
+        if problem is not None:
+            errors.append(problem)
             continue
         if d.addr_type != "drive" or bus not in _NAME_LAYOUT:
             continue
         a = _key(d.addr)
-        if bus == "scsi":
-            if a[1] != 0:
-                errors.append(d.error("SCSI controller only supports 1 bus"))
-            ctrl = domain.controller("scsi", a[0])
-            if a[2] != 0 and ctrl is not None and controller_model(ctrl) == "lsilogic":
-                errors.append(d.error("target must be 0 for controller model 'lsilogic'"))
-        elif bus == "ide":
-            if a[0] != 0:
-                errors.append(d.error("Only 1 IDE controller is supported"))
-            if a[2] != 0:
-                errors.append(d.error("target must be 0 for ide controller"))
-        elif bus == "fdc":
-            if a[0] != 0:
-                errors.append(d.error("Only 1 fdc controller is supported"))
-            if a[1] != 0:
-                errors.append(d.error("Only 1 fdc bus is supported"))
-            if a[2] != 0:
-                errors.append(d.error("target must be 0 for controller fdc"))
-        elif bus == "sata":
-            if a[1] != 0:
-                errors.append(d.error("bus must be 0 for sata controller"))
-            if a[2] != 0:
-                errors.append(d.error("target must be 0 for sata controller"))
+        errors += _drive_limit_errors(domain, d, bus, a)
         key = (bus, a)
         other = seen.get(key)
         if other is not None and duplicates:
@@ -209,23 +186,62 @@ def check_drive_addresses(
     return errors
 
 
+def _drive_limit_errors(
+    domain: Domain, d: Device, bus: str, a: tuple[int, int, int, int]
+) -> list[AddressError]:
+    """What the driver refuses in the drive address ``a`` of a disk on ``bus``, in its order."""
+    errors: list[AddressError] = []
+    if bus == "scsi":
+        if a[1] != 0:
+            errors.append(d.error("SCSI controller only supports 1 bus"))
+        ctrl = domain.controller("scsi", a[0])
+        if a[2] != 0 and ctrl is not None and controller_model(ctrl) == "lsilogic":
+            errors.append(d.error("target must be 0 for controller model 'lsilogic'"))
+    elif bus == "ide":
+        if a[0] != 0:
+            errors.append(d.error("Only 1 IDE controller is supported"))
+        if a[2] != 0:
+            errors.append(d.error("target must be 0 for ide controller"))
+    elif bus == "fdc":
+        if a[0] != 0:
+            errors.append(d.error("Only 1 fdc controller is supported"))
+        if a[1] != 0:
+            errors.append(d.error("Only 1 fdc bus is supported"))
+        if a[2] != 0:
+            errors.append(d.error("target must be 0 for controller fdc"))
+    elif bus == "sata":
+        if a[1] != 0:
+            errors.append(d.error("bus must be 0 for sata controller"))
+        if a[2] != 0:
+            errors.append(d.error("target must be 0 for sata controller"))
+    return errors
+
+
 _HARDDISK_PREFIXES = ("hd", "sd", "vd", "xvd", "ubd")
 
 
-def _frontend_error(disk: Device, bus: str) -> AddressError | None:
-    """libvirt's generic disk validation of bus and name against the device kind (a floppy
-    only on fdc, nothing else there; a disk or lun named like a hard disk, a floppy ``fd*``),
-    which comes before the driver's drive-address checks of the same disk."""
+def _disk_error(disk: Device, bus: str, name: str | None) -> AddressError | None:
+    """The problem that ends a disk's validation before its drive address is looked at (``name``
+    is its ``<target dev>``): an address of another type on a drive bus; then libvirt's generic
+    disk validation of bus and name against the device kind (a floppy only on fdc, nothing else
+    there; a disk or lun named like a hard disk, a floppy ``fd*``); then a USB disk's address."""
+    atype = disk.addr_type
+    if bus in _NAME_LAYOUT and atype not in (None, "drive"):
+        return disk.error(
+            f"Invalid address type '{atype}' for the disk '{name}' with the bus type '{bus}'"
+        )
     device = disk.get("device") or "disk"
-    if device == "floppy" and bus != "fdc":
-        return disk.error(f"Invalid bus type '{bus}' for floppy disk")
-    if device != "floppy" and bus == "fdc":
+    if device == "floppy":
+        if bus != "fdc":
+            return disk.error(f"Invalid bus type '{bus}' for floppy disk")
+    elif bus == "fdc":
         return disk.error(f"Invalid bus type '{bus}' for disk")
-    name = disk.child_get("target", "dev")
-    if name is None:  # refused by its own check (parse_checks.missing_target)
-        return None
-    if device in ("disk", "lun") and not name.startswith(_HARDDISK_PREFIXES):
-        return disk.error(f"Invalid harddisk device name: {name}")
-    if device == "floppy" and not name.startswith("fd"):
-        return disk.error(f"Invalid floppy device name: {name}")
+    # without a name: refused by its own check (parse_checks.missing_target)
+    if name is not None:
+        if device in ("disk", "lun") and not name.startswith(_HARDDISK_PREFIXES):
+            return disk.error(f"Invalid harddisk device name: {name}")
+        if device == "floppy" and not name.startswith("fd"):
+            return disk.error(f"Invalid floppy device name: {name}")
+    if bus == "usb" and atype not in (None, "usb"):
+        return disk.error("unexpected address type for usb disk")
     return None

@@ -143,18 +143,15 @@ def parse_errors(domain: Domain) -> list[AddressError]:
         return [first]
     if domain.devices_elem is None:
         return []
-    found = False
-    counts = dict.fromkeys(_SINGLE, 0)
-    for el in domain.devices_elem:
-        tag = el.tag
-        if tag.__class__ is not str:
-            continue
-        tag = local(tag)
-        if tag in counts:
-            counts[tag] += 1
-            found = found or counts[tag] > 1
-        if not found and tag in _CHECKED and device_parse_error(Device(tag, el)) is not None:
-            found = True
+    # Is there anything to report? The domain's lists hold a device for each element of these
+    # kinds (the domain is fresh: nothing added yet).
+    lists = domain.lists
+    counts = {tag: len(lists[tag]) for tag in _SINGLE}
+    found = any(n > 1 for n in counts.values()) or any(
+        dev.tag == tag and dev.elem is not None and device_parse_error(dev) is not None
+        for tag in _CHECKED
+        for dev in lists[tag]
+    )
     if not found:
         return []
     # Something to report: find the first problem in libvirt's order, addresses included.
@@ -263,11 +260,12 @@ def _target_message(source: object, names: tuple[str, ...]) -> str:
 def missing_targets(domain: Domain) -> list[AddressError]:
     """Every disk and filesystem validation refuses for a missing target, in walk order."""
     errors = []
-    for name in ("disk", "filesystem"):
+    for name, attr in (("disk", "dev"), ("filesystem", "dir")):
         for dev in domain.lists[name]:
-            error = missing_target(dev)
-            if error is not None:
-                errors.append(error)
+            if dev.child_get("target", attr) is None:  # rare: most devices skip the call
+                error = missing_target(dev)
+                if error is not None:
+                    errors.append(error)
     return errors
 
 

@@ -180,11 +180,12 @@ def check_smartcard_count(domain: Domain) -> list[AddressError]:
 def address_type_errors(domain: Domain) -> list[AddressError]:
     """One error per device whose ``<address>`` type libvirt refuses for that device."""
     errors: list[AddressError] = []
-    for name in domain.lists:
-        for dev in domain.lists[name]:
-            if dev.elem is None or dev.child("address") is None or dev.addr_type is None:
+    arch = domain.machine.arch
+    for devices in domain.lists.values():
+        for dev in devices:
+            if dev.addr_type is None or dev.elem is None or dev.child("address") is None:
                 continue
-            message = _misfit(dev, dev.addr_type, domain.machine.arch)
+            message = _misfit(dev, dev.addr_type, arch)
             if message is not None:
                 errors.append(dev.error(message))
     return errors
