@@ -3,7 +3,7 @@ then the final placement on the grown topology."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from virtaddr.errors import AddressError, OutOfPool
 from virtaddr.libvirt.device import Device
@@ -55,8 +55,9 @@ class PciPass:
         self.errors: list[AddressError] = []
         self.dry = True
         self.buses = PciBusSet()
+        flags_of = self.flags.of
         for d in domain.walk():
-            d.props["pci_flags"] = self.flags.of(d)
+            d.props["pci_flags"] = flags_of(d)
 
     # ---------------------------------------------------------------- driver
     def run(self) -> list[AddressError]:
@@ -107,28 +108,28 @@ class PciPass:
                     c, f"PCI controller index {c.props['index']} too high, maximum is 255"
                 )
 
-    def _build(self, nbuses: int) -> None:
+    def _build(self, nbuses: int, by_index: dict[int, Device] | None = None) -> None:
+        """Buses 0 to ``nbuses - 1``, of the model of their controller (``by_index``, when the
+        caller has it already) or of the default one."""
         self.buses = PciBusSet()
         default = "pcie-root-port" if self.pcie else "pci-bridge"
         if self.pseries:
             default = "pci-root"
-        ctrls = self._pci_by_index()
+        ctrls = self._pci_by_index() if by_index is None else by_index
+        add_bus = self.buses.add_bus
         for i in range(nbuses):
             ctrl = ctrls.get(i)
-            model = controller_model(ctrl) if ctrl is not None else None
-            self.buses.add_bus(model or default)
+            add_bus((controller_model(ctrl) if ctrl is not None else None) or default)
 
     def _pci_by_index(self) -> dict[int, Device]:
         """The PCI controllers by index (the first of each, as ``Domain.controller`` finds)."""
-        found: dict[int, Device] = {}
-        for c in self._pci_controllers():
-            found.setdefault(c.props["index"], c)
-        return found
+        return _first_by_index(self._pci_controllers())
 
     def _dry_run(self) -> None:
         self.dry = True
-        max_idx = self._max_index()
-        self._build(max_idx + 1)
+        declared = self._pci_by_index()  # the run adds buses, not controllers, until the end
+        max_idx = max(declared, default=0)
+        self._build(max_idx + 1, declared)
         self._collect_explicit()
         self._fixed_addresses()
         if not self.pcie and not self.buses.fully_used():
@@ -136,34 +137,36 @@ class PciPass:
         self._place_all()
         if max_idx <= 0 and self.buses.nbuses > max_idx + 1 and self.pcie:
             self._reserve_next(None, PCIE_DEVICE | AUTOASSIGN)
-        declared = self._pci_by_index()
-        for i in range(1, self.buses.nbuses):
+        buses = self.buses
+        for i in range(1, buses.nbuses):
             if i in declared:
                 continue
-            model = self.buses.buses[i].model
+            model = buses.buses[i].model
             ctrl = add_controller(self.domain, "pci", i, model)
             if model in ROOT_MODELS:
                 continue
             ctrl.props["pci_flags"] = flags = CONTROLLER_FLAGS[model]
-            addr = self.buses.find_free(flags)
+            addr = buses.find_free(flags)
             if addr is None:
                 raise self._fail(
                     ctrl,
                     f"a PCI slot is needed to connect a PCI controller model='{model}', "
                     "but none is available, and it cannot be automatically added",
                 )
-            self.buses.reserve_free(addr, flags, ctrl)
+            buses.reserve_free(addr, flags, ctrl)
 
     def _final_run(self) -> None:
         self.dry = False
-        self._build(self._max_index() + 1)
+        ctrls = self._pci_controllers()  # the final run adds none
+        by_index = _first_by_index(ctrls)
+        self._build(max(by_index, default=0) + 1, by_index)
         self._collect_explicit()
         self._fixed_addresses()
         self._place_all()
         if self.zpci is not None:
             self.zpci.assign_placed()
         self._mark_multifunction()
-        self._fill_controller_defaults()
+        self._fill_controller_defaults(ctrls)
 
     def _no_pci_buses(self) -> None:
         """A machine without PCI (vexpress): PCI devices get no address; explicit ones fail."""
@@ -175,8 +178,8 @@ class PciPass:
     def _grow(self, dev: Device | None, flags: int, wanted_bus: int) -> tuple[int, bool]:
         """Add buses up to ``wanted_bus`` as libvirt does; return (designated bus, bumped)."""
         buses = self.buses
-        add = wanted_bus - buses.nbuses + 1
         first = buses.nbuses
+        add = wanted_bus - first + 1
         if flags & PCI_DEVICE and self.pseries:
             for _ in range(add):
                 buses.add_bus("pci-root")
@@ -215,16 +218,15 @@ class PciPass:
         return f"Cannot automatically add a new PCI bus for a device with connect flags {value:02x}"
 
     def _reserve_next(self, dev: Device | None, flags: int, function: int | None = None) -> PciAddr:
-        addr = self.buses.find_free(flags, function)
+        buses = self.buses
+        addr = buses.find_free(flags, function)
         if addr is None:
             if not self.dry:
                 raise self._fail(dev, "No more available PCI slots")
-            bus, _ = self._grow(dev, flags, self.buses.nbuses)
-            rules = self.buses.buses[bus].rules
-            addr = (0, bus, rules.min_slot, function or 0)
-            self.buses.reserve(addr, flags, dev if dev is not None else "reserved")
-        else:
-            self.buses.reserve_free(addr, flags, dev if dev is not None else "reserved")
+            bus, _ = self._grow(dev, flags, buses.nbuses)
+            addr = (0, bus, buses.buses[bus].rules.min_slot, function or 0)
+        # free either way: find_free's answer, or the first address of a bus just added
+        buses.reserve_free(addr, flags, dev if dev is not None else "reserved")
         return addr
 
     def _place(self, dev: Device, flags: int, function: int | None = None) -> PciAddr:
@@ -383,8 +385,8 @@ class PciPass:
 
     def _fixed_q35(self) -> None:
         for c in self.domain.lists["controller"]:
-            ctype, idx, model = c.get("type"), c.props.get("index"), controller_model(c)
-            if ctype == "sata" and idx == 0:
+            ctype = c.get("type")
+            if ctype == "sata" and c.props.get("index") == 0:
                 if c.addr_type == "pci" and not c.pci_wanted():
                     if c.pci != (0, 0, 0x1F, 2):
                         raise self._fail(
@@ -392,15 +394,15 @@ class PciPass:
                         )
                 elif c.addr_type in (None, "pci"):
                     self._set_fixed(c, (0, 0, 0x1F, 2), reserve=False)
-            elif ctype == "usb" and model == "ich9-uhci1" and c.addr_type is None:
+            elif ctype == "usb" and c.addr_type is None and controller_model(c) == "ich9-uhci1":
                 for slot in (0x1D, 0x1A):
                     if not self.buses.slot_used(0, slot):
                         self._set_fixed(c, (0, 0, slot, 0), reserve=True, multifunction=True)
                         break
             elif (
                 ctype == "pci"
-                and model == "dmi-to-pci-bridge"
                 and c.addr_type is None
+                and controller_model(c) == "dmi-to-pci-bridge"
                 and not self.buses.slot_used(0, 0x1E)
             ):
                 self._set_fixed(c, (0, 0, 0x1E, 0), reserve=True)
@@ -431,13 +433,20 @@ class PciPass:
 
     # ---------------------------------------------------------------- automatic placement
     def _place_all(self) -> None:
-        for dev, flags in self._placement_order():
+        devices, stop = self._placement_list()
+        reserve_next, dry = self._reserve_next, self.dry
+        for dev in devices:
+            flags = dev.props.get("pci_flags", 0)
             if not flags:
                 raise self._fail(dev, self._no_slot_message(dev, flags))
             if dev.tag == "controller" and controller_model(dev) in USB2_MODELS:
                 self._place_usb2(dev, flags)
-            else:
-                self._place(dev, flags)
+                continue
+            addr = reserve_next(dev, flags)  # _place inlined: one call less per device
+            if not dry:
+                dev.set_address("pci", _pci_values(addr))
+        if stop is not None:
+            raise self._fail(stop, _virtio_disk_message(stop))
 
     def _place_usb2(self, c: Device, flags: int) -> None:
         model = controller_model(c)
@@ -465,53 +474,72 @@ class PciPass:
             c.set_address("pci", values)
 
     def _placement_order(self) -> Iterator[tuple[Device, int]]:
+        """The devices to place automatically and their flags, in libvirt's order; fails where
+        libvirt stops at a virtio disk with an address of another type."""
+        devices, stop = self._placement_list()
+        for d in devices:
+            yield d, d.props.get("pci_flags", 0)
+        if stop is not None:
+            raise self._fail(stop, _virtio_disk_message(stop))
+
+    def _placement_list(self) -> tuple[list[Device], Device | None]:
+        """The devices of :meth:`_placement_order`, and the virtio disk that stops it (if any).
+
+        Whether a device is placed does not depend on the placement of those before it, so the
+        list can be made first; the pass places the devices listed, then fails at the disk.
+        """
         lists = self.domain.lists
-
-        def wanted(
-            devs: list[Device], keep: Callable[[Device], bool] = lambda d: True
-        ) -> Iterator[tuple[Device, int]]:
-            for d in devs:
-                if d.pci_wanted() and keep(d):
-                    yield d, d.props.get("pci_flags", 0)
-
-        ctrls = lists["controller"]
-        yield from wanted(
-            ctrls, lambda c: c.get("type") == "pci" and controller_model(c) not in ROOT_MODELS
+        pci_ctrls: list[Device] = []
+        other_ctrls: list[Device] = []
+        for c in lists["controller"]:
+            if not c.pci_wanted():
+                continue
+            if c.get("type") == "pci":
+                if controller_model(c) not in ROOT_MODELS:
+                    pci_ctrls.append(c)
+            elif self._other_controller(c):
+                other_ctrls.append(c)
+        order = pci_ctrls
+        order += _wanted(lists["filesystem"])
+        order += _wanted([n for n in lists["net"] if n.get("type") != "hostdev"])
+        order += _wanted(
+            [s for s in lists["sound"] if s.get("model") not in ("sb16", "pcspk", "usb")]
         )
-        yield from wanted(lists["filesystem"])
-        yield from wanted(lists["net"], lambda n: n.get("type") != "hostdev")
-        yield from wanted(lists["sound"], lambda s: s.get("model") not in ("sb16", "pcspk", "usb"))
-        yield from wanted(ctrls, self._other_controller)
+        order += other_ctrls
         for d in lists["disk"]:
             if d.props.get("bus") != "virtio":
                 continue
-            if d.addr_type in ("drive", "usb", "virtio-serial", "ccid", "spapr-vio", "dimm", "isa"):
-                raise self._fail(d, f"virtio disk cannot have an address of type '{d.addr_type}'")
-            if d.pci_wanted():
-                yield d, d.props["pci_flags"]
-        yield from wanted(lists["hostdev"], lambda h: bool(h.props.get("pci_flags")))
-        yield from wanted(lists["memballoon"], lambda m: bool(m.props.get("pci_flags")))
-        yield from wanted(lists["rng"], lambda r: bool(r.props.get("pci_flags")))
-        yield from wanted(lists["watchdog"], lambda w: w.get("model") == "i6300esb")
-        yield from wanted(lists["video"], lambda v: bool(v.props.get("pci_flags")))
-        yield from wanted(lists["shmem"])
-        yield from wanted(lists["input"], lambda i: i.props.get("bus") == "virtio")
-        yield from wanted(lists["serial"], lambda s: s.child_get("target", "type") == "pci-serial")
-        yield from wanted(lists["iommu"], lambda i: i.get("model") == "virtio")
-        yield from wanted(lists["vsock"])
-        yield from wanted(
-            lists["memory"], lambda m: m.get("model") in ("virtio-pmem", "virtio-mem")
+            atype = d.addr_type
+            if atype in _NOT_VIRTIO_DISK_ADDRESSES:
+                return order, d
+            if atype is None or d.pci_wanted():  # most have no address: no call
+                order.append(d)
+        order += _wanted(lists["hostdev"], flagged=True)
+        order += _wanted(lists["memballoon"], flagged=True)
+        order += _wanted(lists["rng"], flagged=True)
+        order += _wanted([w for w in lists["watchdog"] if w.get("model") == "i6300esb"])
+        order += _wanted(lists["video"], flagged=True)
+        order += _wanted(lists["shmem"])
+        order += _wanted([i for i in lists["input"] if i.props.get("bus") == "virtio"])
+        order += _wanted(
+            [s for s in lists["serial"] if s.child_get("target", "type") == "pci-serial"]
         )
+        order += _wanted([i for i in lists["iommu"] if i.get("model") == "virtio"])
+        order += _wanted(lists["vsock"])
+        order += _wanted(
+            [m for m in lists["memory"] if m.get("model") in ("virtio-pmem", "virtio-mem")]
+        )
+        return order, None
 
     def _other_controller(self, c: Device) -> bool:
-        ctype, model = c.get("type"), controller_model(c)
+        ctype = c.get("type")
         if ctype in ("pci", "fdc", "ccid"):
             return False
-        if ctype == "usb" and model == "none":
+        if ctype == "usb" and controller_model(c) == "none":
             return False
         if ctype == "ide" and c.props.get("index") == 0:
             return False
-        if ctype == "scsi" and model == "ncr53c90":
+        if ctype == "scsi" and controller_model(c) == "ncr53c90":
             return False
         return bool(c.props.get("pci_flags"))
 
@@ -520,30 +548,37 @@ class PciPass:
         function0: dict[tuple[int, int, int], Device] = {}
         others: list[tuple[int, int, int]] = []
         for d in self.domain.walk():
-            a = d.pci
-            if a is None:
+            if d.addr_type != "pci":
                 continue
-            if a[3] == 0:
-                function0[a[:3]] = d
+            a = d.addr  # as Device.pci reads it
+            slot = (a.get("domain", 0), a.get("bus", 0), a.get("slot", 0))
+            if a.get("function", 0) == 0:
+                function0[slot] = d
             else:
-                others.append(a[:3])
+                others.append(slot)
         for slot in others:
-            d = function0.get(slot)
-            if d is not None and d.addr.get("multifunction") not in ("on", "off"):
-                d.addr["multifunction"] = "on"
-                d.addr_dirty = True
+            first = function0.get(slot)
+            if first is not None and first.addr.get("multifunction") not in ("on", "off"):
+                first.addr["multifunction"] = "on"
+                first.addr_dirty = True
 
-    def _fill_controller_defaults(self) -> None:
-        ctrls = self._pci_controllers()
+    def _fill_controller_defaults(self, ctrls: list[Device]) -> None:
+        """libvirt's defaults for the PCI controllers ``ctrls``: model names, targets."""
         if self.pseries:
             error = fill_phb_defaults(ctrls)
             if error is not None:
                 self.errors.append(error)
                 raise PlacementFailed()
+        expanders: list[Device] = []
+        bridges: list[Device] = []
         for c in ctrls:
             model = controller_model(c)
             if model in ROOT_MODELS or model is None:
                 continue
+            if model in ("pci-expander-bus", "pcie-expander-bus"):
+                expanders.append(c)
+            elif model == "pci-bridge":
+                bridges.append(c)
             target = c.props.setdefault("target", {})
             if c.child_get("model", "name") is None:
                 c.props["model_name"] = MODEL_NAMES[model]
@@ -562,10 +597,7 @@ class PciPass:
                     target["chassis"] = str(idx)
                 if "port" not in written:
                     target["port"] = hex(a[2])
-        for c in ctrls:
-            model = controller_model(c)
-            if model not in ("pci-expander-bus", "pcie-expander-bus"):
-                continue
+        for c in expanders:
             if "busNr" in _target_attrs(c) or "busNr" in c.props.get("target", {}):
                 continue
             lowest = 256
@@ -581,18 +613,37 @@ class PciPass:
                     f"to bus {bus}. Must be manually assigned",
                 )
             c.props.setdefault("target", {})["busNr"] = str(lowest - 2)
-        for c in ctrls:
-            if (
-                controller_model(c) == "pci-bridge"
-                and c.pci is not None
-                and c.props["index"] <= c.pci[1]
-            ):
+        for c in bridges:
+            if c.pci is not None and c.props["index"] <= c.pci[1]:
                 idx = c.props["index"]
                 raise self._fail(
                     c,
                     f"PCI controller at index {idx} (0x{idx:02x}) has bus='0x{c.pci[1]:02x}', "
                     "but index must be larger than bus",
                 )
+
+
+_NOT_VIRTIO_DISK_ADDRESSES = ("drive", "usb", "virtio-serial", "ccid", "spapr-vio", "dimm", "isa")
+
+
+def _virtio_disk_message(d: Device) -> str:
+    return f"virtio disk cannot have an address of type '{d.addr_type}'"
+
+
+def _wanted(devs: list[Device], *, flagged: bool = False) -> list[Device]:
+    """The devices of ``devs`` libvirt places (``flagged``: those with connect flags only)."""
+    return [
+        d
+        for d in devs
+        if (not flagged or d.props.get("pci_flags")) and (d.addr_type is None or d.pci_wanted())
+    ]
+
+
+def _first_by_index(ctrls: list[Device]) -> dict[int, Device]:
+    found: dict[int, Device] = {}
+    for c in ctrls:
+        found.setdefault(c.props["index"], c)
+    return found
 
 
 def _target_attrs(c: Device) -> dict[str, str]:

@@ -58,15 +58,16 @@ class PciBus:
     )
 
     def __init__(self, index: int, model: str, accepts: int | None = None) -> None:
+        rules = BUS_MODELS[model]
         self.index = index
         self.model = model
-        self.rules: BusModel = BUS_MODELS[model]
-        self.accepts = self.rules.accepts if accepts is None else accepts
+        self.rules: BusModel = rules
+        self.accepts = rules.accepts if accepts is None else accepts
         self.aggregate: set[int] = set()
         self.open_aggregate: list[int] = []
-        self.empty_slots = self.rules.max_slot - self.rules.min_slot + 1
-        self.first_empty = self.rules.min_slot
-        self.used = [0] * (self.rules.max_slot + 1)
+        self.empty_slots = rules.max_slot - rules.min_slot + 1
+        self.first_empty = rules.min_slot
+        self.used = [0] * (rules.max_slot + 1)
 
 
 class PciBusSet:
@@ -133,9 +134,13 @@ class PciBusSet:
                 f"{_BUS_KIND.name} address {_BUS_KIND.describe(a)} is already reserved "
                 f"by {owner_now!r}",
             )
-        self._take(bus, slot, function, flags, owner)
+        self.reserve_free((0, b, slot, function), flags, owner)
 
-    def _take(self, bus: PciBus, slot: int, function: int, flags: int, owner: Hashable) -> None:
+    def reserve_free(self, addr: PciAddr, flags: int, owner: Hashable) -> None:
+        """Reserve ``addr``, known to be free and on a bus (not checked again): an address
+        :meth:`find_free` has just returned, or the first of a bus just added."""
+        bus = self.buses[addr[1]]
+        slot, function = addr[2], addr[3]
         used = bus.used[slot]
         if not used:
             bus.empty_slots -= 1
@@ -146,7 +151,7 @@ class PciBusSet:
         bus.used[slot] = used
         if used == 0xFF and slot in bus.aggregate:
             bus.open_aggregate.remove(slot)
-        self._owners[(0, bus.index, slot, function)] = owner
+        self._owners[addr] = owner
 
     def fully_used(self) -> bool:
         """Whether every slot of every bus has at least one function in use."""
@@ -186,9 +191,9 @@ class PciBusSet:
         start = skip = self._skip.get(flags, 0)
         for i in range(start, len(buses)):
             bus = buses[i]
-            if not self.compatible_auto(flags, bus) or not (
+            if not (
                 bus.empty_slots or (aggregate and bus.open_aggregate)
-            ):
+            ) or not self.compatible_auto(flags, bus):
                 if i == skip:
                     skip += 1
                 continue
@@ -215,10 +220,6 @@ class PciBusSet:
                 return (0, i, empty, want)
         self._skip[flags] = skip
         return None
-
-    def reserve_free(self, addr: PciAddr, flags: int, owner: Hashable) -> None:
-        """Reserve ``addr``, which :meth:`find_free` has just returned (not checked again)."""
-        self._take(self.buses[addr[1]], addr[2], addr[3], flags, owner)
 
     def reserve_at(self, addr: PciAddr, flags: int, owner: Hashable) -> str | None:
         """Reserve ``addr``; return libvirt's message when it is already used."""
