@@ -247,14 +247,15 @@ class DeepPciPass(PciPass):
     ) -> _Layout:
         """The topology giving the most PCIe devices a port within the free bus numbers."""
         budget = MAX_INDEX - self._max_index()
-        best = None
-        for ported in range(demand.express, -1, -1):
-            layout = _layout_for(demand, ported, extra_bridges, root_functions, free_ports)
-            if layout.nbuses <= budget:
-                return layout
-            best = layout
-        assert best is not None
-        return best  # over budget: _add reports it
+        for ported in range(demand.express, 0, -1):  # counted, not built: O(1) a try
+            if (
+                sum(_layout_counts(demand, ported, extra_bridges, root_functions, free_ports))
+                <= budget
+            ):
+                break
+        else:
+            ported = 0  # the last try; over budget, _add reports it
+        return _layout_for(demand, ported, extra_bridges, root_functions, free_ports)
 
     def _add(self, layout: _Layout) -> list[Device]:
         first = self._max_index() + 1
@@ -278,6 +279,18 @@ def _layout_for(
     demand: _Demand, ported: int, extra_bridges: int, root_functions: int, free_ports: int
 ) -> _Layout:
     """The controllers to add when ``ported`` PCIe devices get a port and the rest a slot."""
+    root_ports, pcie_to_pci, bridges, nswitches, downstream = _layout_counts(
+        demand, ported, extra_bridges, root_functions, free_ports
+    )
+    switches = tuple(min(_SWITCH_PORTS, downstream - i * _SWITCH_PORTS) for i in range(nswitches))
+    return _Layout(root_ports, pcie_to_pci, bridges, switches)
+
+
+def _layout_counts(
+    demand: _Demand, ported: int, extra_bridges: int, root_functions: int, free_ports: int
+) -> tuple[int, int, int, int, int]:
+    """:func:`_layout_for`'s numbers: root ports, pcie-to-pci bridges, pci bridges, switches and
+    their downstream ports (their sum is the layout's number of buses)."""
     conventional = demand.conventional + demand.express - ported
     pcie_to_pci = 0
     slots = demand.free_slots
@@ -287,15 +300,12 @@ def _layout_for(
     missing = conventional - slots
     bridges = max(0, -(-missing // (_BRIDGE_SLOTS - 1))) + extra_bridges
     ports = ported + pcie_to_pci - free_ports
-    root_ports, switches = 0, tuple[int, ...]()
+    root_ports = nswitches = downstream = 0
     if 0 < ports <= root_functions:
         root_ports = ports
     elif ports > root_functions:
         root_ports = max(0, root_functions)
         deficit = ports - root_ports
-        nswitches = -(-deficit // (_SWITCH_PORTS - 1))
-        downstream = deficit + nswitches
-        switches = tuple(
-            min(_SWITCH_PORTS, downstream - i * _SWITCH_PORTS) for i in range(nswitches)
-        )
-    return _Layout(root_ports, pcie_to_pci, bridges, switches)
+        nswitches = max(0, -(-deficit // (_SWITCH_PORTS - 1)))
+        downstream = deficit + nswitches if nswitches else 0  # (no switch: no port)
+    return root_ports, pcie_to_pci, bridges, nswitches, downstream
