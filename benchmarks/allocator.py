@@ -11,6 +11,9 @@
     netaddr.IPSet holding the free space (allocate-any = the first address of the set, then
     remove it) at equal n, and alone at n = 10,000 and 100,000 (with the growth ratio) next to
     a sorted list of intervals kept with bisect and list.insert.
+(c) Memory (tracemalloc): an empty IPv6 /64 pool next to an empty 256-function PCI bus pool,
+    then the /64 after n random exact reservations (n + 1 free intervals, n owners) for n =
+    1,000, 10,000, 100,000: bytes per reservation, and the growth ratio for 10x n.
 
 The last line is ``allocator vs netaddr.IPSet at n=<n>: <R>x`` (netaddr time / ours).
 """
@@ -24,13 +27,14 @@ import platform
 import random
 import sys
 import time
-from collections.abc import Callable
+import tracemalloc
+from collections.abc import Callable, Sequence
 from itertools import product
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from virtaddr.alloc import AddressSpace
+from virtaddr.alloc import AddressKind, AddressSpace
 from virtaddr.kinds import ip, pci
 
 NET = ip.cidr_box("2001:db8::/64")
@@ -208,6 +212,59 @@ def bench_ipv6(quick: bool) -> float:
     return ratio
 
 
+# --------------------------------------------------------------------------- (c) memory
+
+
+def traced_bytes(build: Callable[[], object]) -> int:
+    """Bytes still allocated by ``build`` once it returned (its result kept alive)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = build()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del kept
+    return after - before
+
+
+def bench_memory(quick: bool) -> None:
+    print("(c) memory")
+
+    def pool(kind: AddressKind, box: Sequence[tuple[int, int]]) -> Callable[[], object]:
+        def build() -> object:
+            space = AddressSpace(kind)
+            space.add_pool(box, name="pool")
+            return space
+
+        return build
+
+    pci_bus = traced_bytes(pool(pci.KIND, [(0, 0), (0, 0), (0, 31), (0, 7)]))
+    ipv6 = traced_bytes(pool(ip.IPV6, NET.ranges))
+    print(f"    empty pool + space: PCI bus (256 functions) {pci_bus:,} B, IPv6 /64 {ipv6:,} B")
+
+    def reserved(offsets: list[int]) -> Callable[[], object]:
+        def build() -> object:
+            space = AddressSpace(ip.IPV6)
+            space.add_pool(NET, name="/64")
+            for x in offsets:
+                space.reserve((BASE + x,), "random")
+            return space
+
+        return build
+
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    used: dict[int, int] = {}
+    for n in sizes:
+        used[n] = traced_bytes(reserved(random_offsets(n, seed=3)))
+        each = used[n] / n
+        print(f"    /64 after n={n:<7} random reservations: {used[n]:>12,} B  {each:6.0f} B each")
+    small, big = sizes[-2], sizes[-1]
+    growth = used[big] / used[small]
+    print(f"    memory growth m({big:,})/m({small:,}): {growth:.1f} (n grows {big // small}x)")
+    print()
+
+
 def machine() -> str:
     return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores"
 
@@ -220,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     bench_pci(args.quick)
     ratio = bench_ipv6(args.quick)
+    bench_memory(args.quick)
     print(f"allocator vs netaddr.IPSet at n={100 if args.quick else 300}: {ratio:.0f}x")
     return 0
 
