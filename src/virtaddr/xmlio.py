@@ -322,8 +322,12 @@ def _serialize_nodes(tree: etree._ElementTree) -> str:
     """The top-level nodes of ``tree``, one per line (lxml alone would run them together)."""
     whole = etree.tostring(tree, encoding="unicode")
     root = tree.getroot()
-    before = [_node_text(node) for node in reversed(list(root.itersiblings(preceding=True)))]
-    rest = [_node_text(node) for node in (root, *root.itersiblings())]
+    preceding = list(root.itersiblings(preceding=True))
+    following = list(root.itersiblings())
+    if not preceding and not following and not tree.docinfo.doctype:
+        return whole  # the root alone: nothing to separate (and no second serialisation)
+    before = [_node_text(node) for node in reversed(preceding)]
+    rest = [_node_text(node) for node in (root, *following)]
     tail = "".join(rest)
     if not whole.endswith(tail):  # pragma: no cover - lxml wrote something unexpected
         return whole
