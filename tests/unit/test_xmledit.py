@@ -6,7 +6,16 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from virtaddr.xmledit import find_child, insert_element, new_element, set_address
+from virtaddr.xmledit import (
+    find_child,
+    insert_element,
+    insert_laid_out_after,
+    insert_next_to,
+    new_element,
+    new_elements,
+    set_address,
+    sibling_layout,
+)
 from virtaddr.xmlio import parse_document, serialize_document
 
 PCI = [
@@ -360,3 +369,70 @@ def test_find_child_matches_namespace_uri() -> None:
 def test_new_element_keeps_attribute_order() -> None:
     elem = new_element("address", list(reversed(PCI)))
     assert list(elem.attrib.keys()) == [name for name, _ in reversed(PCI)]
+
+
+# ---------------------------------------------------------------------------- new_elements
+
+LAYOUTS = [
+    # (the text of <devices>, as a document writes it)
+    "<domain>\n  <devices>\n    <disk/>\n    <controller type='usb'/>\n  </devices>\n</domain>\n",
+    "<domain>\n\t<devices>\n\t\t<disk/>\n\t\t<controller type='usb'/>\n\t</devices>\n</domain>\n",
+    "<domain>\n    <devices>\n        <disk/>\n        <controller/>\n    </devices>\n</domain>",
+    "<domain><devices><disk/><controller/></devices></domain>",
+    "<domain xmlns='urn:x'>\n <devices>\n  <disk/>\n  <controller/>\n </devices>\n</domain>\n",
+]
+SPECS = [
+    (
+        "controller",
+        [("type", "pci"), ("index", "1")],
+        [
+            ("model", [("name", "a")], ()),
+            ("target", [("chassis", "1")], ()),
+            ("address", PCI, [("zpci", [("uid", "0x0001")], ())]),
+        ],
+    ),
+    ("controller", [("type", "pci"), ("index", "2")], []),
+]
+
+
+def _one_by_one(root: etree._Element) -> None:
+    """The element-by-element way new_elements + insert_laid_out_after replaces."""
+    devices = device(root, "{*}devices")
+    anchor = devices[-1]
+    for tag, attrs, children in SPECS:
+        elem = new_element(tag, attrs)
+        for ctag, cattrs, grandchildren in children:
+            child = etree.SubElement(elem, ctag, dict(cattrs))
+            for gtag, gattrs, _ in grandchildren:
+                etree.SubElement(child, gtag, dict(gattrs))
+        insert_next_to(anchor, elem, after=True)
+        anchor = elem
+
+
+def _made_together(root: etree._Element) -> None:
+    devices = device(root, "{*}devices")
+    layout = sibling_layout(devices)
+    namespace = etree.QName(devices).namespace
+    anchor = devices[-1]
+    for elem in new_elements(SPECS, namespace, layout):
+        if layout is None:
+            insert_next_to(anchor, elem, after=True)
+        else:
+            insert_laid_out_after(anchor, elem, layout[0])
+        anchor = elem
+
+
+def test_new_elements_laid_out_as_inserted_one_by_one() -> None:
+    for text in LAYOUTS:
+        assert edit(text, _made_together) == edit(text, _one_by_one), text
+
+
+def test_new_elements_escape_values_and_carry_no_source_line() -> None:
+    made = new_elements(
+        [("a", [("x", 'q"&<\n\t'), ("y", "plain")], [("b", [], [])]), ("c", [], [])], "urn:x"
+    )
+    assert [etree.QName(e).localname for e in made] == ["a", "c"]
+    assert made[0].get("x") == 'q"&<\n\t' and made[0].get("y") == "plain"
+    assert all(e.tag.startswith("{urn:x}") for m in made for e in m.iter())
+    assert all(e.sourceline is None for m in made for e in m.iter())
+    assert new_elements([]) == []
