@@ -219,6 +219,12 @@ class Device:
         self.addr = dict(values)
         self.addr_dirty = True
 
+    def adopt_address(self, atype: str, values: dict[str, Any]) -> None:
+        """:meth:`set_address` with ``values`` kept, not copied: a dict no one else holds."""
+        self.addr_type = atype
+        self.addr = values
+        self.addr_dirty = True
+
     def clear_address(self) -> None:
         self.addr_type = None
         self.addr = {}

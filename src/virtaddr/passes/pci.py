@@ -116,10 +116,11 @@ class PciPass:
         if self.pseries:
             default = "pci-root"
         ctrls = self._pci_by_index() if by_index is None else by_index
-        add_bus = self.buses.add_bus
+        models: list[str] = []
         for i in range(nbuses):
             ctrl = ctrls.get(i)
-            add_bus((controller_model(ctrl) if ctrl is not None else None) or default)
+            models.append((controller_model(ctrl) if ctrl is not None else None) or default)
+        self.buses.add_buses(models)
 
     def _pci_by_index(self) -> dict[int, Device]:
         """The PCI controllers by index (the first of each, as ``Domain.controller`` finds)."""
@@ -146,14 +147,12 @@ class PciPass:
             if model in ROOT_MODELS:
                 continue
             ctrl.props["pci_flags"] = flags = CONTROLLER_FLAGS[model]
-            addr = buses.find_free(flags)
-            if addr is None:
+            if buses.find_free(flags, owner=ctrl) is None:
                 raise self._fail(
                     ctrl,
                     f"a PCI slot is needed to connect a PCI controller model='{model}', "
                     "but none is available, and it cannot be automatically added",
                 )
-            buses.reserve_free(addr, flags, ctrl)
 
     def _final_run(self) -> None:
         self.dry = False
@@ -178,7 +177,7 @@ class PciPass:
     def _grow(self, dev: Device | None, flags: int, wanted_bus: int) -> tuple[int, bool]:
         """Add buses up to ``wanted_bus`` as libvirt does; return (designated bus, bumped)."""
         buses = self.buses
-        first = buses.nbuses
+        first = len(buses.buses)
         add = wanted_bus - first + 1
         if flags & PCI_DEVICE and self.pseries:
             for _ in range(add):
@@ -218,21 +217,30 @@ class PciPass:
         return f"Cannot automatically add a new PCI bus for a device with connect flags {value:02x}"
 
     def _reserve_next(self, dev: Device | None, flags: int, function: int | None = None) -> PciAddr:
-        buses = self.buses
-        addr = buses.find_free(flags, function)
+        """Reserve libvirt's next address for ``flags`` (growing the buses in the dry run)."""
+        owner = dev if dev is not None else "reserved"
+        addr = self.buses.find_free(flags, function, owner=owner)
         if addr is None:
-            if not self.dry:
-                raise self._fail(dev, "No more available PCI slots")
-            bus, _ = self._grow(dev, flags, buses.nbuses)
-            addr = (0, bus, buses.buses[bus].rules.min_slot, function or 0)
-        # free either way: find_free's answer, or the first address of a bus just added
+            addr = self._reserve_when_full(dev, flags, function)
+        return addr
+
+    def _reserve_when_full(
+        self, dev: Device | None, flags: int, function: int | None = None
+    ) -> PciAddr:
+        """No address is free for ``flags``: in the dry run, grow the buses and reserve the
+        first address of the bus added; in the final run, fail."""
+        if not self.dry:
+            raise self._fail(dev, "No more available PCI slots")
+        buses = self.buses
+        bus, _ = self._grow(dev, flags, len(buses.buses))
+        addr = (0, bus, buses.buses[bus].rules.min_slot, function or 0)
         buses.reserve_free(addr, flags, dev if dev is not None else "reserved")
         return addr
 
     def _place(self, dev: Device, flags: int, function: int | None = None) -> PciAddr:
         addr = self._reserve_next(dev, flags, function)
         if not self.dry:
-            dev.set_address("pci", _pci_values(addr))
+            _set_pci(dev, addr)
         return addr
 
     # ---------------------------------------------------------------- explicit addresses
@@ -330,10 +338,7 @@ class PciPass:
     def _set_fixed(
         self, d: Device, addr: PciAddr, *, reserve: bool, multifunction: bool = False
     ) -> None:
-        values = _pci_values(addr)
-        if multifunction:
-            values["multifunction"] = "on"
-        d.set_address("pci", values)
+        _set_pci(d, addr, multifunction=multifunction)
         if reserve:
             message = self.buses.reserve_at(addr, d.props.get("pci_flags") or PCI_DEVICE, d)
             if message:
@@ -433,18 +438,20 @@ class PciPass:
 
     # ---------------------------------------------------------------- automatic placement
     def _place_all(self) -> None:
-        devices, stop = self._placement_list()
-        reserve_next, dry = self._reserve_next, self.dry
+        devices, usb2, stop = self._placement_list()
+        find_free, dry = self.buses.find_free, self.dry
         for dev in devices:
             flags = dev.props.get("pci_flags", 0)
             if not flags:
                 raise self._fail(dev, self._no_slot_message(dev, flags))
-            if dev.tag == "controller" and controller_model(dev) in USB2_MODELS:
+            if usb2 and dev in usb2:
                 self._place_usb2(dev, flags)
                 continue
-            addr = reserve_next(dev, flags)  # _place inlined: one call less per device
+            addr = find_free(flags, owner=dev)  # (_place, inlined: hundreds of devices)
+            if addr is None:
+                addr = self._reserve_when_full(dev, flags)
             if not dry:
-                dev.set_address("pci", _pci_values(addr))
+                _set_pci(dev, addr)
         if stop is not None:
             raise self._fail(stop, _virtio_disk_message(stop))
 
@@ -468,22 +475,20 @@ class PciPass:
         else:
             addr = self._reserve_next(c, flags, fn)
         if not self.dry:
-            values = _pci_values(addr)
-            if model == "ich9-uhci1":
-                values["multifunction"] = "on"
-            c.set_address("pci", values)
+            _set_pci(c, addr, multifunction=model == "ich9-uhci1")
 
     def _placement_order(self) -> Iterator[tuple[Device, int]]:
         """The devices to place automatically and their flags, in libvirt's order; fails where
         libvirt stops at a virtio disk with an address of another type."""
-        devices, stop = self._placement_list()
+        devices, _, stop = self._placement_list()
         for d in devices:
             yield d, d.props.get("pci_flags", 0)
         if stop is not None:
             raise self._fail(stop, _virtio_disk_message(stop))
 
-    def _placement_list(self) -> tuple[list[Device], Device | None]:
-        """The devices of :meth:`_placement_order`, and the virtio disk that stops it (if any).
+    def _placement_list(self) -> tuple[list[Device], set[Device], Device | None]:
+        """The devices of :meth:`_placement_order`, the USB2 controllers among them (placed as
+        companions), and the virtio disk that stops the order (if any).
 
         Whether a device is placed does not depend on the placement of those before it, so the
         list can be made first; the pass places the devices listed, then fails at the disk.
@@ -491,14 +496,20 @@ class PciPass:
         lists = self.domain.lists
         pci_ctrls: list[Device] = []
         other_ctrls: list[Device] = []
+        usb2: set[Device] = set()
         for c in lists["controller"]:
-            if not c.pci_wanted():
+            if c.addr_type is not None and not c.pci_wanted():  # (most have none: no call)
                 continue
             if c.get("type") == "pci":
-                if controller_model(c) not in ROOT_MODELS:
+                model = controller_model(c)
+                if model not in ROOT_MODELS:
                     pci_ctrls.append(c)
+                    if model in USB2_MODELS:
+                        usb2.add(c)
             elif self._other_controller(c):
                 other_ctrls.append(c)
+                if controller_model(c) in USB2_MODELS:
+                    usb2.add(c)
         order = pci_ctrls
         order += _wanted(lists["filesystem"])
         order += _wanted([n for n in lists["net"] if n.get("type") != "hostdev"])
@@ -511,7 +522,7 @@ class PciPass:
                 continue
             atype = d.addr_type
             if atype in _NOT_VIRTIO_DISK_ADDRESSES:
-                return order, d
+                return order, usb2, d
             if atype is None or d.pci_wanted():  # most have no address: no call
                 order.append(d)
         order += _wanted(lists["hostdev"], flagged=True)
@@ -529,7 +540,7 @@ class PciPass:
         order += _wanted(
             [m for m in lists["memory"] if m.get("model") in ("virtio-pmem", "virtio-mem")]
         )
-        return order, None
+        return order, usb2, None
 
     def _other_controller(self, c: Device) -> bool:
         ctype = c.get("type")
@@ -579,24 +590,25 @@ class PciPass:
                 expanders.append(c)
             elif model == "pci-bridge":
                 bridges.append(c)
-            target = c.props.setdefault("target", {})
-            if c.child_get("model", "name") is None:
-                c.props["model_name"] = MODEL_NAMES[model]
-            written = _target_attrs(c)
-            idx = c.props["index"]
-            a = c.pci
-            if model == "pci-bridge" and "chassisNr" not in written:
-                target["chassisNr"] = str(idx)
-            elif model == "pcie-root-port" and a is not None:
+            props = c.props
+            target = props.setdefault("target", {})
+            added = c.elem is None  # a controller the pass added: nothing written (no call)
+            if added or c.child_get("model", "name") is None:
+                props["model_name"] = MODEL_NAMES[model]
+            written = {} if added else _target_attrs(c)
+            idx = props["index"]
+            if model == "pci-bridge":
+                if "chassisNr" not in written:
+                    target["chassisNr"] = str(idx)
+            elif model in ("pcie-root-port", "pcie-switch-downstream-port"):
+                a = c.pci
+                if a is None:
+                    continue
                 if "chassis" not in written:
                     target["chassis"] = str(idx)
                 if "port" not in written:
-                    target["port"] = hex(a[2] * 8 + a[3])
-            elif model == "pcie-switch-downstream-port" and a is not None:
-                if "chassis" not in written:
-                    target["chassis"] = str(idx)
-                if "port" not in written:
-                    target["port"] = hex(a[2])
+                    root = model == "pcie-root-port"
+                    target["port"] = hex(a[2] * 8 + a[3] if root else a[2])
         for c in expanders:
             if "busNr" in _target_attrs(c) or "busNr" in c.props.get("target", {}):
                 continue
@@ -651,8 +663,14 @@ def _target_attrs(c: Device) -> dict[str, str]:
     return dict(t.attrib) if t is not None else {}
 
 
-def _pci_values(addr: PciAddr) -> dict[str, int | str]:
-    return {"domain": addr[0], "bus": addr[1], "slot": addr[2], "function": addr[3]}
+def _set_pci(dev: Device, addr: PciAddr, *, multifunction: bool = False) -> None:
+    """Give ``dev`` the PCI address ``addr`` (a new dict, adopted: no copy)."""
+    values: dict[str, int | str] = {
+        "domain": addr[0], "bus": addr[1], "slot": addr[2], "function": addr[3]
+    }  # fmt: skip
+    if multifunction:
+        values["multifunction"] = "on"
+    dev.adopt_address("pci", values)
 
 
 def assign_pci_addresses(domain: Domain) -> list[AddressError]:

@@ -41,13 +41,13 @@ class PciBus:
 
     ``used[slot]`` is a bit mask of the used functions (bit ``f`` for function ``f``);
     ``first_empty`` is a slot below which no slot is wholly empty (slots are only ever taken,
-    never given back, during a pass); ``open_aggregate`` the aggregate slots, sorted, that
-    still have a free function.
+    never given back, during a pass); ``open_aggregate`` the aggregate slots (those a root port
+    took first), sorted, that still have a free function: ``None`` until the first one is taken,
+    as most buses never have one (a pass builds hundreds of root-port buses).
     """
 
     __slots__ = (
         "accepts",
-        "aggregate",
         "empty_slots",
         "first_empty",
         "index",
@@ -63,8 +63,7 @@ class PciBus:
         self.model = model
         self.rules: BusModel = rules
         self.accepts = rules.accepts if accepts is None else accepts
-        self.aggregate: set[int] = set()
-        self.open_aggregate: list[int] = []
+        self.open_aggregate: list[int] | None = None
         self.empty_slots = rules.max_slot - rules.min_slot + 1
         self.first_empty = rules.min_slot
         self.used = [0] * (rules.max_slot + 1)
@@ -83,7 +82,9 @@ class PciBusSet:
 
     def __init__(self) -> None:
         self.buses: list[PciBus] = []
-        self._owners: dict[PciAddr, Hashable] = {}
+        # Per function, by _owner_key: an int, not the address tuple, so that the hundreds of
+        # reservations of a pass leave no container behind for the garbage collector to scan.
+        self._owners: dict[int, Hashable] = {}
         # Per connect flags: buses before this one never match them (full or incompatible).
         self._skip: dict[int, int] = {}
 
@@ -95,6 +96,11 @@ class PciBusSet:
         bus = PciBus(len(self.buses), model, accepts)
         self.buses.append(bus)
         return bus
+
+    def add_buses(self, models: list[str]) -> None:
+        """One bus per model, in order (a pass builds hundreds at once)."""
+        first = len(self.buses)
+        self.buses += [PciBus(first + i, model) for i, model in enumerate(models)]
 
     # ---------------------------------------------------------------- state
     def slot_used(self, bus: int, slot: int) -> bool:
@@ -115,7 +121,10 @@ class PciBusSet:
 
     def owner(self, addr: PciAddr) -> Hashable | None:
         """Who reserved ``addr``, or ``None`` when it is free or on no bus."""
-        return self._owners.get((addr[0], addr[1], addr[2], addr[3]))
+        domain, bus, slot, function = addr
+        if domain != 0 or not 0 <= slot <= 0x1F or not 0 <= function <= 7:
+            return None  # never reserved (and its key could be another address's)
+        return self._owners.get(_owner_key(bus, slot, function))
 
     def reserve(self, addr: PciAddr, flags: int, owner: Hashable) -> None:
         """Reserve one function; raises Collision/OutOfPool/InvalidAddress."""
@@ -127,7 +136,7 @@ class PciBusSet:
         if not bus.rules.min_slot <= slot <= bus.rules.max_slot:
             raise self._out_of_pool(a)
         if bus.used[slot] >> function & 1:
-            owner_now = self._owners[(0, b, slot, function)]
+            owner_now = self._owners[_owner_key(b, slot, function)]
             raise Collision(
                 a,
                 owner_now,
@@ -137,21 +146,24 @@ class PciBusSet:
         self.reserve_free((0, b, slot, function), flags, owner)
 
     def reserve_free(self, addr: PciAddr, flags: int, owner: Hashable) -> None:
-        """Reserve ``addr``, known to be free and on a bus (not checked again): an address
-        :meth:`find_free` has just returned, or the first of a bus just added."""
+        """Reserve ``addr``, known to be free and on a bus (not checked again), such as the
+        first address of a bus just added."""
         bus = self.buses[addr[1]]
         slot, function = addr[2], addr[3]
-        used = bus.used[slot]
-        if not used:
+        used = bus.used
+        mask = used[slot]
+        if not mask:
             bus.empty_slots -= 1
             if flags & AGGREGATE_SLOT:
-                bus.aggregate.add(slot)
-                insort(bus.open_aggregate, slot)
-        used |= 1 << function
-        bus.used[slot] = used
-        if used == 0xFF and slot in bus.aggregate:
-            bus.open_aggregate.remove(slot)
-        self._owners[addr] = owner
+                if bus.open_aggregate is None:
+                    bus.open_aggregate = [slot]
+                else:
+                    insort(bus.open_aggregate, slot)
+        mask |= 1 << function
+        used[slot] = mask
+        if mask == 0xFF and bus.open_aggregate and slot in bus.open_aggregate:
+            bus.open_aggregate.remove(slot)  # an aggregate slot just filled
+        self._owners[bus.index << 8 | slot << 3 | function] = owner  # (_owner_key, inlined)
 
     def fully_used(self) -> bool:
         """Whether every slot of every bus has at least one function in use."""
@@ -177,8 +189,11 @@ class PciBusSet:
         return bool(flags & accepts & TYPES)
 
     # ---------------------------------------------------------------- search
-    def find_free(self, flags: int, function: int | None = None) -> PciAddr | None:
-        """libvirt's next-address search: first compatible bus, first usable slot.
+    def find_free(
+        self, flags: int, function: int | None = None, *, owner: Hashable | None = None
+    ) -> PciAddr | None:
+        """libvirt's next-address search: first compatible bus, first usable slot; with
+        ``owner``, the address found is also reserved for it.
 
         On each bus, in slot order, the first slot with no function in use, or (for a device
         that may share an aggregate slot) an aggregate slot with the function free. Buses
@@ -203,23 +218,28 @@ class PciBusSet:
             while empty <= max_slot and used[empty]:
                 empty += 1
             bus.first_empty = empty
-            if aggregate:
-                for slot in bus.open_aggregate:
-                    if slot > empty:
+            slot = empty if empty <= max_slot else -1
+            f = want
+            if aggregate and bus.open_aggregate:  # one before the first empty slot comes first
+                for s in bus.open_aggregate:
+                    if s > empty:
                         break
-                    mask = used[slot]
+                    mask = used[s]
                     if not mask >> want & 1:
-                        self._skip[flags] = skip
-                        return (0, i, slot, want)
+                        slot = s
+                        break
                     if function is None:
-                        f = (~mask & (mask + 1)).bit_length() - 1  # the lowest clear bit
-                        self._skip[flags] = skip
-                        return (0, i, slot, f)
-            if empty <= max_slot:
-                self._skip[flags] = skip
-                return (0, i, empty, want)
+                        slot, f = s, (~mask & (mask + 1)).bit_length() - 1  # lowest clear bit
+                        break
+            if slot >= 0:
+                break
+        else:
+            self._skip[flags] = skip
+            return None
         self._skip[flags] = skip
-        return None
+        if owner is not None:
+            self.reserve_free((0, i, slot, f), flags, owner)
+        return (0, i, slot, f)
 
     def reserve_at(self, addr: PciAddr, flags: int, owner: Hashable) -> str | None:
         """Reserve ``addr``; return libvirt's message when it is already used."""
@@ -232,6 +252,11 @@ class PciBusSet:
     @staticmethod
     def _out_of_pool(addr: tuple[int, ...]) -> OutOfPool:
         return OutOfPool(f"{_BUS_KIND.name} address {_BUS_KIND.describe(addr)} is in no pool")
+
+
+def _owner_key(bus: int, slot: int, function: int) -> int:
+    """One int per function of domain 0 (slot < 32, function < 8)."""
+    return bus << 8 | slot << 3 | function
 
 
 def format_pci(addr: PciAddr) -> str:

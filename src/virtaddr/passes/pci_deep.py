@@ -137,13 +137,17 @@ class DeepPciPass(PciPass):
             raise _Shortage(flags)
         return super()._grow(dev, flags, wanted_bus)
 
-    def _reserve_next(self, dev: Device | None, flags: int, function: int | None = None) -> PciAddr:
-        express = flags & PCIE_DEVICE and not flags & INTEGRATED
-        if express and self.buses.find_free(flags, function) is None:
+    def _reserve_when_full(
+        self, dev: Device | None, flags: int, function: int | None = None
+    ) -> PciAddr:
+        """A PCI Express device finding no free port takes a free conventional slot."""
+        if flags & PCIE_DEVICE and not flags & INTEGRATED:
             conventional = (flags & ~PCIE_DEVICE) | PCI_DEVICE
-            if self.buses.find_free(conventional, function) is not None:
-                flags = conventional
-        return super()._reserve_next(dev, flags, function)
+            owner = dev if dev is not None else "reserved"
+            addr = self.buses.find_free(conventional, function, owner=owner)
+            if addr is not None:
+                return addr
+        return super()._reserve_when_full(dev, flags, function)
 
     # ---------------------------------------------------------------- sizing
     def _dry_run(self) -> None:
@@ -226,7 +230,7 @@ class DeepPciPass(PciPass):
                 for s in slots:
                     if not buses.slot_used(0, s):
                         root_functions += 8
-                    elif s in bus.aggregate:
+                    elif s in (bus.open_aggregate or ()):  # (a full one has none free)
                         root_functions += sum(buses.is_free((0, 0, s, f)) for f in range(8))
             elif buses.compatible_auto(PCI_DEVICE | AUTOASSIGN, bus):
                 has_conventional = True
