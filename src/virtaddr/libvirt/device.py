@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lxml import etree
@@ -67,8 +68,9 @@ class Device:
         self.addr_dirty = False
         self.props: dict[str, Any] = {}
         # For devices virtaddr adds: attributes and simple children of the new element.
-        self.attrs: list[tuple[str, str]] = []
-        self.children: list[tuple[str, list[tuple[str, str]]]] = []
+        # (shared empty tuples until set: most devices are read, not added)
+        self.attrs: Sequence[tuple[str, str]] = ()
+        self.children: Sequence[tuple[str, list[tuple[str, str]]]] = ()
         self.seq = 0
         # The first child element of each local name, read once (see child()).
         self._kids: dict[str, etree._Element] | None = None
