@@ -59,18 +59,24 @@ DEVICE_ORDER = (
     "crypto",
 )
 _CONTROLLER_ATTR_ORDER = ("type", "index", "model")
+# A PCI address's bus, slot and function as libvirt writes them, looked up, not formatted.
+_HEX2 = tuple(f"0x{n:02x}" for n in range(256))
+_HEX1 = tuple(f"0x{n:x}" for n in range(8))
 
 
 def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
     """The attributes of an ``<address>`` in libvirt's order and number formats."""
     if atype == "pci":  # most addresses, hundreds at a time: one list, no helper calls
         get = a.get
+        domain, bus, slot, function = (
+            get("domain", 0), get("bus", 0), get("slot", 0), get("function", 0)
+        )  # fmt: skip
         out = [
             ("type", "pci"),
-            ("domain", f"0x{get('domain', 0):04x}"),
-            ("bus", f"0x{get('bus', 0):02x}"),
-            ("slot", f"0x{get('slot', 0):02x}"),
-            ("function", f"0x{get('function', 0):x}"),
+            ("domain", "0x0000" if domain == 0 else f"0x{domain:04x}"),
+            ("bus", _HEX2[bus] if 0 <= bus < 256 else f"0x{bus:02x}"),
+            ("slot", _HEX2[slot] if 0 <= slot < 32 else f"0x{slot:02x}"),
+            ("function", _HEX1[function] if 0 <= function < 8 else f"0x{function:x}"),
         ]
         multifunction = get("multifunction")
         if multifunction == "on" or multifunction == "off":
