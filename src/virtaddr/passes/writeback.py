@@ -231,7 +231,11 @@ def _insert_added(domain: Domain, added: list[Device]) -> None:
             names = anchors[d.tag] = tuple(
                 devices_prefix + t for t in reversed(DEVICE_ORDER[: pos + 1])
             )
-        anchor = next((last[t] for t in names if t in last), None)
+        anchor = None
+        for name in names:
+            anchor = last.get(name)
+            if anchor is not None:
+                break
         if anchor is not None and laid_out:
             assert layout is not None
             insert_laid_out_after(anchor, elem, layout[0])
