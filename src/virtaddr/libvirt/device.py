@@ -97,8 +97,8 @@ class Device:
     def child(self, name: str) -> etree._Element | None:
         """The first child element whose local name is ``name``.
 
-        The children are indexed on first use and again when their number changed (or after
-        :meth:`children_changed`, for an edit that keeps their number).
+        The children are indexed on first use, and again when their number changed (the passes
+        only ever add or remove children) or the device has another element.
         """
         elem = self.elem
         if elem is None:
@@ -121,10 +121,6 @@ class Device:
         self._kids_len = len(elem)
         self._kids_of = elem
         return kids
-
-    def children_changed(self) -> None:
-        """Forget the index of child elements (after an edit of the element's children)."""
-        self._kids = None
 
     def child_get(self, name: str, attr: str) -> str | None:
         """Attribute ``attr`` of :meth:`child` ``name``, or None."""
