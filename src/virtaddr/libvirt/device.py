@@ -124,13 +124,7 @@ class Device:
 
     def child_get(self, name: str, attr: str) -> str | None:
         """Attribute ``attr`` of :meth:`child` ``name``, or None."""
-        elem = self.elem
-        if elem is None:
-            return None
-        kids = self._kids  # (child()'s lookup, inlined: this is called for every device often)
-        if kids is None or self._kids_of is not elem or self._kids_len != len(elem):
-            kids = self._index_children(elem)
-        c = kids.get(name)
+        c = self.child(name)
         return c.get(attr) if c is not None else None
 
     def describe(self) -> str:

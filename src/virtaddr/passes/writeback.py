@@ -118,8 +118,8 @@ def _write_zpci(d: Device, address: etree._Element) -> None:
         zpci = new_element(_qualified_like(address, "zpci"), [])
         address.append(zpci)
     zpci.attrib.clear()
-    zpci.set("uid", f"0x{ids['uid']:04x}")
-    zpci.set("fid", f"0x{ids['fid']:08x}")
+    for name, value in _zpci_attrs(ids):
+        zpci.set(name, value)
 
 
 def _write_compat_console(console: Device) -> None:
@@ -289,7 +289,12 @@ def _zpci_spec(d: Device) -> list[ElementSpec]:
     ids = d.props.get("zpci")
     if not ids:
         return []
-    return [("zpci", [("uid", f"0x{ids['uid']:04x}"), ("fid", f"0x{ids['fid']:08x}")], ())]
+    return [("zpci", _zpci_attrs(ids), ())]
+
+
+def _zpci_attrs(ids: dict[str, int]) -> list[tuple[str, str]]:
+    """``uid`` and ``fid`` of a ``<zpci>`` as libvirt writes them."""
+    return [("uid", f"0x{ids['uid']:04x}"), ("fid", f"0x{ids['fid']:08x}")]
 
 
 def _update_controller(c: Device) -> None:
