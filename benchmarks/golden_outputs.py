@@ -40,7 +40,9 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 def domain_inputs() -> list[Path]:
     found = sorted(CORPUS.rglob("input.xml")) if CORPUS.is_dir() else []
     found += sorted(FIXTURES.glob("*.in.xml"))
-    found += sorted(p for p in FIXTURES.glob("*.xml") if not p.name.endswith((".in.xml", ".out.xml")))
+    found += sorted(
+        p for p in FIXTURES.glob("*.xml") if not p.name.endswith((".in.xml", ".out.xml"))
+    )
     return found
 
 
@@ -90,6 +92,7 @@ def main() -> int:
     parser.add_argument("action", choices=("record", "compare"))
     parser.add_argument("directory", type=Path)
     parser.add_argument("--extra", default="", help="options added to every command line")
+    parser.add_argument("--only", default="", help="compare only the cases whose name has this")
     args = parser.parse_args()
     extra = shlex.split(args.extra)
     record = args.directory / "outputs.json"
@@ -100,6 +103,7 @@ def main() -> int:
         print(f"recorded {len(results)} outputs in {record}")
         return 0
     before: dict[str, dict[str, object]] = json.loads(record.read_text())
+    before = {name: old for name, old in before.items() if args.only in name}
     after = run_all([v["argv"] for v in before.values()], extra)  # type: ignore[misc]
     differ = 0
     for name, old in before.items():
@@ -109,7 +113,10 @@ def main() -> int:
                 differ += 1
                 a = str(old[field]).splitlines() or [""]
                 b = str(new[field]).splitlines() or [""]
-                first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                first = next(
+                    (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                    min(len(a), len(b)),
+                )
                 print(f"DIFF {name} [{field}] line {first + 1}:")
                 print(f"  - {a[first] if first < len(a) else '<end>'}"[:300])
                 print(f"  + {b[first] if first < len(b) else '<end>'}"[:300])

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lxml import etree
 
 from domains import q35_disks
-from virtaddr import api, xmlio
+from virtaddr import api
+from virtaddr.xmldoc import xmlio
 
 Assign = Callable[[etree._ElementTree], object]
 

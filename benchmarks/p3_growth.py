@@ -1,7 +1,7 @@
 """P3: how the pass grows with the domain: 300, 1,000 and 3,000 virtio disks on q35.
 
 Past about 230 devices libvirt's own growth gives up, so these run as ``assign --grow deep``
-does (:func:`virtaddr.passes.pci_deep.assign_deep`: libvirt's trial, then the deep topology).
+does (:func:`virtaddr.passes.pipeline.assign_deep`: libvirt's trial, then the deep topology).
 For each size, in the same alternating rounds, the pass on a tree parsed beforehand and lxml's
 parse + serialize of the same text (as :mod:`p2_pass_vs_xml`).
 
@@ -25,7 +25,7 @@ from lxml import etree
 
 from domains import q35_disks
 from p2_pass_vs_xml import lxml_round_trip, pass_only
-from virtaddr.passes.pci_deep import assign_deep
+from virtaddr.passes.pipeline import assign_deep
 
 
 def deep(tree: etree._ElementTree) -> object:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from lxml import etree
 
-from virtaddr.errors import AddressError
+from virtaddr.passes.result import AssignResult
 
 if TYPE_CHECKING:
-    from virtaddr.plan import DeviceInput
-    from virtaddr.problems import Problem
+    from virtaddr.hotplug.plan import DeviceInput
+    from virtaddr.passes.problems import Problem
     from virtaddr.profile import HypervisorProfile
-    from virtaddr.xmlio import Document
+    from virtaddr.xmldoc.xmlio import Document
 
 __all__ = [
     "AssignResult",
@@ -34,43 +34,14 @@ def __getattr__(name: str) -> Any:
     # ``Problem`` (re-exported) loads on first use: ``virtaddr assign`` never needs it, and
     # its module costs start-up time (P1 in benchmarks/README.md).
     if name == "Problem":
-        from virtaddr.problems import Problem
+        from virtaddr.passes.problems import Problem
 
         return Problem
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# AssignResult and Assigned are plain classes rather than dataclasses: ``@dataclass`` (and its
-# module) would add ~1.5 ms to every ``virtaddr`` process.
-
-
-class AssignResult:
-    """The outcome of one assign run: the (modified in place) tree and the errors found.
-
-    When ``errors`` is not empty libvirt would reject the domain; the tree may then be partly
-    modified and must not be written out.
-    """
-
-    __slots__ = ("errors", "tree")
-
-    def __init__(self, tree: etree._ElementTree, errors: list[AddressError] | None = None) -> None:
-        self.tree = tree
-        self.errors: list[AddressError] = [] if errors is None else errors
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, AssignResult)
-        return (self.tree, self.errors) == (other.tree, other.errors)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
-
-    def __repr__(self) -> str:
-        return f"AssignResult(tree={self.tree!r}, errors={self.errors!r})"
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+# Assigned is a plain class rather than a dataclass: ``@dataclass`` (and its module) would add
+# ~1.5 ms to every ``virtaddr`` process.
 
 
 def assign_tree(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
@@ -96,7 +67,7 @@ class Assigned(Generic[XmlT]):
 
     ``xml`` is the completed domain in the form it was given (text, bytes or an element), or
     ``None`` when a problem is an error: libvirt would reject the domain, and there is nothing
-    to write. ``problems`` are :class:`~virtaddr.problems.Problem` values (severity, message,
+    to write. ``problems`` are :class:`~virtaddr.passes.problems.Problem` values (severity, message,
     line, device, source); warnings (e.g. a device model the ``profile`` lacks) leave ``xml``
     set.
     """
@@ -162,7 +133,7 @@ def assign_xml(
     >>> print(result.xml[result.xml.index("<address"):][:75])  # the disk's; libvirt's too
     <address type="pci" domain="0x0000" bus="0x00" slot="0x02" function="0x0"/>
     """
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     doc = xmlio.parse_document(xml, source)
     data, problems = _assign_document(doc, profile)
@@ -181,7 +152,7 @@ def assign_file(
     The completed document comes back as bytes in the file's encoding, ready to write.
     Raises :class:`~virtaddr.errors.UnusableInput` when the file cannot be read or used.
     """
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     doc = xmlio.read_document(os.fspath(path))
     data, problems = _assign_document(doc, profile)
@@ -287,9 +258,9 @@ def plan(
     >>> after.ok, after.xml.count("<disk")
     (True, 1)
     """
-    from virtaddr import plan as planning
-    from virtaddr import xmlio
-    from virtaddr.problems import Problem
+    from virtaddr.hotplug import plan as planning
+    from virtaddr.passes.problems import Problem
+    from virtaddr.xmldoc import xmlio
 
     doc = _domain_document(domain, source)
     tree = doc.tree if doc is not None else _domain_tree(domain, source)[0]
@@ -310,7 +281,7 @@ def plan(
 
 def _domain_document(domain: DomainLike, source: str | None) -> Document | None:
     """The parsed document of a domain given as text, bytes or a path; None for an element."""
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     if isinstance(domain, str | bytes):
         return xmlio.parse_document(domain, source or "<string>")
@@ -330,7 +301,7 @@ def _domain_tree(domain: DomainLike, source: str | None) -> tuple[etree._Element
 
 
 def _device_input(device: DeviceLike, number: int) -> DeviceInput:
-    from virtaddr import plan as planning
+    from virtaddr.hotplug import plan as planning
 
     name = f"<device {number}>"
     if isinstance(device, etree._Element):
@@ -345,7 +316,7 @@ def _device_input(device: DeviceLike, number: int) -> DeviceInput:
 def _assign_document(
     doc: Document, profile: HypervisorProfile | None
 ) -> tuple[bytes | None, tuple[Problem, ...]]:
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     problems = _assign_tree(doc.tree, doc.source, profile)
     if any(problem.is_error for problem in problems):
@@ -356,7 +327,7 @@ def _assign_document(
 def _assign_tree(
     tree: etree._ElementTree, source: str | None, profile: HypervisorProfile | None
 ) -> tuple[Problem, ...]:
-    from virtaddr.problems import Problem
+    from virtaddr.passes.problems import Problem
 
     if profile is not None:
         profile.prepare(tree)

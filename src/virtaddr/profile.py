@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from virtaddr.libvirt.machine import Machine
-from virtaddr.problems import WARNING, Problem
+from virtaddr.passes.problems import WARNING, Problem
 
 __all__ = [
     "BUILTIN",

@@ -113,7 +113,7 @@ def virtaddr_domain(request: pytest.FixtureRequest) -> etree._Element:
 def _root(domain: DomainLike) -> etree._Element:
     from lxml import etree
 
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     if isinstance(domain, etree._ElementTree):
         return domain.getroot()

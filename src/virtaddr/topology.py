@@ -184,10 +184,10 @@ def assigned_topology(
 
     Returns (None, errors) when libvirt would reject the domain.
     """
-    from virtaddr.api import assign_tree
+    from virtaddr.passes.pipeline import run_pipeline
 
     work = copy.deepcopy(tree)
-    result = assign_tree(work, source=source)
+    result = run_pipeline(work, source=source)
     if result.errors:
         return None, result.errors
     topo = read_topology(work, source=source)
@@ -244,7 +244,7 @@ def _largest(fits: Callable[[int], bool]) -> tuple[int, bool]:
 
 
 def _fits(tree: etree._ElementTree, model: str, n: int, source: str | None) -> bool:
-    from virtaddr.api import assign_tree
+    from virtaddr.passes.pipeline import run_pipeline
 
     work = copy.deepcopy(tree)
     root = work.getroot()
@@ -257,7 +257,7 @@ def _fits(tree: etree._ElementTree, model: str, n: int, source: str | None) -> b
     for _ in range(n):
         el = etree.SubElement(devices, iface, type="user")
         etree.SubElement(el, mtag, type=model)
-    return assign_tree(work, source=source).ok
+    return run_pipeline(work, source=source).ok
 
 
 # ---------------------------------------------------------------------------- helpers

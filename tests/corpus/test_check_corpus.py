@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from parity import FIXTURES_DIR, corpus_dir, corpus_missing_reason
-from virtaddr import xmlio
 from virtaddr.check import CheckResult, check_tree
+from virtaddr.xmldoc import xmlio
 
 
 def _check(path: Path) -> CheckResult:

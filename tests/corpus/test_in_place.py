@@ -37,7 +37,8 @@ def _inputs() -> list[str]:
 
 def _assign(data: bytes, name: str) -> tuple[bytes, bytes]:
     """(normal output, spliced output) of assign on ``data``."""
-    from virtaddr import api, splice, xmlio
+    from virtaddr import api
+    from virtaddr.xmldoc import splice, xmlio
 
     doc = xmlio.parse_document(data, name)
     result = api.assign_tree(doc.tree, source=name)

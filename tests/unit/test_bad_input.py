@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parity import FIXTURES_DIR
-from virtaddr import xmlio
 from virtaddr.cli import main
+from virtaddr.xmldoc import xmlio
 
 SEEDS = sorted(FIXTURES_DIR.glob("*.in.xml"))
 _ATTRIBUTE_VALUE = re.compile(rb"""(=\s*)(['"])([^'"]*)\2""")

@@ -50,7 +50,8 @@ MESSY_AFTER = b"""<?xml version="1.0"?>
 
 
 def _splice(data: bytes) -> bytes:
-    from virtaddr import api, splice, xmlio
+    from virtaddr import api
+    from virtaddr.xmldoc import splice, xmlio
 
     doc = xmlio.parse_document(data, "t.xml")
     assert api.assign_tree(doc.tree).ok

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from virtaddr.xmledit import (
+from virtaddr.xmldoc.xmledit import (
     find_child,
     insert_element,
     insert_laid_out_after,
@@ -16,7 +16,7 @@ from virtaddr.xmledit import (
     set_address,
     sibling_layout,
 )
-from virtaddr.xmlio import parse_document, serialize_document
+from virtaddr.xmldoc.xmlio import parse_document, serialize_document
 
 PCI = [
     ("type", "pci"),

@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 
 from virtaddr.errors import UnusableInput
-from virtaddr.xmlio import (
+from virtaddr.xmldoc.xmlio import (
     STDIN_NAME,
     Document,
     parse_document,

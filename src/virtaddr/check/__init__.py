@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from virtaddr.libvirt.domain import Domain
-from virtaddr.problems import Problem
+from virtaddr.passes.problems import Problem
 
 __all__ = ["CheckResult", "check_tree"]
 

@@ -24,8 +24,8 @@ from virtaddr.passes.defaults import ROOT_MODELS, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import PCI_DEVICE, PCIE_DEVICE, UPSTREAM_PORT
+from virtaddr.passes.problems import ERROR, Problem, Related
 from virtaddr.passes.usb import UsbPass
-from virtaddr.problems import ERROR, Problem, Related
 
 __all__ = ["ExplicitPass"]
 

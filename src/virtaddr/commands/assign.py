@@ -169,7 +169,8 @@ def _assign_one(
 
     ``edit`` (``--in-place``/``--diff``): splice the changes into the original text.
     """
-    from virtaddr import api, xmlio
+    from virtaddr import api
+    from virtaddr.xmldoc import xmlio
 
     try:
         if edit is not None:

@@ -88,9 +88,9 @@ def _check_item(item: batch.Input, *, strict: bool, schema: bool, text: bool) ->
 
 
 def _check_one(path: str, *, strict: bool, schema: bool, text: bool) -> tuple[int, dict[str, Any]]:
-    from virtaddr import xmlio
     from virtaddr.check import check_tree
-    from virtaddr.problems import Problem
+    from virtaddr.passes.problems import Problem
+    from virtaddr.xmldoc import xmlio
 
     name = source_name(path)
     try:

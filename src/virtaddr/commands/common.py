@@ -10,7 +10,7 @@ from virtaddr.errors import DomainError, VirtaddrError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from virtaddr.xmlio import Document
+    from virtaddr.xmldoc.xmlio import Document
 
 EXIT_OK = 0
 EXIT_ADDRESS_PROBLEM = 1
@@ -19,7 +19,7 @@ PROG = "virtaddr"
 
 
 def write_result(doc: Document, destination: str | None) -> int:
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     data = xmlio.serialize_document(doc)
     if destination is None:
@@ -30,7 +30,7 @@ def write_result(doc: Document, destination: str | None) -> int:
 
 def write_file(path: str, data: bytes) -> int:
     """Replace ``path`` with ``data`` atomically; on failure say why and return exit status 2."""
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     try:
         xmlio.write_atomically(path, data)
@@ -80,7 +80,7 @@ def report_errors(errors: Sequence[DomainError], path: str) -> int:
 
 def source_name(path: str) -> str:
     if path == "-":
-        from virtaddr.xmlio import STDIN_NAME
+        from virtaddr.xmldoc.xmlio import STDIN_NAME
 
         return STDIN_NAME
     return path

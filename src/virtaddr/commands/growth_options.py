@@ -2,7 +2,7 @@
 
 Without these options ``assign`` is exactly libvirt's define. ``--grow deep`` only changes the
 outcome where libvirt's own growth gives up (see :mod:`virtaddr.passes.pci_deep`);
-``--hotplug-room`` adds controllers after the normal assignment (:mod:`virtaddr.hotplug_room`).
+``--hotplug-room`` adds controllers after the normal assignment (:mod:`virtaddr.hotplug.room`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from lxml import etree
 
-    from virtaddr.api import AssignResult
+    from virtaddr.passes.result import AssignResult
 
 __all__ = ["GrowthOptions", "add_arguments", "from_args"]
 
@@ -35,7 +35,7 @@ class GrowthOptions:
     def assign(self, tree: etree._ElementTree, source: str | None) -> AssignResult:
         """Assign ``tree`` as the options say."""
         from virtaddr.api import assign_tree
-        from virtaddr.passes.pci_deep import assign_deep
+        from virtaddr.passes.pipeline import assign_deep
 
         def base(t: etree._ElementTree) -> AssignResult:
             if self.deep:
@@ -44,7 +44,7 @@ class GrowthOptions:
 
         if not (self.hotplug_pcie or self.hotplug_pci):
             return base(tree)
-        from virtaddr.hotplug_room import add_hotplug_room
+        from virtaddr.hotplug.room import add_hotplug_room
 
         return add_hotplug_room(
             tree, pcie=self.hotplug_pcie, pci=self.hotplug_pci, source=source, assign=base

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lxml import etree
 
     from virtaddr.profile import HypervisorProfile
-    from virtaddr.xmlio import Document
+    from virtaddr.xmldoc.xmlio import Document
 
 __all__ = ["DEFAULT_URI", "LiveOptions", "add_arguments", "from_args"]
 
@@ -57,7 +57,8 @@ class LiveOptions:
                 print(warning.format(), file=sys.stderr)
         if not self.verify:
             return EXIT_OK
-        from virtaddr import live, xmlio
+        from virtaddr import live
+        from virtaddr.xmldoc import xmlio
 
         try:
             connection = _connection(self.uri)

@@ -9,7 +9,7 @@ from virtaddr.commands.common import EXIT_OK, EXIT_UNUSABLE, source_name, write_
 from virtaddr.errors import UnusableInput
 
 if TYPE_CHECKING:
-    from virtaddr.xmlio import Document
+    from virtaddr.xmldoc.xmlio import Document
 
 IN_PLACE = "in-place"
 DIFF = "diff"
@@ -17,7 +17,7 @@ DIFF = "diff"
 
 def read(path: str) -> tuple[bytes, Document]:
     """The bytes of ``path`` (``-``: standard input) and the document parsed from them."""
-    from virtaddr import xmlio
+    from virtaddr.xmldoc import xmlio
 
     source = source_name(path)
     try:
@@ -33,7 +33,7 @@ def read(path: str) -> tuple[bytes, Document]:
 
 def write(doc: Document, original: bytes, path: str, mode: str) -> int:
     """Replace ``path`` by the spliced result (``IN_PLACE``) or print the diff (``DIFF``)."""
-    from virtaddr import splice
+    from virtaddr.xmldoc import splice
 
     try:
         result = splice.splice_document(doc, original)

@@ -42,7 +42,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from virtaddr import plan, xmlio
+    from virtaddr.hotplug import plan
+    from virtaddr.xmldoc import xmlio
 
     devices: list[str] = args.devices
     if "-" in devices:

@@ -58,8 +58,8 @@ def _run_topology(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from virtaddr import xmlio
     from virtaddr.topology import assigned_topology
+    from virtaddr.xmldoc import xmlio
 
     path: str = args.input
     dot = None

@@ -22,12 +22,8 @@ run short.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-from lxml import etree
-
-from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
@@ -48,7 +44,7 @@ from virtaddr.passes.pci_flags import (
     UPSTREAM_PORT,
 )
 
-__all__ = ["CAPACITY_MESSAGES", "DeepPciPass", "assign_deep", "assign_pci_addresses_deep"]
+__all__ = ["CAPACITY_MESSAGES", "DeepPciPass", "assign_pci_addresses_deep"]
 
 #: libvirt's messages when its growth gives up: the failures ``--grow deep`` handles.
 CAPACITY_MESSAGES = (
@@ -60,18 +56,6 @@ MAX_INDEX = 255  # libvirt: "PCI controller index N too high, maximum is 255"
 _BRIDGE_SLOTS = 31
 _SWITCH_PORTS = 32
 _RETRIES = 64
-
-
-def assign_deep(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
-    """libvirt's assignment when it succeeds; the deep strategy when libvirt's growth gives up."""
-    from virtaddr.passes.pipeline import run_pipeline
-
-    trial = run_pipeline(copy.deepcopy(tree), source=source)
-    if trial.ok:
-        return run_pipeline(tree, source=source)
-    if not any(m in e.message for e in trial.errors for m in CAPACITY_MESSAGES):
-        return AssignResult(tree, trial.errors)
-    return run_pipeline(tree, source=source, grow="deep")
 
 
 def assign_pci_addresses_deep(domain: Domain) -> list[AddressError]:

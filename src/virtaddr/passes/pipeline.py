@@ -1,10 +1,22 @@
-"""The whole define-time pipeline, in libvirt's order of stages."""
+"""The define-time pipeline: libvirt's stages as a declared list, read top to bottom.
+
+Like libvirt's ``qemuDomainAssignAddresses`` (with the parse and validation steps of define
+around it), :data:`STAGES` runs in order and stops at the first stage that finds a problem, as
+libvirt stops at its first error. Each stage says whether ``plan`` (an attach with ``--config``)
+runs it too: the devices already stored keep their addresses, and libvirt skips the whole-domain
+checks of define. How PCI buses grow is passed in (:data:`LIBVIRT_GROWTH` or
+:data:`DEEP_GROWTH`); what differs between libvirt versions will be read by the stages from the
+run's rules (see :class:`Run`).
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from typing import NamedTuple
+
 from lxml import etree
 
-from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes import (
@@ -16,32 +28,188 @@ from virtaddr.passes import (
     other,
     parse_checks,
     pci,
+    pci_deep,
     spapr,
     usb,
     vserial,
     writeback,
 )
+from virtaddr.passes.result import AssignResult
 from virtaddr.passes.validate import (
+    AddressMisfits,
     address_misfits,
     check_smartcard_count,
     in_walk_order,
     video_misfits,
 )
 
+__all__ = [
+    "DEEP_GROWTH",
+    "LIBVIRT_GROWTH",
+    "STAGES",
+    "Growth",
+    "Run",
+    "Stage",
+    "assign_deep",
+    "require_supported_guest",
+    "rerun_stages",
+    "run_pipeline",
+]
+
+Growth = Callable[[Domain], list[AddressError]]
+"""The PCI stage: places every PCI device, adding the buses it needs."""
+
+LIBVIRT_GROWTH: Growth = pci.assign_pci_addresses
+"""libvirt's own: pci-bridges where its first pass can plug them, root ports on the root complex."""
+
+DEEP_GROWTH: Growth = pci_deep.assign_pci_addresses_deep
+"""``--grow deep``: a deeper topology where libvirt's growth gives up (:mod:`.pci_deep`)."""
+
+
+class Run:
+    """What one run of the stages shares: the domain and the choices made for this run.
+
+    The libvirt-version rules the stages read will be carried here, beside the growth.
+    """
+
+    __slots__ = ("attach", "domain", "growth", "misfits")
+
+    def __init__(self, domain: Domain, growth: Growth = LIBVIRT_GROWTH, attach: bool = False):
+        self.domain = domain
+        self.growth = growth
+        self.attach = attach
+        self.misfits = AddressMisfits()  # judged as written (stage 'address misfits')
+
+
+class Stage(NamedTuple):
+    """One step of define: its name, what it does, and whether an attach runs it too."""
+
+    name: str
+    run: Callable[[Run], list[AddressError]]
+    at_define: bool = True
+    at_attach: bool = True
+
+
+def _on_domain(
+    step: Callable[[Domain], list[AddressError] | None],
+) -> Callable[[Run], list[AddressError]]:
+    """A stage from a step of the domain alone; a step that returns nothing finds no problem."""
+
+    def stage(run: Run) -> list[AddressError]:
+        return step(run.domain) or []
+
+    stage.__name__ = step.__name__
+    stage.__doc__ = step.__doc__
+    return stage
+
+
+def _parse(run: Run) -> list[AddressError]:
+    return parse_checks.parse_errors(run.domain) or run.domain.problems
+
+
+def _address_misfits(run: Run) -> list[AddressError]:
+    """Addresses of a type libvirt refuses for the device: judged now, as written; those the
+    parser refuses are reported here, the others at device validation."""
+    run.misfits = address_misfits(run.domain)
+    return run.misfits.at_parse
+
+
+def _grow_pci(run: Run) -> list[AddressError]:
+    return run.growth(run.domain)
+
+
+def _device_validation(run: Run) -> list[AddressError]:
+    """libvirt's device validation, after every address is assigned: missing targets, drive
+    addresses, address misfits and IDE controllers, met in walk order; then smartcards."""
+    domain = run.domain
+    targets = parse_checks.missing_targets(domain)
+    found = drive.disk_validation_errors(domain) + run.misfits.at_validation
+    found += video_misfits(domain)
+    if not run.attach:
+        found += other.check_machine_controllers(domain)  # not re-checked at attach
+    return parse_checks.validation_order(in_walk_order(found), targets) or (
+        check_smartcard_count(domain)
+    )
+
+
+STAGES: tuple[Stage, ...] = (
+    # parsing the definition
+    Stage("parse", _parse),
+    Stage("controller types", _on_domain(parse_checks.default_controller_types)),
+    Stage("address misfits", _address_misfits),
+    Stage("controller indexes", _on_domain(defaults.read_controller_indexes)),
+    Stage("SCSI hostdev controllers", _on_domain(defaults.add_scsi_hostdev_controllers)),
+    Stage("missing controller indexes", _on_domain(defaults.fill_controller_indexes)),
+    Stage(
+        "duplicate controller indexes",
+        _on_domain(defaults.check_duplicate_indexes),
+        at_attach=False,
+    ),
+    Stage("default devices", _on_domain(defaults.add_default_devices)),
+    Stage("device defaults", _on_domain(defaults.fill_device_defaults)),
+    Stage("drive addresses", _on_domain(drive.assign_drive_addresses)),
+    Stage("drive controllers", _on_domain(drive.add_drive_controllers)),
+    Stage("virtio-serial controllers", _on_domain(vserial.add_virtio_serial_controllers)),
+    Stage("smartcards", _on_domain(other.assign_smartcards)),
+    Stage("SCSI controllers of hostdevs", _on_domain(drive.add_hostdev_scsi_controllers)),
+    Stage("implicit video", _on_domain(defaults.add_implicit_video)),
+    Stage("defaults of added devices", _on_domain(defaults.fill_device_defaults)),
+    # qemuDomainAssignAddresses
+    Stage("zPCI", _on_domain(other.check_zpci)),
+    Stage("other architectures", _on_domain(arch_checks.check_other_arch)),
+    Stage("virtio-serial addresses", _on_domain(vserial.assign_virtio_serial)),
+    Stage("spapr-vio addresses", _on_domain(spapr.assign_spapr_vio)),
+    Stage("ccw addresses", _on_domain(ccw.assign_ccw)),
+    Stage("virtio-mmio addresses", _on_domain(mmio.assign_virtio_mmio)),
+    Stage("PCI addresses", _grow_pci),
+    Stage("USB addresses", _on_domain(usb.assign_usb_addresses)),
+    Stage("console of the first serial", _on_domain(other.console_follows_serial)),
+    Stage("dimm slots", _on_domain(other.assign_dimm_slots)),
+    # validating the completed definition
+    Stage("device validation", _device_validation),
+    Stage("drive address duplicates", _on_domain(drive.check_drive_addresses), at_attach=False),
+)
+
+
+def run_stages(run: Run) -> list[AddressError]:
+    """Run :data:`STAGES` in order (those an attach runs, for an attach); stop at the first
+    stage that finds a problem, as libvirt does."""
+    for stage in STAGES:
+        if stage.at_attach if run.attach else stage.at_define:
+            errors = stage.run(run)
+            if errors:
+                return errors
+    return []
+
 
 def run_pipeline(
-    tree: etree._ElementTree, *, source: str | None = None, grow: str = "libvirt"
+    tree: etree._ElementTree, *, source: str | None = None, growth: Growth = LIBVIRT_GROWTH
 ) -> AssignResult:
-    """``grow='deep'``: PCI growth by :mod:`virtaddr.passes.pci_deep` instead of libvirt's."""
+    """Define ``tree``'s domain: every stage, then the new addresses and controllers written."""
     domain = Domain(tree, source)
     require_supported_guest(domain, source)
-    errors = _stages(domain, grow=grow)
+    errors = run_stages(Run(domain, growth))
     for e in errors:
         if e.source is None:
             e.source = source
     if not errors:
         writeback.write_back(domain)
     return AssignResult(tree, errors)
+
+
+def rerun_stages(domain: Domain) -> list[AddressError]:
+    """The stages again on a stored domain with a device attached or detached (``--config``)."""
+    return run_stages(Run(domain, attach=True))
+
+
+def assign_deep(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
+    """libvirt's assignment when it succeeds; the deep strategy when libvirt's growth gives up."""
+    trial = run_pipeline(copy.deepcopy(tree), source=source)
+    if trial.ok:
+        return run_pipeline(tree, source=source)
+    if not any(m in e.message for e in trial.errors for m in pci_deep.CAPACITY_MESSAGES):
+        return AssignResult(tree, trial.errors)
+    return run_pipeline(tree, source=source, growth=DEEP_GROWTH)
 
 
 def require_supported_guest(domain: Domain, source: str | None) -> None:
@@ -53,88 +221,3 @@ def require_supported_guest(domain: Domain, source: str | None) -> None:
             "virt, ARM vexpress, ppc64 pseries and s390x s390-ccw-virtio guests)",
             source=source,
         )
-
-
-def rerun_stages(domain: Domain) -> list[AddressError]:
-    """Stages 2-6 again on a stored domain with a device attached or detached (``--config``).
-
-    The devices already stored keep their addresses (they are explicit now); the whole-domain
-    validation of define (IDE on q35, duplicate drive addresses, a USB controller next to
-    ``model='none'``) is not run, as libvirt skips it.
-    """
-    return _stages(domain, validate=False)
-
-
-def _stages(domain: Domain, *, validate: bool = True, grow: str = "libvirt") -> list[AddressError]:
-    """Run libvirt's stages; stop after the first stage that finds a problem, as libvirt does."""
-    errors = parse_checks.parse_errors(domain) or domain.problems
-    if errors:
-        return errors
-    parse_checks.default_controller_types(domain)
-    misfits = address_misfits(domain)  # judged as written, raised at their stage
-    if misfits.at_parse:
-        return misfits.at_parse
-
-    def validate_devices(domain: Domain) -> list[AddressError]:
-        targets = parse_checks.missing_targets(domain)
-        # disks (drive addresses), address misfits and IDE controllers, met in walk order
-        found = drive.disk_validation_errors(domain) + misfits.at_validation
-        found += video_misfits(domain)
-        if validate:
-            found += other.check_machine_controllers(domain)
-        return parse_checks.validation_order(in_walk_order(found), targets) or (
-            check_smartcard_count(domain)
-        )
-
-    errors = defaults.read_controller_indexes(domain)
-    if errors:
-        return errors
-    defaults.add_scsi_hostdev_controllers(domain)
-    defaults.fill_controller_indexes(domain)
-    for step in (
-        defaults.check_duplicate_indexes if validate else _no_check,
-        defaults.add_default_devices,
-    ):
-        errors = step(domain)
-        if errors:
-            return errors
-    defaults.fill_device_defaults(domain)
-    errors = drive.assign_drive_addresses(domain)
-    if errors:
-        return errors
-    drive.add_drive_controllers(domain)
-    vserial.add_virtio_serial_controllers(domain)
-    errors = other.assign_smartcards(domain)
-    if errors:
-        return errors
-    drive.add_hostdev_scsi_controllers(domain)
-    defaults.add_implicit_video(domain)
-    defaults.fill_device_defaults(domain)
-    for step in (
-        other.check_zpci,
-        arch_checks.check_other_arch,  # this and the next three: no-ops on x86
-        vserial.assign_virtio_serial,
-        spapr.assign_spapr_vio,
-        ccw.assign_ccw,
-        mmio.assign_virtio_mmio,
-        pci.assign_pci_addresses if grow == "libvirt" else _deep_pci_addresses,
-        usb.assign_usb_addresses,
-        other.console_follows_serial,
-        other.assign_dimm_slots,
-        validate_devices,  # libvirt's device validation, after every address is assigned
-        drive.check_drive_addresses if validate else _no_check,  # duplicates, after the walk
-    ):
-        errors = step(domain)
-        if errors:
-            return errors
-    return []
-
-
-def _no_check(domain: Domain) -> list[AddressError]:
-    return []
-
-
-def _deep_pci_addresses(domain: Domain) -> list[AddressError]:
-    from virtaddr.passes import pci_deep
-
-    return pci_deep.assign_pci_addresses_deep(domain)

@@ -9,7 +9,7 @@ from lxml import etree
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
-from virtaddr.xmledit import (
+from virtaddr.xmldoc.xmledit import (
     ElementSpec,
     append_child,
     find_child,

@@ -19,11 +19,11 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import local
+from virtaddr.passes.result import AssignResult
 from virtaddr.topology import Topology, read_topology
-from virtaddr.xmledit import insert_element, new_element
+from virtaddr.xmldoc.xmledit import insert_element, new_element
 
 __all__ = ["add_hotplug_room"]
 
@@ -41,10 +41,10 @@ def add_hotplug_room(
 ) -> AssignResult:
     """Assign ``tree`` (with ``assign``, default libvirt's way), then add controllers until at
     least ``pcie`` PCIe devices and ``pci`` conventional ones can be hotplugged."""
-    from virtaddr.api import assign_tree
+    from virtaddr.passes.pipeline import run_pipeline
 
     def run(t: etree._ElementTree) -> AssignResult:
-        return assign(t) if assign is not None else assign_tree(t, source=source)
+        return assign(t) if assign is not None else run_pipeline(t, source=source)
 
     result = run(tree)
     if result.errors:
@@ -55,7 +55,7 @@ def add_hotplug_room(
         if not models:
             return result
         _add_controllers(tree, topo, models)
-        result = assign_tree(tree, source=source)
+        result = run_pipeline(tree, source=source)
         for error in result.errors:  # libvirt would reject the controllers where they land
             error.message = f"no room for the added {', '.join(sorted(set(models)))}: " + (
                 error.message

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from virtaddr.xmlio import Document, safe_parser
+from virtaddr.xmldoc.xmlio import Document, safe_parser
 
 __all__ = ["SpliceImpossible", "splice_document"]
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from virtaddr.api import AssignResult
 from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
@@ -27,8 +26,9 @@ from virtaddr.passes import defaults, parse_checks, writeback
 from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
-from virtaddr.xmledit import insert_element, insert_next_to, remove_element
-from virtaddr.xmlio import parse_root, read_input, safe_parser
+from virtaddr.passes.result import AssignResult
+from virtaddr.xmldoc.xmledit import insert_element, insert_next_to, remove_element
+from virtaddr.xmldoc.xmlio import parse_root, read_input, safe_parser
 
 __all__ = ["DeviceInput", "attach_devices", "detach_devices", "parse_device", "read_device"]
 
