@@ -17,6 +17,8 @@ from typing import Any
 
 from lxml import etree
 
+from virtaddr.xmldoc.numbers import parse_uint
+
 __all__ = ["address_differences"]
 
 _FIELDS = {
@@ -38,22 +40,6 @@ _USB_PATH = re.compile(r"\s*\d+(\.\d+)+\s*")
 _HEXISH = re.compile(r"(0x)?[0-9a-fA-F]+")
 
 
-def _number(text: str) -> int | None:
-    """The integer libvirt reads (strtoul base 0: 0x.. hex, 0.. octal, else decimal)."""
-    s = text.strip()
-    try:
-        if s[:2].lower() == "0x":
-            return int(s, 16)
-        if len(s) > 1 and s[0] == "0":
-            try:
-                return int(s, 8)
-            except ValueError:
-                return int(s, 10)
-        return int(s, 10)
-    except ValueError:
-        return None
-
-
 def _address(el: etree._Element) -> dict[str, Any] | None:
     addr = el.find("address")
     if addr is None:
@@ -71,7 +57,7 @@ def _address(el: etree._Element) -> dict[str, Any] | None:
         elif _USB_PATH.fullmatch(value):
             out[key] = ".".join(str(int(p)) for p in value.strip().split("."))
         else:
-            n = _number(value)
+            n = parse_uint(value)
             if n is None:
                 out[key] = value
             elif n != 0 or key in out:
@@ -119,7 +105,7 @@ def _identities(root: etree._Element) -> list[tuple[tuple[Any, ...], etree._Elem
                 companion = f"startport={master.get('startport', '0')}"
             else:
                 companion = None
-            number = _number(index) if index is not None else None
+            number = parse_uint(index, auto_base=False) if index is not None else None
             key = ("controller", el.get("type"), number, companion)
         elif el.tag == "disk" and target is not None and target.get("dev"):
             key = ("disk", target.get("dev"))
@@ -151,7 +137,7 @@ def _controller_details(el: etree._Element) -> dict[str, Any]:
     target = el.find("target")
     attrib = {str(k): str(v) for k, v in (target.attrib if target is not None else {}).items()}
     for k, v in sorted(attrib.items()):
-        out[f"target {k}"] = _number(v) if _HEXISH.fullmatch(v) else v
+        out[f"target {k}"] = parse_uint(v) if _HEXISH.fullmatch(v) else v
     return out
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from virtaddr.errors import AddressError
-from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.pci_flags import (
     BUS_MODELS,
@@ -26,6 +26,8 @@ from virtaddr.passes.pci_flags import (
     TYPE_NAMES,
     TYPES,
 )
+from virtaddr.xmldoc.names import local, namespace
+from virtaddr.xmldoc.numbers import parse_uint
 
 __all__ = [
     "Bus",
@@ -135,7 +137,7 @@ def read_topology(tree: etree._ElementTree, *, source: str | None = None) -> Top
     machine = domain.machine.family
     controllers: dict[int, Device] = {}
     for c in domain.controllers("pci"):
-        idx = _int(c.get("index"))
+        idx = _index(c)
         if idx is not None:
             controllers[idx] = c
     plugged: dict[int, list[Plugged]] = {}
@@ -147,7 +149,7 @@ def read_topology(tree: etree._ElementTree, *, source: str | None = None) -> Top
             continue
         child = None
         if d.tag == "controller" and d.get("type") == "pci":
-            child = _int(d.get("index"))
+            child = _index(d)
         plugged.setdefault(a[1], []).append(Plugged(a[2], a[3], _describe(d), child))
     if 0 not in controllers:
         root_model = "pcie-root" if domain.machine.is_q35 else "pci-root"
@@ -251,7 +253,7 @@ def _fits(tree: etree._ElementTree, model: str, n: int, source: str | None) -> b
     devices = next((c for c in root if local(c.tag) == "devices"), None)
     if devices is None:
         return False
-    ns = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else None
+    ns = namespace(root.tag)
     iface = f"{{{ns}}}interface" if ns else "interface"
     mtag = f"{{{ns}}}model" if ns else "model"
     for _ in range(n):
@@ -280,13 +282,10 @@ def _describe(d: Device) -> str:
     return d.describe()
 
 
-def _int(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(text, 0) if text.lower().startswith("0x") else int(text)
-    except ValueError:
-        return None
+def _index(controller: Device) -> int | None:
+    """A controller's index as libvirt reads it (decimal only: ``010`` is 10)."""
+    text = controller.get("index")
+    return None if text is None else parse_uint(text, auto_base=False)
 
 
 def slot_text(bus: int, slot: int, function: int) -> str:

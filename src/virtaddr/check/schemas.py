@@ -12,9 +12,9 @@ from typing import Any
 
 from lxml import etree
 
-from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.problems import ERROR, WARNING, Problem
+from virtaddr.xmldoc.names import local
 
 __all__ = ["LIBVIRT_RNG", "SCHEMA_DIR", "address_problems", "relaxng_problems"]
 

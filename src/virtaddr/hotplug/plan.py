@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from virtaddr.errors import AddressError, UnusableInput
-from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.machine import PPC64_ARCHES, S390_ARCHES, X86_ARCHES
 from virtaddr.passes import defaults, parse_checks, writeback
@@ -27,6 +27,7 @@ from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
 from virtaddr.passes.result import AssignResult
+from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.xmledit import insert_element, insert_next_to, remove_element
 from virtaddr.xmldoc.xmlio import parse_root, read_input, safe_parser
 

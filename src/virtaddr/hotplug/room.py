@@ -20,9 +20,9 @@ from collections.abc import Callable
 from lxml import etree
 
 from virtaddr.errors import AddressError
-from virtaddr.libvirt.device import local
 from virtaddr.passes.result import AssignResult
 from virtaddr.topology import Topology, read_topology
+from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.xmledit import insert_element, new_element
 
 __all__ = ["add_hotplug_room"]

@@ -8,8 +8,10 @@ from typing import Any
 from lxml import etree
 
 from virtaddr.errors import AddressError
-from virtaddr.libvirt.attrs import bad_value_message, parse_uint
+from virtaddr.libvirt.attrs import bad_value_message
 from virtaddr.libvirt.usbport import parse_usb_port
+from virtaddr.xmldoc.names import local
+from virtaddr.xmldoc.numbers import parse_uint
 
 # Address types and the attributes libvirt writes, in its order.
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -28,13 +30,6 @@ ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _AUTO_BASE = {"pci", "ccw", "isa", "spapr-vio"}
 _PCI_LIMITS = {"domain": (0xFFFF, "0xFFFF"), "bus": (0xFF, "0xFF"), "slot": (0x1F, "0x1F")}
-
-
-def local(tag: object) -> str:
-    """The local name of an element tag (``{ns}name`` -> ``name``)."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1]
 
 
 class Device:
@@ -114,7 +109,7 @@ class Device:
             tag = c.tag  # a str for an element (a function for a comment or PI)
             if tag.__class__ is str:
                 if tag[0] == "{":
-                    tag = tag[tag.index("}") + 1 :]
+                    tag = local(tag)
                 if tag not in kids:
                     kids[tag] = c
         self._kids = kids

@@ -8,8 +8,9 @@ from lxml import etree
 
 from virtaddr.errors import AddressError, UnusableInput
 from virtaddr.libvirt.attrs import disk_name_index
-from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.machine import Machine
+from virtaddr.xmldoc.names import local, namespace
 
 # The order in which libvirt visits "all devices" (its device walk).
 WALK_ORDER = (
@@ -55,7 +56,7 @@ class Domain:
         self.tree = tree
         self.root = root
         self.source = source
-        self.ns = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else None
+        self.ns = namespace(root.tag)
         os_type = self._find(root, "os", "type")
         arch = os_type.get("arch", "") if os_type is not None else ""
         machine = os_type.get("machine", "") if os_type is not None else ""
@@ -94,7 +95,7 @@ class Domain:
             if tag.__class__ is not str:
                 continue  # a comment or a processing instruction
             if tag[0] == "{":
-                tag = tag[tag.index("}") + 1 :]
+                tag = local(tag)
             name = _TAG_TO_LIST.get(tag)
             if name is None:
                 continue

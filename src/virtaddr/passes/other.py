@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from virtaddr.errors import AddressError
-from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.defaults import ensure_controllers
+from virtaddr.xmldoc.names import local
 
 
 def assign_smartcards(domain: Domain) -> list[AddressError]:

@@ -15,8 +15,9 @@ without its category prefix (``XML error:``, ``internal error:``, ...).
 from __future__ import annotations
 
 from virtaddr.errors import AddressError
-from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import WALK_ORDER, Domain
+from virtaddr.xmldoc.names import local
 
 __all__ = [
     "PARSE_ORDER",

@@ -6,9 +6,10 @@ from typing import Any
 
 from lxml import etree
 
-from virtaddr.libvirt.device import Device, local
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
+from virtaddr.xmldoc.names import local, namespace, ns_prefix
 from virtaddr.xmldoc.xmledit import (
     ElementSpec,
     append_child,
@@ -177,15 +178,15 @@ def write_back(domain: Domain) -> None:
                 attrs = format_address(d.addr_type, d.addr)
                 address = find_child(elem, "address")
                 if address is None:
-                    new_addresses.setdefault(_namespace(elem), []).append((d, attrs))
+                    new_addresses.setdefault(namespace(str(elem.tag)), []).append((d, attrs))
                 else:
                     set_address(elem, attrs)
                     _write_zpci(d, address)
         elif d.addr_dirty:
             _remove_address(d)
-    for namespace, devices in new_addresses.items():
+    for uri, devices in new_addresses.items():
         specs = [("address", attrs, _zpci_spec(d)) for d, attrs in devices]
-        for (d, _), address in zip(devices, new_elements(specs, namespace), strict=True):
+        for (d, _), address in zip(devices, new_elements(specs, uri), strict=True):
             assert d.elem is not None
             append_child(d.elem, address)
     console = domain.compat_console()  # outside the walk; shows serial 0's address (pSeries)
@@ -216,7 +217,7 @@ def _insert_added(domain: Domain, added: list[Device]) -> None:
     # The last child of each device tag (insert_element's ``after`` without rescanning
     # <devices> for each of hundreds of added controllers).
     tag = str(devices.tag)
-    devices_prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    devices_prefix = ns_prefix(tag)
     last: dict[str, etree._Element] = {}
     for child in devices:
         if isinstance(child.tag, str):
@@ -256,11 +257,6 @@ def _strip_layout(elem: etree._Element) -> None:
         if e is not elem:
             e.tail = None
         e.text = None
-
-
-def _namespace(elem: etree._Element) -> str | None:
-    tag = str(elem.tag)
-    return tag[1 : tag.index("}")] if tag.startswith("{") else None
 
 
 def _qualify(domain: Domain, name: str) -> str:
@@ -331,7 +327,7 @@ def _update_controller(c: Device) -> None:
 
 def _qualified_like(el: etree._Element, name: str) -> str:
     tag = str(el.tag)
-    return tag[: tag.index("}") + 1] + name if tag.startswith("{") else name
+    return ns_prefix(tag) + name
 
 
 __all__ = ["format_address", "local", "write_back"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from virtaddr.xmldoc.numbers import parse_uint
 from virtaddr.xmldoc.xmlio import Document, safe_parser
 
 __all__ = ["SpliceImpossible", "splice_document"]
@@ -213,18 +214,8 @@ def _same_value(now: str, was: str) -> bool:
     """Equal text, or the same number as libvirt reads it (``0x21`` = ``33``): keep the user's."""
     if now == was:
         return True
-    numbers = [_number(v) for v in (now, was)]
+    numbers = [parse_uint(v) for v in (now, was)]
     return numbers[0] is not None and numbers[0] == numbers[1]
-
-
-def _number(text: str) -> int | None:
-    text = text.strip()
-    try:
-        if text[:2] in ("0x", "0X"):
-            return int(text, 16)
-        return int(text, 8) if len(text) > 1 and text[0] == "0" else int(text, 10)
-    except ValueError:
-        return None
 
 
 def _kind(node: etree._Element) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from lxml import etree
 
+from virtaddr.xmldoc.names import ns_prefix
+
 __all__ = [
     "append_child",
     "find_child",
@@ -415,7 +417,7 @@ def _prefix(parent: etree._Element) -> str:
     """``{uri}`` of ``parent``'s namespace, or "" (lxml spells a namespace-less tag without
     braces; reading the tag is cheaper than building a ``QName``)."""
     tag: str = parent.tag
-    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    return ns_prefix(tag)
 
 
 def _adopt_namespace(parent: etree._Element, new: etree._Element) -> None:
