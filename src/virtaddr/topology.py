@@ -37,6 +37,7 @@ __all__ = [
     "Topology",
     "assigned_topology",
     "growth_room",
+    "host_source",
     "read_topology",
 ]
 
@@ -54,12 +55,13 @@ _GROWTH_LIMIT = 4096  # far past libvirt's own limits (about 700 on pc, 240 on q
 @dataclass(frozen=True, slots=True)
 class Plugged:
     """One function in use: a device, a PCI controller (``bus``: the bus it provides) or the
-    chipset."""
+    chipset. ``host``: what a host device passes through (see :func:`host_source`)."""
 
     slot: int
     function: int
     name: str
     bus: int | None = None
+    host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,9 @@ def read_topology(tree: etree._ElementTree, *, source: str | None = None) -> Top
         child = None
         if d.tag == "controller" and d.get("type") == "pci":
             child = _index(d)
-        plugged.setdefault(a[1], []).append(Plugged(a[2], a[3], _describe(d), child))
+        plugged.setdefault(a[1], []).append(
+            Plugged(a[2], a[3], _describe(d), child, host_source(d))
+        )
     if 0 not in controllers:
         root_model = "pcie-root" if domain.machine.is_q35 else "pci-root"
     else:
@@ -280,6 +284,40 @@ def _describe(d: Device) -> str:
         model = d.child_get("model", "type") or d.get("model")
         return f"{d.tag}" + (f" ({model})" if model else "")
     return d.describe()
+
+
+def host_source(d: Device) -> str | None:
+    """The host side of a passed-through device, as a short text: a PCI host device's (or an
+    SR-IOV ``<interface type='hostdev'>``'s) host address ``0000:06:12.5``, a mediated
+    device's ``mdev UUID``, a vhost-scsi host's ``vhost WWPN``; None for other devices."""
+    kind = d.get("type")
+    if d.tag == "interface" and kind != "hostdev":
+        return None
+    if d.tag not in ("hostdev", "interface") or d.get("mode", "subsystem") != "subsystem":
+        return None
+    source = d.child("source")
+    if source is None:
+        return None
+    if kind == "scsi_host":
+        wwpn = source.get("wwpn")
+        return f"{source.get('protocol', 'vhost')} {wwpn}" if wwpn else None
+    address = next(
+        (c for c in source if isinstance(c.tag, str) and local(c.tag) == "address"), None
+    )
+    if address is None:
+        return None
+    if kind == "mdev":
+        uuid = address.get("uuid")
+        return f"mdev {uuid}" if uuid else None
+    # libvirt reads a host PCI address in any base; a missing field is 0
+    fields: list[int] = []
+    for name in ("domain", "bus", "slot", "function"):
+        value = parse_uint(address.get(name, "0"))
+        if value is None:
+            return None
+        fields.append(value)
+    dom, bus, slot, fn = fields
+    return f"{dom:04x}:{bus:02x}:{slot:02x}.{fn:x}"
 
 
 def _index(controller: Device) -> int | None:
