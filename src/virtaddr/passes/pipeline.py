@@ -5,8 +5,8 @@ around it), :data:`STAGES` runs in order and stops at the first stage that finds
 libvirt stops at its first error. Each stage says whether ``plan`` (an attach with ``--config``)
 runs it too: the devices already stored keep their addresses, and libvirt skips the whole-domain
 checks of define. How PCI buses grow is passed in (:data:`LIBVIRT_GROWTH` or
-:data:`DEEP_GROWTH`); what differs between libvirt versions will be read by the stages from the
-run's rules (see :class:`Run`).
+:data:`DEEP_GROWTH`); what differs between libvirt versions the stages read from the run's
+rules (:class:`Run`, :mod:`.versions`), never from version checks of their own.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from virtaddr.passes.validate import (
     in_walk_order,
     video_misfits,
 )
+from virtaddr.passes.versions import LibvirtRules, rules_for
 
 __all__ = [
     "DEEP_GROWTH",
@@ -69,16 +70,25 @@ DEEP_GROWTH: Growth = pci_deep.assign_pci_addresses_deep
 class Run:
     """What one run of the stages shares: the domain and the choices made for this run.
 
-    The libvirt-version rules the stages read will be carried here, beside the growth.
+    ``rules`` are the libvirt version's (:mod:`.versions`; the newest when not given).
     """
 
-    __slots__ = ("attach", "domain", "growth", "misfits")
+    __slots__ = ("attach", "domain", "growth", "misfits", "rules")
 
-    def __init__(self, domain: Domain, growth: Growth = LIBVIRT_GROWTH, attach: bool = False):
+    def __init__(
+        self,
+        domain: Domain,
+        growth: Growth = LIBVIRT_GROWTH,
+        attach: bool = False,
+        rules: LibvirtRules | None = None,
+    ):
         self.domain = domain
         self.growth = growth
         self.attach = attach
+        self.rules = rules or rules_for()
         self.misfits = AddressMisfits()  # judged as written (stage 'address misfits')
+        # rule 1: where the controllers libvirt adds go in the controller list
+        domain.added_controllers_sorted = self.rules.added_controllers_in_index_order
 
 
 class Stage(NamedTuple):
@@ -183,12 +193,19 @@ def run_stages(run: Run) -> list[AddressError]:
 
 
 def run_pipeline(
-    tree: etree._ElementTree, *, source: str | None = None, growth: Growth = LIBVIRT_GROWTH
+    tree: etree._ElementTree,
+    *,
+    source: str | None = None,
+    growth: Growth = LIBVIRT_GROWTH,
+    rules: LibvirtRules | None = None,
 ) -> AssignResult:
-    """Define ``tree``'s domain: every stage, then the new addresses and controllers written."""
+    """Define ``tree``'s domain: every stage, then the new addresses and controllers written.
+
+    ``rules``: the libvirt version's (:func:`.versions.rules_for`; the newest when None).
+    """
     domain = Domain(tree, source)
     require_supported_guest(domain, source)
-    errors = run_stages(Run(domain, growth))
+    errors = run_stages(Run(domain, growth, rules=rules))
     for e in errors:
         if e.source is None:
             e.source = source
@@ -197,19 +214,21 @@ def run_pipeline(
     return AssignResult(tree, errors)
 
 
-def rerun_stages(domain: Domain) -> list[AddressError]:
+def rerun_stages(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
     """The stages again on a stored domain with a device attached or detached (``--config``)."""
-    return run_stages(Run(domain, attach=True))
+    return run_stages(Run(domain, attach=True, rules=rules))
 
 
-def assign_deep(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
+def assign_deep(
+    tree: etree._ElementTree, *, source: str | None = None, rules: LibvirtRules | None = None
+) -> AssignResult:
     """libvirt's assignment when it succeeds; the deep strategy when libvirt's growth gives up."""
-    trial = run_pipeline(copy.deepcopy(tree), source=source)
+    trial = run_pipeline(copy.deepcopy(tree), source=source, rules=rules)
     if trial.ok:
-        return run_pipeline(tree, source=source)
+        return run_pipeline(tree, source=source, rules=rules)
     if not any(m in e.message for e in trial.errors for m in pci_deep.CAPACITY_MESSAGES):
         return AssignResult(tree, trial.errors)
-    return run_pipeline(tree, source=source, growth=DEEP_GROWTH)
+    return run_pipeline(tree, source=source, growth=DEEP_GROWTH, rules=rules)
 
 
 def require_supported_guest(domain: Domain, source: str | None) -> None:
