@@ -57,8 +57,8 @@ __all__ = [
     "run_pipeline",
 ]
 
-Growth = Callable[[Domain], list[AddressError]]
-"""The PCI stage: places every PCI device, adding the buses it needs."""
+Growth = Callable[[Domain, LibvirtRules], list[AddressError]]
+"""The PCI stage: places every PCI device, adding the buses it needs, as the rules say."""
 
 LIBVIRT_GROWTH: Growth = pci.assign_pci_addresses
 """libvirt's own: pci-bridges where its first pass can plug them, root ports on the root complex."""
@@ -125,7 +125,7 @@ def _address_misfits(run: Run) -> list[AddressError]:
 
 
 def _grow_pci(run: Run) -> list[AddressError]:
-    return run.growth(run.domain)
+    return run.growth(run.domain, run.rules)
 
 
 def _device_validation(run: Run) -> list[AddressError]:
@@ -172,7 +172,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("ccw addresses", _on_domain(ccw.assign_ccw)),
     Stage("virtio-mmio addresses", _on_domain(mmio.assign_virtio_mmio)),
     Stage("PCI addresses", _grow_pci),
-    Stage("USB addresses", _on_domain(usb.assign_usb_addresses)),
+    Stage("USB addresses", lambda run: usb.assign_usb_addresses(run.domain, run.rules)),
     Stage("console of the first serial", _on_domain(other.console_follows_serial)),
     Stage("dimm slots", _on_domain(other.assign_dimm_slots)),
     # validating the completed definition

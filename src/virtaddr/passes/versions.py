@@ -43,8 +43,10 @@ class LibvirtRules:
     usb_ports_in_device_walk_order: bool
     """Rule 2: USB ports are given in the general device walk (disks, nets, sounds, hostdevs,
     CCID controllers, serials, inputs, filesystems, redirdevs) instead of 9.0's per-kind walk
-    (hostdevs, disks, CCID, inputs, serials, sounds, redirdevs); usb-net interfaces and mtp
-    filesystems are USB devices."""
+    (hostdevs, disks, CCID, inputs, serials, sounds, redirdevs)."""
+    usb_net_and_mtp: bool
+    """Rule 2: an interface of model usb-net and a filesystem of driver mtp are USB devices
+    (9.0 gives usb-net no USB address, so it fails PCI placement, and refuses mtp)."""
     q35_itco_watchdog: bool
     """Rule 3: q35 domains without an ``itco`` watchdog get one (no address)."""
     zpci_for_added_bridges: bool
@@ -89,6 +91,7 @@ LIBVIRT_9_0 = LibvirtRules(
     added_controllers_in_index_order=False,
     usb2_companion_resorts_controllers=False,
     usb_ports_in_device_walk_order=False,
+    usb_net_and_mtp=False,
     q35_itco_watchdog=False,
     zpci_for_added_bridges=False,
     usb_disk_needs_source=False,
@@ -103,6 +106,7 @@ LIBVIRT_11_3 = LibvirtRules(
     added_controllers_in_index_order=True,
     usb2_companion_resorts_controllers=True,
     usb_ports_in_device_walk_order=True,
+    usb_net_and_mtp=True,
     q35_itco_watchdog=True,
     zpci_for_added_bridges=True,
     usb_disk_needs_source=True,
