@@ -8,6 +8,7 @@ from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.defaults import ensure_controllers
+from virtaddr.passes.versions import LibvirtRules
 
 
 def assign_smartcards(domain: Domain) -> list[AddressError]:
@@ -123,6 +124,18 @@ def console_follows_serial(domain: Domain) -> list[AddressError]:
     ):
         console.set_address(serials[0].addr_type, dict(serials[0].addr))
     return []
+
+
+def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+    """A machine type the version's QEMU no longer has (rule 8): refused at validation."""
+    machine = domain.machine.name
+    if machine not in rules.dropped_machines:
+        return []
+    emulator = f"/usr/bin/qemu-system-{domain.machine.arch}"
+    for el in domain.devices_elem if domain.devices_elem is not None else ():
+        if isinstance(el.tag, str) and local(el.tag) == "emulator" and el.text:
+            emulator = el.text.strip()
+    return [AddressError(f"Emulator '{emulator}' does not support machine type '{machine}'")]
 
 
 def check_machine_controllers(domain: Domain) -> list[AddressError]:

@@ -40,6 +40,8 @@ from virtaddr.passes.validate import (
     address_misfits,
     check_smartcard_count,
     in_walk_order,
+    version_domain_refusals,
+    version_refusals,
     video_misfits,
 )
 from virtaddr.passes.versions import LibvirtRules, rules_for
@@ -114,7 +116,19 @@ def _on_domain(
 
 
 def _parse(run: Run) -> list[AddressError]:
-    return parse_checks.parse_errors(run.domain) or run.domain.problems
+    several = run.rules.several_watchdogs
+    return parse_checks.parse_errors(run.domain, several) or run.domain.problems
+
+
+def _missing_indexes(run: Run) -> list[AddressError]:
+    defaults.fill_controller_indexes(run.domain, run.rules.usb2_companion_resorts_controllers)
+    return []
+
+
+def _itco_watchdog(run: Run) -> list[AddressError]:
+    if run.rules.q35_itco_watchdog:
+        defaults.add_itco_watchdog(run.domain)
+    return []
 
 
 def _address_misfits(run: Run) -> list[AddressError]:
@@ -129,11 +143,18 @@ def _grow_pci(run: Run) -> list[AddressError]:
 
 
 def _device_validation(run: Run) -> list[AddressError]:
-    """libvirt's device validation, after every address is assigned: missing targets, drive
-    addresses, address misfits and IDE controllers, met in walk order; then smartcards."""
+    """libvirt's validation, after every address is assigned: the machine type, then per device
+    missing targets, drive addresses, address misfits, the version's refusals and IDE
+    controllers, met in walk order; then smartcards."""
     domain = run.domain
+    if not run.attach:
+        refused = other.check_machine_type(domain, run.rules)
+        refused = refused or version_domain_refusals(domain, run.rules)
+        if refused:
+            return refused
     targets = parse_checks.missing_targets(domain)
     found = drive.disk_validation_errors(domain) + run.misfits.at_validation
+    found += version_refusals(domain, run.rules)
     found += video_misfits(domain)
     if not run.attach:
         found += other.check_machine_controllers(domain)  # not re-checked at attach
@@ -149,13 +170,14 @@ STAGES: tuple[Stage, ...] = (
     Stage("address misfits", _address_misfits),
     Stage("controller indexes", _on_domain(defaults.read_controller_indexes)),
     Stage("SCSI hostdev controllers", _on_domain(defaults.add_scsi_hostdev_controllers)),
-    Stage("missing controller indexes", _on_domain(defaults.fill_controller_indexes)),
+    Stage("missing controller indexes", _missing_indexes),
     Stage(
         "duplicate controller indexes",
         _on_domain(defaults.check_duplicate_indexes),
         at_attach=False,
     ),
     Stage("default devices", _on_domain(defaults.add_default_devices)),
+    Stage("implicit iTCO watchdog", _itco_watchdog),
     Stage("device defaults", _on_domain(defaults.fill_device_defaults)),
     Stage("drive addresses", _on_domain(drive.assign_drive_addresses)),
     Stage("drive controllers", _on_domain(drive.add_drive_controllers)),

@@ -49,6 +49,9 @@ class LibvirtRules:
     (9.0 gives usb-net no USB address, so it fails PCI placement, and refuses mtp)."""
     q35_itco_watchdog: bool
     """Rule 3: q35 domains without an ``itco`` watchdog get one (no address)."""
+    several_watchdogs: bool
+    """Rule 3: a domain may have several watchdogs, all with one action and at most one
+    ``itco`` (device validation); 9.0's parser refuses a second watchdog."""
     zpci_for_added_bridges: bool
     """Rule 4: on s390x a pci-bridge libvirt adds gets a ``<zpci>`` extension right away."""
     usb_disk_needs_source: bool
@@ -93,6 +96,7 @@ LIBVIRT_9_0 = LibvirtRules(
     usb_ports_in_device_walk_order=False,
     usb_net_and_mtp=False,
     q35_itco_watchdog=False,
+    several_watchdogs=False,
     zpci_for_added_bridges=False,
     usb_disk_needs_source=False,
     ib700_only_on_i440fx=False,
@@ -108,6 +112,7 @@ LIBVIRT_11_3 = LibvirtRules(
     usb_ports_in_device_walk_order=True,
     usb_net_and_mtp=True,
     q35_itco_watchdog=True,
+    several_watchdogs=True,
     zpci_for_added_bridges=True,
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
