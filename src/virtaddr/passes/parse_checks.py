@@ -135,6 +135,16 @@ _SINGLE = {
 }
 
 
+def virtio_sound_refusal(domain: Domain) -> list[AddressError]:
+    """libvirt 9.0's parser knows no virtio sound model."""
+    for sound in domain.lists["sound"]:
+        if sound.get("model") == "virtio":
+            return [
+                sound.error("Invalid value for attribute 'model' in element 'sound': 'virtio'.")
+            ]
+    return []
+
+
 def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[AddressError]:
     """The first problem libvirt's parser finds in the domain, or ``[]`` (then
     ``domain.problems`` holds the address problems, if any, as before). ``several_watchdogs``:

@@ -117,7 +117,10 @@ def _on_domain(
 
 def _parse(run: Run) -> list[AddressError]:
     several = run.rules.several_watchdogs
-    return parse_checks.parse_errors(run.domain, several) or run.domain.problems
+    found = parse_checks.parse_errors(run.domain, several)
+    if not found and not run.rules.virtio_sound:
+        found = parse_checks.virtio_sound_refusal(run.domain)
+    return found or run.domain.problems
 
 
 def _missing_indexes(run: Run) -> list[AddressError]:
@@ -179,7 +182,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("default devices", _on_domain(defaults.add_default_devices)),
     Stage("implicit iTCO watchdog", _itco_watchdog),
     Stage("device defaults", _on_domain(defaults.fill_device_defaults)),
-    Stage("drive addresses", _on_domain(drive.assign_drive_addresses)),
+    Stage(
+        "drive addresses",
+        lambda run: drive.assign_drive_addresses(run.domain, run.rules.disk_index_wraps),
+    ),
     Stage("drive controllers", _on_domain(drive.add_drive_controllers)),
     Stage("virtio-serial controllers", _on_domain(vserial.add_virtio_serial_controllers)),
     Stage("smartcards", _on_domain(other.assign_smartcards)),
@@ -196,7 +202,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("PCI addresses", _grow_pci),
     Stage("USB addresses", lambda run: usb.assign_usb_addresses(run.domain, run.rules)),
     Stage("console of the first serial", _on_domain(other.console_follows_serial)),
-    Stage("dimm slots", _on_domain(other.assign_dimm_slots)),
+    Stage(
+        "dimm slots", lambda run: other.assign_dimm_slots(run.domain, run.rules.virtio_mem_on_ccw)
+    ),
     # validating the completed definition
     Stage("device validation", _device_validation),
     Stage("drive address duplicates", _on_domain(drive.check_drive_addresses), at_attach=False),

@@ -122,7 +122,7 @@ class UsbPass:
         ctrls = self.domain.controllers("usb")
         for c in ctrls:
             model = controller_model(c)
-            if model == "qemu-xhci" and controller_ports(c) > 15:
+            if model in ("qemu-xhci", "nec-xhci") and controller_ports(c) > 15:
                 self.errors.append(c.error(f"'{model}' controller only supports up to '15' ports"))
                 return self.errors
         if not devices:

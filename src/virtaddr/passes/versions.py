@@ -54,6 +54,15 @@ class LibvirtRules:
     ``itco`` (device validation); 9.0's parser refuses a second watchdog."""
     zpci_for_added_bridges: bool
     """Rule 4: on s390x a pci-bridge libvirt adds gets a ``<zpci>`` extension right away."""
+    disk_index_wraps: bool
+    """A disk without an address whose target name's index passes a C ``int``: 9.0 computes it
+    wrapping around and refuses it only when that comes out negative; 11.3 refuses it
+    (``Unknown disk name '...' and no address specified``, any bus)."""
+    virtio_sound: bool
+    """``<sound model='virtio'>`` exists (a virtio device: PCI, or virtio-mmio on ARM boards);
+    9.0's parser refuses the model."""
+    virtio_mem_on_ccw: bool
+    """A virtio-mem memory device may sit on CCW (s390x); 9.0 takes only PCI."""
     usb_disk_needs_source: bool
     """Rule 6: device validation refuses a USB disk without a source."""
     ib700_only_on_i440fx: bool
@@ -98,6 +107,9 @@ LIBVIRT_9_0 = LibvirtRules(
     q35_itco_watchdog=False,
     several_watchdogs=False,
     zpci_for_added_bridges=False,
+    disk_index_wraps=True,
+    virtio_sound=False,
+    virtio_mem_on_ccw=False,
     usb_disk_needs_source=False,
     ib700_only_on_i440fx=False,
     machine_aliases=_aliases("7.2"),
@@ -114,6 +126,9 @@ LIBVIRT_11_3 = LibvirtRules(
     q35_itco_watchdog=True,
     several_watchdogs=True,
     zpci_for_added_bridges=True,
+    disk_index_wraps=False,
+    virtio_sound=True,
+    virtio_mem_on_ccw=True,
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
     machine_aliases=_aliases("10.0"),
