@@ -1,11 +1,12 @@
 """``--connect URI`` and ``--verify``: a command's use of a live libvirt (the ``libvirt`` extra).
 
-``--connect URI`` reads the hypervisor's profile (machine aliases, device models, the libvirt
-version whose rules to follow unless ``--libvirt`` is given) from the connection: machine aliases become versioned names and
-devices using a model the hypervisor lacks get a warning. ``--verify`` defines each result under
-a temporary name on the connection (``--connect``'s URI, else ``qemu:///system``), checks that
-libvirt keeps every address, and undefines it; a difference is exit status 1 and nothing is
-written. Without libvirt-python both print how to install it and exit 2.
+``--connect URI`` reads the hypervisor's profile (machine aliases, device models, and the
+libvirt version whose rules to follow unless ``--libvirt`` is given) from the connection:
+machine aliases become versioned names and devices using a model the hypervisor lacks get a
+warning. ``--verify`` defines each result under a temporary name on the connection
+(``--connect``'s URI, else ``qemu:///system``), checks that libvirt keeps every address, and
+undefines it; a difference is exit status 1 and nothing is written. Without libvirt-python both
+print how to install it and exit 2.
 """
 
 from __future__ import annotations
