@@ -135,6 +135,14 @@ _SINGLE = {
 }
 
 
+def mtp_refusal(domain: Domain) -> list[AddressError]:
+    """libvirt 9.0's parser knows no mtp filesystem driver."""
+    for fs in domain.lists["filesystem"]:
+        if fs.child_get("driver", "type") == "mtp":
+            return [fs.error("Invalid value for attribute 'type' in element 'driver': 'mtp'.")]
+    return []
+
+
 def virtio_sound_refusal(domain: Domain) -> list[AddressError]:
     """libvirt 9.0's parser knows no virtio sound model."""
     for sound in domain.lists["sound"]:

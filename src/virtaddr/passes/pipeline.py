@@ -120,6 +120,8 @@ def _parse(run: Run) -> list[AddressError]:
     found = parse_checks.parse_errors(run.domain, several)
     if not found and not run.rules.virtio_sound:
         found = parse_checks.virtio_sound_refusal(run.domain)
+    if not found and not run.rules.usb_net_and_mtp:
+        found = parse_checks.mtp_refusal(run.domain)
     return found or run.domain.problems
 
 
