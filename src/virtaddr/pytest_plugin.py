@@ -169,7 +169,8 @@ def _version(request: pytest.FixtureRequest) -> str | None:
     """The marker's ``libvirt=``, else the command line's ``--virtaddr-libvirt``."""
     marker = request.node.get_closest_marker(MARKER)
     version = marker.kwargs.get("libvirt") if marker is not None else None
-    return version or request.config.getoption(OPTION, None)
+    chosen = version or request.config.getoption(OPTION, None)
+    return None if chosen is None else str(chosen)
 
 
 def _name(domain: DomainLike) -> str | None:
