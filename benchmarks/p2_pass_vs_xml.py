@@ -120,7 +120,7 @@ def compare(data: bytes, rounds: int, assign: Assign) -> dict[str, float]:
 
 
 def libvirt_assign(tree: etree._ElementTree) -> object:
-    return api.assign_tree(tree)
+    return api.assign_tree(tree, libvirt="9.0")
 
 
 def main() -> int:

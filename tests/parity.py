@@ -7,6 +7,7 @@ As a script (from the repository root)::
     .venv/bin/python tests/parity.py -q                   # totals only
     .venv/bin/python tests/parity.py --keep out/          # keep our outputs (OUT/SET/NAME.xml)
     .venv/bin/python tests/parity.py --set other-arches/libvirt-tests   # ARM, ppc64, s390x
+    .venv/bin/python tests/parity.py --libvirt 11.3 -q    # every libvirt 11.3 set, errors too
 
 For each case ``$CORPUS/SET/NAME/input.xml`` (SET: ``libvirt-tests``, ``libvirt-xml2xml``) it calls
 ``virtaddr.cli.main(["assign", input, "-o", OUT/NAME.xml])`` in this process; a case whose assign
@@ -19,6 +20,12 @@ selected case passes, 1 otherwise, 2 when the corpus is missing.
 As a module: :func:`run_parity` returns one :class:`CaseResult` per case (used by
 ``tests/corpus/test_parity.py``). This module also owns the corpus/oracle locations that
 ``conftest.py`` uses, so that the script needs no pytest.
+
+Each set is run with ``--libvirt`` of the version whose answers it holds: sets under
+``libvirt-11.3/`` with 11.3, the others with 9.0. Besides the corpus folders, a set name may be
+``libvirt-11.3/SAME-AS-9.0`` (or ``libvirt-11.3/other-arches/SAME-AS-9.0``): the 9.0 cases that
+file lists, run with 11.3 and held to their 9.0 answer; and a ``.../libvirt-errors`` set checks
+that every case is rejected (exit 1) with libvirt's message.
 """
 
 from __future__ import annotations
@@ -45,6 +52,19 @@ FAMILIES = ("pc", "q35")
 OTHER_SETS = ("other-arches/libvirt-tests", "other-arches/libvirt-xml2xml")
 ARCH_FAMILIES = ("aarch64", "armv7l", "riscv64", "ppc64", "s390x")
 ALL_FAMILIES = FAMILIES + ARCH_FAMILIES
+# libvirt 11.3 (issue 16): its own corpus folder, with the 9.0 cases whose answer is the same.
+V113 = "libvirt-11.3"
+V113_SETS = (
+    f"{V113}/libvirt-tests",
+    f"{V113}/libvirt-xml2xml",
+    f"{V113}/generated",
+    f"{V113}/SAME-AS-9.0",
+    f"{V113}/other-arches/libvirt-tests",
+    f"{V113}/other-arches/libvirt-xml2xml",
+    f"{V113}/other-arches/SAME-AS-9.0",
+)
+V113_ERROR_SETS = (f"{V113}/libvirt-errors", f"{V113}/other-arches/libvirt-errors")
+SAME_AS = "SAME-AS-9.0"
 
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
@@ -112,12 +132,38 @@ def machine_family(domain_xml: Path) -> str:
     return "q35" if machine == "q35" or machine.startswith("pc-q35-") else "pc"
 
 
+def set_libvirt(set_name: str) -> str:
+    """The libvirt version whose answers a set holds."""
+    return "11.3" if set_name.startswith(f"{V113}/") else "9.0"
+
+
+def same_as_cases(corpus: Path, set_name: str) -> Iterator[tuple[str, Path]]:
+    """(SET9.NAME, its 9.0 case folder) of a ``.../SAME-AS-9.0`` set: the 9.0 cases whose 11.3
+    answer is the 9.0 one (``libvirt-errors`` ones included), sorted by name."""
+    listing = corpus / f"{set_name}.tsv"
+    base = corpus / set_name.removeprefix(f"{V113}/").removesuffix(SAME_AS)
+    rows = [line.split("\t") for line in listing.read_text().splitlines()[1:] if line.strip()]
+    for same in sorted({row[1].strip() for row in rows if len(row) > 1}):
+        yield same.replace("/", "."), base / same
+
+
 def corpus_cases(corpus: Path, set_name: str) -> Iterator[tuple[str, Path]]:
     """(NAME, NAME/input.xml) of one corpus set, sorted by name."""
+    if set_name.endswith(SAME_AS):
+        for name, case in same_as_cases(corpus, set_name):
+            if (case / "input.xml").is_file():
+                yield name, case / "input.xml"
+        return
     base = corpus / set_name
     for entry in sorted(base.iterdir()):
         if (entry / "input.xml").is_file():
             yield entry.name, entry / "input.xml"
+
+
+def set_present(corpus: Path, set_name: str) -> bool:
+    if set_name.endswith(SAME_AS):
+        return (corpus / f"{set_name}.tsv").is_file()
+    return (corpus / set_name).is_dir()
 
 
 @dataclass(slots=True)
@@ -143,14 +189,19 @@ class CaseResult:
         return "\n".join(lines) or "ok"
 
 
-def assign_file(src: Path, out: Path) -> tuple[int | None, str | None]:
-    """Run our CLI in-process: (exit code, why it failed or None). Never raises."""
+def assign_file(
+    src: Path, out: Path, libvirt: str = "9.0", said: list[str] | None = None
+) -> tuple[int | None, str | None]:
+    """Run our CLI in-process: (exit code, why it failed or None). Never raises. ``said``
+    receives what it printed."""
     captured = io.StringIO()
     try:
         from virtaddr.cli import main
 
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            code = main(["assign", str(src), "-o", str(out)])
+            code = main(["assign", "--libvirt", libvirt, str(src), "-o", str(out)])
+        if said is not None:
+            said.append(captured.getvalue())
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # one crash must not stop the run
@@ -197,17 +248,29 @@ def run_set(
     """Assign every case of one set (of the given families) into out_dir and compare."""
     wanted = set(families)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if set_name.endswith("libvirt-errors"):
+        return run_errors(corpus, set_name, out_dir, wanted)
     results: dict[str, CaseResult] = {}
+    expected_dir = corpus / set_name
+    if set_name.endswith(SAME_AS):  # the expected answers are the 9.0 case folders
+        expected_dir = out_dir / "expected"
+        expected_dir.mkdir(exist_ok=True)
     for name, src in corpus_cases(corpus, set_name):
         family = machine_family(src)
         if family not in wanted:
             continue
+        if src.parent.parent.name == "libvirt-errors":
+            results[name] = _rejected(set_name, name, family, src.parent, out_dir)
+            continue
+        if set_name.endswith(SAME_AS):
+            (expected_dir / name).symlink_to(src.parent)
         res = CaseResult(set_name, name, family)
-        res.exit_code, res.error = assign_file(src, out_dir / f"{name}.xml")
+        res.exit_code, res.error = assign_file(src, out_dir / f"{name}.xml", set_libvirt(set_name))
         results[name] = res
+    accepted = {n: r for n, r in results.items() if not r.name.startswith("libvirt-errors.")}
     if compare_script() is not None:
-        compared = compare_dir(corpus / set_name, out_dir)
-        for name, res in results.items():
+        compared = compare_dir(expected_dir, out_dir)
+        for name, res in accepted.items():
             case = compared.get(name, {"ok": False, "error": "not compared"})
             res.problems = [_brief(p) for p in case.get("problems", [])]
             if case.get("error") and not res.error:
@@ -216,12 +279,43 @@ def run_set(
     else:  # no oracle checkout: our own comparison, one pair at a time
         from addrcompare import compare_files
 
-        for name, res in results.items():
+        for name, res in accepted.items():
             actual = out_dir / f"{name}.xml"
             if res.error is None:
-                res.problems = compare_files(corpus / set_name / name / "libvirt.xml", actual)
+                res.problems = compare_files(expected_dir / name / "libvirt.xml", actual)
             res.ok = res.error is None and not res.problems
     return list(results.values())
+
+
+def run_errors(
+    corpus: Path, set_name: str, out_dir: Path, families: Iterable[str] = ALL_FAMILIES
+) -> list[CaseResult]:
+    """Every case of a ``libvirt-errors`` set must be rejected (exit 1, nothing written) with
+    libvirt's message (less its category) among what assign printed."""
+    wanted = set(families)
+    results = []
+    for name, src in corpus_cases(corpus, set_name):
+        family = machine_family(src)
+        if family in wanted:
+            results.append(_rejected(set_name, name, family, src.parent, out_dir))
+    return results
+
+
+def _rejected(set_name: str, name: str, family: str, case: Path, out_dir: Path) -> CaseResult:
+    res = CaseResult(set_name, name, family)
+    message = libvirt_text((case / "libvirt-error.txt").read_text())
+    out = out_dir / f"{name}.xml"
+    said: list[str] = []
+    res.exit_code, why = assign_file(case / "input.xml", out, set_libvirt(set_name), said)
+    text = "".join(said)
+    if res.exit_code != 1:
+        res.error = f"exit {res.exit_code}, expected 1 ({why}); libvirt says: {message}"
+    elif out.exists():
+        res.error = "a rejected domain was written out"
+    elif message not in text:
+        res.error = f"another message: {text.strip()[:200]}; libvirt says: {message}"
+    res.ok = res.error is None
+    return res
 
 
 def run_parity(
@@ -264,7 +358,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--family", choices=ALL_FAMILIES, action="append", help="only this family")
     ap.add_argument(
-        "--set", dest="sets", choices=SETS + OTHER_SETS, action="append", help="only this set"
+        "--set",
+        dest="sets",
+        choices=SETS + OTHER_SETS + V113_SETS + V113_ERROR_SETS,
+        action="append",
+        help="only this set",
+    )
+    ap.add_argument(
+        "--libvirt",
+        choices=("9.0", "11.3"),
+        default="9.0",
+        help="without --set: the sets of this version (9.0: %(default)s's two main sets; 11.3: "
+        "every set of the 11.3 corpus, SAME-AS-9.0 and libvirt-errors included)",
     )
     ap.add_argument("-q", "--quiet", action="store_true", help="totals only")
     ap.add_argument("--show", type=int, default=3, help="problems shown per failing case")
@@ -275,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parity: {reason}", file=sys.stderr)
         return 2
     families = args.family or ALL_FAMILIES
-    results = run_parity(sets=args.sets or SETS, families=families, keep=args.keep)
+    default_sets = V113_SETS + V113_ERROR_SETS if args.libvirt == "11.3" else SETS
+    results = run_parity(sets=args.sets or default_sets, families=families, keep=args.keep)
     print("\n".join(summary_lines(results, args.quiet, args.show)))
     return 0 if results and all(r.ok for r in results) else 1
 

@@ -39,7 +39,7 @@ def test_fixture(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     src = FIXTURES_DIR / f"{name}.in.xml"
     out = tmp_path / f"{name}.xml"
     err = FIXTURES_DIR / f"{name}.err"
-    code = main(["assign", str(src), "-o", str(out)])
+    code = main(["assign", "--libvirt", "9.0", str(src), "-o", str(out)])
     if err.is_file():
         message = err.read_text().strip()
         assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"

@@ -39,7 +39,7 @@ def test_plan_fixture(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     case = PLAN_DIR / name
     out = tmp_path / "ours.xml"
-    code = main(["plan", *plan_argv(case), "-o", str(out)])
+    code = main(["plan", "--libvirt", "9.0", *plan_argv(case), "-o", str(out)])
     err = case / "libvirt.err"
     if err.is_file():
         message = err.read_text().strip()

@@ -1,4 +1,9 @@
-"""The public library API: assign addresses to a domain definition."""
+"""The public library API: assign addresses to a domain definition.
+
+Every function takes ``libvirt=``: the libvirt version whose behaviour to reproduce (``"9.0"``
+or ``"11.3"``, :data:`virtaddr.passes.versions.VERSIONS`); the newest when not given. An
+unsupported version raises :class:`ValueError`.
+"""
 
 from __future__ import annotations
 
@@ -44,15 +49,19 @@ def __getattr__(name: str) -> Any:
 # ~1.5 ms to every ``virtaddr`` process.
 
 
-def assign_tree(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
-    """Fill in every missing address of the ``<domain>`` in ``tree`` as libvirt 9.0 would.
+def assign_tree(
+    tree: etree._ElementTree, *, source: str | None = None, libvirt: str | None = None
+) -> AssignResult:
+    """Fill in every missing address of the ``<domain>`` in ``tree`` as libvirt ``libvirt``
+    (default: the newest supported) would.
 
     ``source`` names the input in messages. Raises :class:`~virtaddr.errors.UnusableInput` when
     the root element is not a domain.
     """
     from virtaddr.passes.pipeline import run_pipeline
+    from virtaddr.passes.versions import rules_for
 
-    return run_pipeline(tree, source=source)
+    return run_pipeline(tree, source=source, rules=rules_for(libvirt))
 
 
 # ---------------------------------------------------------------------------- front doors
@@ -106,14 +115,26 @@ class Assigned(Generic[XmlT]):
 
 @overload
 def assign_xml(
-    xml: str, *, source: str = ..., profile: HypervisorProfile | None = ...
+    xml: str,
+    *,
+    source: str = ...,
+    profile: HypervisorProfile | None = ...,
+    libvirt: str | None = ...,
 ) -> Assigned[str]: ...
 @overload
 def assign_xml(
-    xml: bytes, *, source: str = ..., profile: HypervisorProfile | None = ...
+    xml: bytes,
+    *,
+    source: str = ...,
+    profile: HypervisorProfile | None = ...,
+    libvirt: str | None = ...,
 ) -> Assigned[bytes]: ...
 def assign_xml(
-    xml: str | bytes, *, source: str = "<string>", profile: HypervisorProfile | None = None
+    xml: str | bytes,
+    *,
+    source: str = "<string>",
+    profile: HypervisorProfile | None = None,
+    libvirt: str | None = None,
 ) -> Assigned[str] | Assigned[bytes]:
     """Assign the missing addresses of the domain XML ``xml``; the result has the same type.
 
@@ -136,7 +157,7 @@ def assign_xml(
     from virtaddr.xmldoc import xmlio
 
     doc = xmlio.parse_document(xml, source)
-    data, problems = _assign_document(doc, profile)
+    data, problems = _assign_document(doc, profile, libvirt)
     if data is None:
         return Assigned(None, problems)
     if isinstance(xml, bytes):
@@ -145,7 +166,10 @@ def assign_xml(
 
 
 def assign_file(
-    path: str | os.PathLike[str], *, profile: HypervisorProfile | None = None
+    path: str | os.PathLike[str],
+    *,
+    profile: HypervisorProfile | None = None,
+    libvirt: str | None = None,
 ) -> Assigned[bytes]:
     """Assign the missing addresses of the domain XML file at ``path``; the file is not changed.
 
@@ -155,7 +179,7 @@ def assign_file(
     from virtaddr.xmldoc import xmlio
 
     doc = xmlio.read_document(os.fspath(path))
-    data, problems = _assign_document(doc, profile)
+    data, problems = _assign_document(doc, profile, libvirt)
     return Assigned(data, problems)
 
 
@@ -164,6 +188,7 @@ def assign_element(
     *,
     source: str | None = None,
     profile: HypervisorProfile | None = None,
+    libvirt: str | None = None,
 ) -> Assigned[etree._Element]:
     """Assign the missing addresses of a ``<domain>`` lxml element (or tree); ``domain`` is left
     unchanged and ``xml`` is a completed copy of it (its root element).
@@ -172,7 +197,7 @@ def assign_element(
     """
     root = domain.getroot() if isinstance(domain, etree._ElementTree) else domain
     tree = etree.ElementTree(copy.deepcopy(root))
-    problems = _assign_tree(tree, source, profile)
+    problems = _assign_tree(tree, source, profile, libvirt)
     if any(problem.is_error for problem in problems):
         return Assigned(None, problems)
     return Assigned(tree.getroot(), problems)
@@ -187,11 +212,16 @@ DeviceLike = str | bytes | os.PathLike[str] | etree._Element
 
 
 def check(
-    domain: DomainLike, *, source: str | None = None, schema: bool = False
+    domain: DomainLike,
+    *,
+    source: str | None = None,
+    schema: bool = False,
+    libvirt: str | None = None,
 ) -> tuple[Problem, ...]:
     """Every address problem of ``domain``, as ``virtaddr check`` reports them; errors first.
 
-    An error (``problem.is_error``) is what libvirt 9.0 rejects at define time; a warning is
+    An error (``problem.is_error``) is what libvirt ``libvirt`` (default: the newest supported)
+    rejects at define time; a warning is
     advice beyond libvirt. ``source`` names the input in problems (a path names itself).
     ``schema=True`` also validates the document with libvirt's RelaxNG schema when installed.
     ``domain`` is not changed. Raises :class:`~virtaddr.errors.UnusableInput` when it is not a
@@ -207,14 +237,21 @@ def check(
     d.xml:1: error: interface user #2: Attempted double use of PCI Address 0000:00:03.0 (...)
     """
     from virtaddr.check import check_tree
+    from virtaddr.passes.versions import rules_for
 
+    rules = rules_for(libvirt)
     tree, name = _domain_tree(domain, source)
-    return tuple(check_tree(tree, source=name, schema=schema).problems)
+    return tuple(check_tree(tree, source=name, schema=schema, rules=rules).problems)
 
 
 @overload
 def plan(
-    domain: str, devices: Sequence[DeviceLike], *, detach: bool = ..., source: str | None = ...
+    domain: str,
+    devices: Sequence[DeviceLike],
+    *,
+    detach: bool = ...,
+    source: str | None = ...,
+    libvirt: str | None = ...,
 ) -> Assigned[str]: ...
 @overload
 def plan(
@@ -223,6 +260,7 @@ def plan(
     *,
     detach: bool = ...,
     source: str | None = ...,
+    libvirt: str | None = ...,
 ) -> Assigned[bytes]: ...
 @overload
 def plan(
@@ -231,6 +269,7 @@ def plan(
     *,
     detach: bool = ...,
     source: str | None = ...,
+    libvirt: str | None = ...,
 ) -> Assigned[etree._Element]: ...
 def plan(
     domain: DomainLike,
@@ -238,6 +277,7 @@ def plan(
     *,
     detach: bool = False,
     source: str | None = None,
+    libvirt: str | None = None,
 ) -> Assigned[str] | Assigned[bytes] | Assigned[etree._Element]:
     """``domain`` after attaching ``devices`` in order, as ``virsh attach-device --config``.
 
@@ -260,14 +300,16 @@ def plan(
     """
     from virtaddr.hotplug import plan as planning
     from virtaddr.passes.problems import Problem
+    from virtaddr.passes.versions import rules_for
     from virtaddr.xmldoc import xmlio
 
+    rules = rules_for(libvirt)
     doc = _domain_document(domain, source)
     tree = doc.tree if doc is not None else _domain_tree(domain, source)[0]
     name = doc.source if doc is not None else source
     inputs = [_device_input(device, n) for n, device in enumerate(devices, 1)]
     run = planning.detach_devices if detach else planning.attach_devices
-    result = run(tree, inputs, source=name)
+    result = run(tree, inputs, source=name, rules=rules)
     problems = tuple(Problem.from_error(error) for error in result.errors)
     if problems:
         return Assigned(None, problems)
@@ -314,24 +356,29 @@ def _device_input(device: DeviceLike, number: int) -> DeviceInput:
 
 
 def _assign_document(
-    doc: Document, profile: HypervisorProfile | None
+    doc: Document, profile: HypervisorProfile | None, libvirt: str | None
 ) -> tuple[bytes | None, tuple[Problem, ...]]:
     from virtaddr.xmldoc import xmlio
 
-    problems = _assign_tree(doc.tree, doc.source, profile)
+    problems = _assign_tree(doc.tree, doc.source, profile, libvirt)
     if any(problem.is_error for problem in problems):
         return None, problems
     return xmlio.serialize_document(doc), problems
 
 
 def _assign_tree(
-    tree: etree._ElementTree, source: str | None, profile: HypervisorProfile | None
+    tree: etree._ElementTree,
+    source: str | None,
+    profile: HypervisorProfile | None,
+    libvirt: str | None,
 ) -> tuple[Problem, ...]:
     from virtaddr.passes.problems import Problem
+    from virtaddr.passes.versions import rules_for
 
+    rules_for(libvirt)  # an unsupported version is refused before the domain is touched
     if profile is not None:
         profile.prepare(tree)
-    result = assign_tree(tree, source=source)
+    result = assign_tree(tree, source=source, libvirt=libvirt)
     problems = [Problem.from_error(error) for error in result.errors]
     if profile is not None and not problems:
         problems += profile.review(tree, source)

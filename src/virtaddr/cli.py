@@ -80,8 +80,8 @@ def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Assign the missing device addresses of libvirt domain XML as libvirt 9.0 "
-        "would.",
+        description="Assign the missing device addresses of libvirt domain XML as libvirt (9.0 or "
+        "11.3) would.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(command=None)

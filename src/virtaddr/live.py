@@ -90,9 +90,15 @@ def read_profile(uri: str, connection: Any = None) -> HypervisorProfile:
                 xml = conn.getDomainCapabilities(None, arch, aliases[(arch, alias)], None, 0)
                 models[(arch, family)] = models_from_domain_capabilities(xml)
         version = _version(conn.getVersion())
+        lib = conn.getLibVersion()
     except libvirt.libvirtError as exc:
         raise LiveError(f"{uri}: {exc.get_error_message()}") from None
-    return HypervisorProfile(name=f"{uri} (hypervisor {version})", aliases=aliases, models=models)
+    return HypervisorProfile(
+        name=f"{uri} (hypervisor {version})",
+        aliases=aliases,
+        models=models,
+        libvirt_version=(lib // 1_000_000, lib // 1000 % 1000, lib % 1000),
+    )
 
 
 def verify(uri: str, xml: bytes, connection: Any = None) -> list[str]:

@@ -1,7 +1,8 @@
 """What a hypervisor supports: machine-type aliases and device models (a *profile*).
 
-virtaddr's passes reproduce libvirt 9.0 with QEMU 7.2; :data:`BUILTIN` describes that QEMU as
-libvirt reports it (``virsh capabilities`` / ``virsh domcapabilities`` on Debian 12). A profile
+virtaddr's passes reproduce libvirt 9.0 with QEMU 7.2 and libvirt 11.3 with QEMU 10.0;
+:func:`builtin_profile` describes the QEMU of each as libvirt reports it (``virsh capabilities``
+/ ``virsh domcapabilities`` on Debian 12 and 13), :data:`BUILTIN` that of the newest. A profile
 read from a live connection (:func:`virtaddr.live.read_profile`, ``--connect URI``) describes
 the hypervisor actually there. Applying a profile to a domain (:meth:`HypervisorProfile.prepare`
 before the passes, :meth:`HypervisorProfile.review` after) does what libvirt does with it:
@@ -11,8 +12,9 @@ before the passes, :meth:`HypervisorProfile.review` after) does what libvirt doe
 * a device model, bus or type the hypervisor does not offer (a disk bus, a video model, a
   hostdev subsystem type, ...) is reported as a warning naming the device and its line.
 
-Address placement itself is not changed by a profile: the passes follow QEMU 7.2's defaults
-(controller models libvirt 9.0 picks are not exposed by its domain capabilities).
+Address placement itself is not changed by a profile: the passes follow the libvirt version's
+rules (:mod:`virtaddr.passes.versions`; controller models libvirt picks are not exposed by its
+domain capabilities).
 This module parses capability XML text with lxml; it never imports libvirt.
 """
 
@@ -25,10 +27,12 @@ from lxml import etree
 
 from virtaddr.libvirt.machine import Machine
 from virtaddr.passes.problems import WARNING, Problem
+from virtaddr.passes.versions import DEFAULT, RULES, LibvirtRules, rules_for
 
 __all__ = [
     "BUILTIN",
     "HypervisorProfile",
+    "builtin_profile",
     "machine_aliases_from_capabilities",
     "models_from_domain_capabilities",
 ]
@@ -43,12 +47,14 @@ class HypervisorProfile:
 
     ``aliases`` maps ``(arch, alias)`` to the versioned machine name; ``models`` maps
     ``(arch, family)`` (family ``"pc"`` or ``"q35"``) to the values each device enum offers.
-    ``name`` says where the profile comes from, for messages.
+    ``name`` says where the profile comes from, for messages; ``libvirt_version`` is the
+    version of the libvirt that reported it (major, minor, micro), when read from a host.
     """
 
     name: str
     aliases: Mapping[tuple[str, str], str] = field(default_factory=dict)
     models: Mapping[tuple[str, str], Models] = field(default_factory=dict)
+    libvirt_version: tuple[int, int, int] | None = None
 
     def canonical_machine(self, arch: str, machine: str) -> str:
         """The versioned machine name ``machine`` stands for on ``arch`` (itself if none)."""
@@ -171,8 +177,10 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-def _builtin() -> HypervisorProfile:
-    """libvirt 9.0.0 + QEMU 7.2 on Debian 12, as ``virsh (dom)capabilities`` reports it."""
+def _builtin(rules: LibvirtRules) -> HypervisorProfile:
+    """The QEMU of ``rules`` as its libvirt reports it: libvirt 9.0.0 + QEMU 7.2 (Debian 12),
+    libvirt 11.3.0 + QEMU 10.0 (Debian 13), whose x86 device enums the profile reads are the
+    same (``virsh domcapabilities`` of both compared)."""
     common = {
         "disk.diskDevice": frozenset({"disk", "cdrom", "floppy", "lun"}),
         "disk.model": frozenset({"virtio", "virtio-transitional", "virtio-non-transitional"}),
@@ -197,11 +205,8 @@ def _builtin() -> HypervisorProfile:
     q35 = {**common, "disk.bus": frozenset({"fdc", "scsi", "virtio", "usb", "sata"})}
     arches = ("x86_64", "i686")
     return HypervisorProfile(
-        name="QEMU 7.2 (built-in)",
-        aliases={
-            **{(arch, "pc"): "pc-i440fx-7.2" for arch in arches},
-            **{(arch, "q35"): "pc-q35-7.2" for arch in arches},
-        },
+        name=f"QEMU {rules.qemu} (built-in)",
+        aliases={key: name for key, name in rules.machine_aliases.items() if key[0] in arches},
         models={
             **{(arch, "pc"): pc for arch in arches},
             **{(arch, "q35"): q35 for arch in arches},
@@ -209,5 +214,15 @@ def _builtin() -> HypervisorProfile:
     )
 
 
-BUILTIN = _builtin()
-"""The profile the passes are written for: libvirt 9.0.0 with QEMU 7.2 (x86 pc and q35)."""
+_BUILTIN = {version: _builtin(rules) for version, rules in RULES.items()}
+
+
+def builtin_profile(version: str | None = None) -> HypervisorProfile:
+    """The built-in profile of libvirt ``version`` (``"9.0"``: QEMU 7.2; ``"11.3"``: QEMU
+    10.0; None: the newest) for x86 pc and q35. Raises :class:`ValueError` for a version
+    :mod:`virtaddr.passes.versions` does not know."""
+    return _BUILTIN[rules_for(version).version]
+
+
+BUILTIN = _BUILTIN[DEFAULT]
+"""The built-in profile of the newest libvirt virtaddr reproduces (see :func:`builtin_profile`)."""

@@ -18,6 +18,11 @@ Example::
         built = build_domain_xml(disks=2)            # your code
         assert_same_addresses(virtaddr_domain, virtaddr_assign(built))
 
+Which libvirt version's behaviour (``"9.0"``, ``"11.3"``; default the newest): the
+``libvirt=`` argument of ``virtaddr_assign(domain, libvirt=...)``, else the marker's
+``@pytest.mark.virtaddr_domain("FILE", libvirt="9.0")``, else the command line's
+``--virtaddr-libvirt=VERSION``.
+
 Loading the plugin imports neither lxml nor the passes: they load when a fixture is used.
 """
 
@@ -39,26 +44,51 @@ DomainLike = Any
 tree."""
 
 MARKER = "virtaddr_domain"
+OPTION = "--virtaddr-libvirt"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("virtaddr").addoption(
+        OPTION,
+        metavar="VERSION",
+        default=None,
+        help="the libvirt version whose address assignment virtaddr's fixtures reproduce "
+        "(9.0 or 11.3; default: the newest)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(path): the domain XML file the virtaddr_domain fixture assigns "
-        "(relative to the test file)",
+        f"{MARKER}(path, libvirt=None): the domain XML file the virtaddr_domain fixture assigns "
+        "(relative to the test file), as the libvirt version given (default: "
+        f"{OPTION}, else the newest)",
     )
+    version = config.getoption(OPTION, None)
+    if version is not None:
+        from virtaddr.passes.versions import rules_for
+
+        try:
+            rules_for(version)
+        except ValueError as exc:
+            raise pytest.UsageError(f"{OPTION}: {exc}") from None
 
 
-def assigned_domain(domain: DomainLike, *, source: str | None = None) -> etree._Element:
-    """The completed ``<domain>`` element for ``domain``; fails the test on an address problem
-    (each problem on its own line) or an unusable input."""
+def assigned_domain(
+    domain: DomainLike, *, source: str | None = None, libvirt: str | None = None
+) -> etree._Element:
+    """The completed ``<domain>`` element for ``domain`` as libvirt ``libvirt`` (default the
+    newest) would complete it; fails the test on an address problem (each problem on its own
+    line), an unusable input or an unsupported version."""
     __tracebackhide__ = True
     from virtaddr import api
     from virtaddr.errors import UnusableInput
 
     try:
         root = _root(domain)
-        result = api.assign_element(root, source=source or _name(domain))
+        result = api.assign_element(root, source=source or _name(domain), libvirt=libvirt)
+    except ValueError as exc:  # an unsupported libvirt version
+        pytest.fail(f"virtaddr: {exc}", pytrace=False)
     except UnusableInput as exc:
         pytest.fail(f"virtaddr: unusable domain: {exc}", pytrace=False)
     if result.xml is None:
@@ -84,9 +114,18 @@ def assert_same_addresses(expected: DomainLike, actual: DomainLike) -> None:
 
 
 @pytest.fixture
-def virtaddr_assign() -> Callable[..., etree._Element]:
-    """A function: domain (XML, Path, element) → its completed ``<domain>`` element."""
-    return assigned_domain
+def virtaddr_assign(request: pytest.FixtureRequest) -> Callable[..., etree._Element]:
+    """A function: domain (XML, Path, element) → its completed ``<domain>`` element; its
+    ``libvirt=`` wins over the marker's and the command line's version."""
+    default = _version(request)
+
+    def assign(
+        domain: DomainLike, *, source: str | None = None, libvirt: str | None = None
+    ) -> etree._Element:
+        __tracebackhide__ = True
+        return assigned_domain(domain, source=source, libvirt=libvirt or default)
+
+    return assign
 
 
 @pytest.fixture
@@ -104,7 +143,7 @@ def virtaddr_domain(request: pytest.FixtureRequest) -> etree._Element:
     path = Path(marker.args[0])
     if not path.is_absolute():
         path = Path(request.node.path).parent / path
-    return assigned_domain(path)
+    return assigned_domain(path, libvirt=_version(request))
 
 
 # ---------------------------------------------------------------------------- internals
@@ -124,6 +163,14 @@ def _root(domain: DomainLike) -> etree._Element:
     if isinstance(domain, str | bytes):
         return xmlio.parse_document(domain, "<string>").root
     raise TypeError(f"not a domain: {type(domain).__name__} (want XML, a Path or an element)")
+
+
+def _version(request: pytest.FixtureRequest) -> str | None:
+    """The marker's ``libvirt=``, else the command line's ``--virtaddr-libvirt``."""
+    marker = request.node.get_closest_marker(MARKER)
+    version = marker.kwargs.get("libvirt") if marker is not None else None
+    chosen = version or request.config.getoption(OPTION, None)
+    return None if chosen is None else str(chosen)
 
 
 def _name(domain: DomainLike) -> str | None:

@@ -26,6 +26,7 @@ from virtaddr.passes.pci_flags import (
     TYPE_NAMES,
     TYPES,
 )
+from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local, namespace
 from virtaddr.xmldoc.numbers import parse_uint
 
@@ -184,21 +185,27 @@ def read_topology(tree: etree._ElementTree, *, source: str | None = None) -> Top
 
 
 def assigned_topology(
-    tree: etree._ElementTree, *, source: str | None = None, growth: bool = True
+    tree: etree._ElementTree,
+    *,
+    source: str | None = None,
+    growth: bool = True,
+    rules: LibvirtRules | None = None,
 ) -> tuple[Topology | None, list[AddressError]]:
     """Assign the domain's missing addresses (on a copy) and read its topology.
 
-    Returns (None, errors) when libvirt would reject the domain.
+    Returns (None, errors) when libvirt would reject the domain. ``rules``: the libvirt
+    version's (:mod:`virtaddr.passes.versions`; the newest when None).
     """
     from virtaddr.passes.pipeline import run_pipeline
 
     work = copy.deepcopy(tree)
-    result = run_pipeline(work, source=source)
+    result = run_pipeline(work, source=source, rules=rules)
     if result.errors:
         return None, result.errors
     topo = read_topology(work, source=source)
     if growth:
-        topo = Topology(topo.machine, topo.buses, topo.room, growth_room(work, source=source))
+        room = growth_room(work, source=source, rules=rules)
+        topo = Topology(topo.machine, topo.buses, topo.room, room)
     return topo, []
 
 
@@ -224,11 +231,13 @@ def _room(buses: list[Bus]) -> Room:
 # ---------------------------------------------------------------------------- growth
 
 
-def growth_room(tree: etree._ElementTree, *, source: str | None = None) -> Growth:
+def growth_room(
+    tree: etree._ElementTree, *, source: str | None = None, rules: LibvirtRules | None = None
+) -> Growth:
     """How many virtio NICs (PCIe on q35) and e1000 NICs (conventional) libvirt still accepts
     when added to this assigned domain, each kind alone: the largest count that defines."""
-    pcie, capped_e = _largest(lambda n: _fits(tree, "virtio", n, source))
-    pci, capped_c = _largest(lambda n: _fits(tree, "e1000", n, source))
+    pcie, capped_e = _largest(lambda n: _fits(tree, "virtio", n, source, rules))
+    pci, capped_c = _largest(lambda n: _fits(tree, "e1000", n, source, rules))
     return Growth(pcie=pcie, pci=pci, at_least=capped_e or capped_c)
 
 
@@ -249,7 +258,9 @@ def _largest(fits: Callable[[int], bool]) -> tuple[int, bool]:
     return lo, False
 
 
-def _fits(tree: etree._ElementTree, model: str, n: int, source: str | None) -> bool:
+def _fits(
+    tree: etree._ElementTree, model: str, n: int, source: str | None, rules: LibvirtRules | None
+) -> bool:
     from virtaddr.passes.pipeline import run_pipeline
 
     work = copy.deepcopy(tree)
@@ -263,7 +274,7 @@ def _fits(tree: etree._ElementTree, model: str, n: int, source: str | None) -> b
     for _ in range(n):
         el = etree.SubElement(devices, iface, type="user")
         etree.SubElement(el, mtag, type=model)
-    return run_pipeline(work, source=source).ok
+    return run_pipeline(work, source=source, rules=rules).ok
 
 
 # ---------------------------------------------------------------------------- helpers

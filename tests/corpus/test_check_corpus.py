@@ -9,12 +9,13 @@ import pytest
 
 from parity import FIXTURES_DIR, corpus_dir, corpus_missing_reason
 from virtaddr.check import CheckResult, check_tree
+from virtaddr.passes.versions import LIBVIRT_9_0
 from virtaddr.xmldoc import xmlio
 
 
 def _check(path: Path) -> CheckResult:
     doc = xmlio.read_document(str(path))
-    return check_tree(doc.tree, source=str(path))
+    return check_tree(doc.tree, source=str(path), rules=LIBVIRT_9_0)
 
 
 def _cases(family: str) -> list[str]:

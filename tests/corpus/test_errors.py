@@ -32,7 +32,7 @@ def test_rejected_like_libvirt(
     case = corpus / "libvirt-errors" / name
     out = tmp_path / "out.xml"
     message = (case / "libvirt-error.txt").read_text().strip()
-    code = main(["assign", str(case / "input.xml"), "-o", str(out)])
+    code = main(["assign", "--libvirt", "9.0", str(case / "input.xml"), "-o", str(out)])
     assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"
     assert not out.exists(), "a rejected domain must not be written out"
     assert libvirt_text(message) in capsys.readouterr().err

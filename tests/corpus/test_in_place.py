@@ -41,7 +41,7 @@ def _assign(data: bytes, name: str) -> tuple[bytes, bytes]:
     from virtaddr.xmldoc import splice, xmlio
 
     doc = xmlio.parse_document(data, name)
-    result = api.assign_tree(doc.tree, source=name)
+    result = api.assign_tree(doc.tree, source=name, libvirt="9.0")
     assert result.ok, [str(e) for e in result.errors]
     return xmlio.serialize_document(doc), splice.splice_document(doc, data)
 

@@ -84,7 +84,7 @@ def test_rejected_like_libvirt_other_arches(name: str, corpus: Path, tmp_path: P
     case = corpus / ERRORS / name
     out = tmp_path / "out.xml"
     message = (case / "libvirt-error.txt").read_text().strip()
-    code = main(["assign", str(case / "input.xml"), "-o", str(out)])
+    code = main(["assign", "--libvirt", "9.0", str(case / "input.xml"), "-o", str(out)])
     assert code == 1, f"exit {code}, expected 1; libvirt says: {message}"
     assert not out.exists(), "a rejected domain must not be written out"
 
@@ -104,7 +104,7 @@ def test_libvirt_output_is_a_fixpoint_other_arches(name: str, corpus: Path, tmp_
     _skip_if_absent("other-arches/libvirt-tests")
     src = corpus / "other-arches/libvirt-tests" / name / "libvirt.xml"
     out = tmp_path / f"{name}.xml"
-    code = main(["assign", str(src), "-o", str(out)])
+    code = main(["assign", "--libvirt", "9.0", str(src), "-o", str(out)])
     assert code == 0, f"assign rejected libvirt's own output (exit {code})"
     problems = compare_files(src, out, compare_script())
     assert not problems, "assign changed libvirt's output:\n" + "\n".join(problems)

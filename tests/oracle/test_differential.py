@@ -134,7 +134,7 @@ def _our_assign(main, given: Path, out: Path) -> tuple[int, str]:  # type: ignor
     """Run our CLI in-process: (exit status, what it printed on stderr)."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = main(["assign", str(given), "-o", str(out)])
+        code = main(["assign", "--libvirt", "9.0", str(given), "-o", str(out)])
     return code, err.getvalue()
 
 

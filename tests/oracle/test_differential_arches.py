@@ -291,7 +291,9 @@ def test_same_addresses_as_libvirt_other_arches(
         failures = []
         for name, libvirt_xml in accepted.items():
             ours = work / f"ours-{name}.xml"
-            code = main(["assign", str(work / "in" / f"{name}.xml"), "-o", str(ours)])
+            code = main(
+                ["assign", "--libvirt", "9.0", str(work / "in" / f"{name}.xml"), "-o", str(ours)]
+            )
             if code != 0:
                 problems = [f"our assign exited {code}; libvirt accepts the domain"]
             else:
@@ -300,7 +302,16 @@ def test_same_addresses_as_libvirt_other_arches(
                 saved = save_counterexample(by_name[name], libvirt_xml)
                 failures.append(f"{name} (saved as {saved}):\n  " + "\n  ".join(problems[:8]))
         for name in rejected:  # libvirt refuses: ours must refuse too (exit 1)
-            code = main(["assign", str(work / "in" / f"{name}.xml"), "-o", str(work / "x.xml")])
+            code = main(
+                [
+                    "assign",
+                    "--libvirt",
+                    "9.0",
+                    str(work / "in" / f"{name}.xml"),
+                    "-o",
+                    str(work / "x.xml"),
+                ]
+            )
             if code != 1:
                 failures.append(f"{name}: libvirt rejects ({rejected[name]}), our exit {code}")
     assert not failures, "differences from libvirt:\n\n" + "\n\n".join(failures)

@@ -15,6 +15,7 @@ from lxml import etree
 
 from domainxml import disk, domain, interface
 from virtaddr.cli import main
+from virtaddr.passes.versions import LIBVIRT_9_0
 from virtaddr.topology import assigned_topology, read_topology
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
@@ -80,7 +81,7 @@ def test_hotplug_room_4_accepted_and_empty(name: str, oracle: Path, tmp_path: Pa
     assert topo.room.hotplug_pci >= (3 if name.startswith("q35") else 7)
     # existing addresses never move: the plain result's devices are where they were
     plain = tmp_path / "plain.xml"
-    assert main(["assign", str(src), "-o", str(plain)]) == 0
+    assert main(["assign", "--libvirt", "9.0", str(src), "-o", str(plain)]) == 0
     problems = compare_files(plain, ours, compare_script())
     assert all(p.startswith("extra") or "extra" in p for p in problems), problems
 
@@ -88,7 +89,9 @@ def test_hotplug_room_4_accepted_and_empty(name: str, oracle: Path, tmp_path: Pa
 @pytest.mark.parametrize("machine", ["q35", "pc"])
 def test_growth_room_is_libvirts_limit(machine: str, oracle: Path, tmp_path: Path) -> None:
     text = q35_hand() if machine == "q35" else many("pc", 2, 2)
-    topo, _ = assigned_topology(etree.ElementTree(etree.fromstring(text.encode())))
+    topo, _ = assigned_topology(
+        etree.ElementTree(etree.fromstring(text.encode())), rules=LIBVIRT_9_0
+    )
     assert topo is not None and topo.growth is not None
     for model, count in (("virtio", topo.growth.pcie), ("e1000", topo.growth.pci)):
         for n, accepted in ((count, True), (count + 1, False)):
@@ -114,8 +117,10 @@ def test_grow_deep_accepted_with_every_address(name: str, oracle: Path, tmp_path
     src.write_text(many(machine, disks, nics))
     proc = libvirt(oracle, src)
     assert proc.returncode == 1  # libvirt's own growth gives up
-    assert main(["assign", str(src), "-o", str(ours)]) == 1  # so does ours, by default
-    assert main(["assign", "--grow", "deep", str(src), "-o", str(ours)]) == 0
+    assert (
+        main(["assign", "--libvirt", "9.0", str(src), "-o", str(ours)]) == 1
+    )  # so does ours, by default
+    assert main(["assign", "--libvirt", "9.0", "--grow", "deep", str(src), "-o", str(ours)]) == 0
     theirs = kept_by_libvirt(oracle, ours)
     topo = read_topology(etree.parse(str(theirs)))
     plugged = sum(len(b.plugged) for b in topo.buses)

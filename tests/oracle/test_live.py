@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from virtaddr.cli import main
-from virtaddr.profile import BUILTIN
+from virtaddr.profile import builtin_profile
 
 pytest.importorskip("libvirt", reason="libvirt-python not installed: pip install '.[libvirt]'")
 
@@ -24,9 +24,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 def test_live_profile_matches_the_builtin_one() -> None:
     """The oracle is libvirt 9.0 + QEMU 7.2: what it reports is the built-in profile."""
     profile = live.read_profile(URI)
-    for key, canonical in BUILTIN.aliases.items():
+    for key, canonical in builtin_profile("9.0").aliases.items():
         assert profile.aliases[key] == canonical
-    for key, models in BUILTIN.models.items():
+    for key, models in builtin_profile("9.0").models.items():
         assert profile.models[key] == models
 
 
@@ -35,7 +35,18 @@ def test_connect_writes_the_versioned_machine(
 ) -> None:
     out = tmp_path / "out.xml"
     assert (
-        main(["assign", "--connect", URI, str(FIXTURES / "q35-typical.in.xml"), "-o", str(out)])
+        main(
+            [
+                "assign",
+                "--libvirt",
+                "9.0",
+                "--connect",
+                URI,
+                str(FIXTURES / "q35-typical.in.xml"),
+                "-o",
+                str(out),
+            ]
+        )
         == 0
     )
     assert capsys.readouterr().err == ""
@@ -49,7 +60,10 @@ def test_verify_accepts_what_libvirt_keeps(tmp_path: Path) -> None:
     out.mkdir()
     names = ["pc-typical", "q35-typical", "q35-hostdevs"]
     inputs = [str(FIXTURES / f"{n}.in.xml") for n in names]
-    assert main(["assign", "--verify", "-j", "2", "--out-dir", str(out), *inputs]) == 0
+    assert (
+        main(["assign", "--libvirt", "9.0", "--verify", "-j", "2", "--out-dir", str(out), *inputs])
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.in.xml" for n in names)
 
 

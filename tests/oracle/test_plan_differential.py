@@ -86,7 +86,7 @@ def test_plan_agrees_with_libvirt_attach(batch: list[PlanCase], oracle: Path) ->
             event("detach" if case.detach else "attach")
             event("libvirt refused a device" if answer.error else "libvirt stored it")
             out = directory / "ours.xml"
-            code = main(["plan", *plan_argv(directory), "-o", str(out)])
+            code = main(["plan", "--libvirt", "9.0", *plan_argv(directory), "-o", str(out)])
             if answer.error is not None:
                 if code != 1 or out.exists():
                     problem = f"libvirt refuses ({answer.error}); our plan exited {code}"

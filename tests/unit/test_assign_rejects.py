@@ -33,7 +33,9 @@ def test_assign_gives_libvirts_message(
     category, _, libvirt_says = (FIXTURES / f"{name}.err").read_text().strip().partition(": ")
     assert category in ("XML error", "internal error", "unsupported configuration")
     out = tmp_path / "out.xml"
-    assert main(["assign", str(FIXTURES / f"{name}.in.xml"), "-o", str(out)]) == 1
+    assert (
+        main(["assign", "--libvirt", "9.0", str(FIXTURES / f"{name}.in.xml"), "-o", str(out)]) == 1
+    )
     assert not out.exists()
     lines = capsys.readouterr().err.splitlines()
     assert lines and lines[0].endswith(f": {libvirt_says}"), lines

@@ -62,8 +62,8 @@ def test_mutated_fixtures_never_crash(data: bytes) -> None:
         path = Path(tmp) / "in.xml"
         out = Path(tmp) / "out.xml"
         path.write_bytes(data)
-        check = main(["check", "--json", str(path)])
-        assign = main(["assign", str(path), "-o", str(out)])
+        check = main(["check", "--libvirt", "9.0", "--json", str(path)])
+        assign = main(["assign", "--libvirt", "9.0", str(path), "-o", str(out)])
         assert check in (0, 1, 2) and assign in (0, 1, 2)
         if assign != 0:
             assert not out.exists(), "nothing is written for a rejected input"
@@ -143,15 +143,15 @@ def test_enormous_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(xmlio, "MAX_INPUT_BYTES", 1024)
     path = tmp_path / "big.xml"
     path.write_bytes(b"<domain>" + b" " * 2048 + b"</domain>")
-    assert main(["check", str(path)]) == 2
-    assert main(["assign", str(path)]) == 2
+    assert main(["check", "--libvirt", "9.0", str(path)]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(path)]) == 2
 
 
 def test_failed_in_place_leaves_the_original_byte_identical(tmp_path: Path) -> None:
     original = (FIXTURES_DIR / "pc-reject-double-use.in.xml").read_bytes()
     path = tmp_path / "rejected.xml"
     path.write_bytes(original)
-    assert main(["assign", "--in-place", str(path)]) == 1
+    assert main(["assign", "--libvirt", "9.0", "--in-place", str(path)]) == 1
     assert path.read_bytes() == original
     assert os.listdir(tmp_path) == ["rejected.xml"]
 
@@ -167,6 +167,6 @@ def test_failed_write_leaves_the_original_byte_identical(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    assert main(["assign", "--in-place", str(path)]) == 2
+    assert main(["assign", "--libvirt", "9.0", "--in-place", str(path)]) == 2
     assert path.read_bytes() == original
     assert os.listdir(tmp_path) == ["typical.xml"], "the temporary file is removed"

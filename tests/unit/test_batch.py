@@ -70,7 +70,9 @@ def test_assign_directory_to_out_dir(
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    assert main(["assign", "-j", jobs, "--out-dir", str(out), str(batch_dir)]) == 2
+    assert (
+        main(["assign", "--libvirt", "9.0", "-j", jobs, "--out-dir", str(out), str(batch_dir)]) == 2
+    )
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.xml" for n in ACCEPTED)
     for name in ACCEPTED:
         expected = _root(FIXTURES / f"{name}.out.xml")
@@ -87,9 +89,13 @@ def test_exit_status_is_the_highest(batch_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (batch_dir / "zz-broken.xml").unlink()
-    assert main(["assign", "-j", "2", "--out-dir", str(out), str(batch_dir)]) == 1
+    assert (
+        main(["assign", "--libvirt", "9.0", "-j", "2", "--out-dir", str(out), str(batch_dir)]) == 1
+    )
     (batch_dir / f"{REJECTED}.xml").unlink()
-    assert main(["assign", "-j", "2", "--out-dir", str(out), str(batch_dir)]) == 0
+    assert (
+        main(["assign", "--libvirt", "9.0", "-j", "2", "--out-dir", str(out), str(batch_dir)]) == 0
+    )
 
 
 def test_parallel_in_place_matches_libvirt(tmp_path: Path) -> None:
@@ -98,7 +104,7 @@ def test_parallel_in_place_matches_libvirt(tmp_path: Path) -> None:
         path = tmp_path / f"{name}.xml"
         shutil.copy(FIXTURES / f"{name}.in.xml", path)
         paths.append(path)
-    assert main(["assign", "--in-place", "-j", "2", *map(str, paths)]) == 0
+    assert main(["assign", "--libvirt", "9.0", "--in-place", "-j", "2", *map(str, paths)]) == 0
     for name, path in zip(ACCEPTED, paths, strict=True):
         assert address_differences(_root(FIXTURES / f"{name}.out.xml"), _root(path)) == []
 
@@ -106,7 +112,7 @@ def test_parallel_in_place_matches_libvirt(tmp_path: Path) -> None:
 def test_directory_needs_out_dir_or_in_place(
     batch_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["assign", str(batch_dir)]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(batch_dir)]) == 2
     assert "several INPUTs need --in-place or --out-dir" in capsys.readouterr().err
 
 
@@ -116,18 +122,20 @@ def test_corpus_layout_names_clash_is_reported(
     (tmp_path / "d" / "x").mkdir(parents=True)
     (tmp_path / "d" / "x" / "input.xml").write_text("<domain/>")
     (tmp_path / "d" / "x.xml").write_text("<domain/>")
-    assert main(["assign", "--out-dir", str(tmp_path), str(tmp_path / "d")]) == 2
+    assert (
+        main(["assign", "--libvirt", "9.0", "--out-dir", str(tmp_path), str(tmp_path / "d")]) == 2
+    )
     assert "several INPUTs are named x.xml" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["-1", "two"])
 def test_bad_jobs(value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", "-j", value, "a.xml"]) == 2
+    assert main(["assign", "--libvirt", "9.0", "-j", value, "a.xml"]) == 2
     assert "-j/--jobs" in capsys.readouterr().err
 
 
 def test_single_file_prints_no_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", str(FIXTURES / "pc-typical.in.xml")]) == 0
+    assert main(["assign", "--libvirt", "9.0", str(FIXTURES / "pc-typical.in.xml")]) == 0
     assert capsys.readouterr().err == ""
 
 

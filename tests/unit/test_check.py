@@ -19,6 +19,7 @@ from virtaddr.check import schemas as check_schemas
 from virtaddr.cli import main
 from virtaddr.kinds import pci as pci_kind
 from virtaddr.passes.problems import Problem
+from virtaddr.passes.versions import LIBVIRT_9_0
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT_SCHEMA = json.loads((REPO / "schemas" / "check-report.schema.json").read_text())
@@ -48,7 +49,7 @@ def nic(slot: int, function: int = 0, bus: int = 0, extra: str = "") -> str:
 
 def check(text: str, **kw: bool) -> list[Problem]:
     tree = etree.fromstring(text.encode()).getroottree()
-    return check_tree(tree, source="t.xml", **kw).problems
+    return check_tree(tree, source="t.xml", **kw, rules=LIBVIRT_9_0).problems
 
 
 def errors(text: str) -> list[Problem]:
@@ -62,7 +63,7 @@ def codes(problems: list[Problem]) -> list[str]:
 def run(tmp_path: Path, text: str, *args: str, name: str = "d.xml") -> int:
     path = tmp_path / name
     path.write_text(text)
-    return main(["check", *args, str(path)])
+    return main(["check", "--libvirt", "9.0", *args, str(path)])
 
 
 # ---------------------------------------------------------------------------- errors
@@ -350,8 +351,8 @@ def test_exit_codes_strict_and_many_files(tmp_path: Path) -> None:
     (tmp_path / "b.xml").write_text("not xml")
     (tmp_path / "c.xml").write_text(broken)
     paths = [str(tmp_path / n) for n in ("a.xml", "c.xml", "b.xml")]
-    assert main(["check", *paths]) == 2
-    assert main(["check", *paths[:2]]) == 1
+    assert main(["check", "--libvirt", "9.0", *paths]) == 2
+    assert main(["check", "--libvirt", "9.0", *paths[:2]]) == 1
 
 
 def test_text_output_is_one_problem_per_line(
@@ -367,7 +368,9 @@ def test_text_output_is_one_problem_per_line(
 def test_json_report_follows_its_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a.xml").write_text(domain(nic(3) + nic(3) + nic(9, 2)))
     (tmp_path / "b.xml").write_bytes(b"\x00\x01binary")
-    code = main(["check", "--json", str(tmp_path / "a.xml"), str(tmp_path / "b.xml")])
+    code = main(
+        ["check", "--libvirt", "9.0", "--json", str(tmp_path / "a.xml"), str(tmp_path / "b.xml")]
+    )
     report = json.loads(capsys.readouterr().out)
     jsonschema.validate(report, REPORT_SCHEMA)
     assert code == 2 and report["exit_status"] == 2
@@ -402,7 +405,7 @@ def test_check_leaves_the_file_untouched(tmp_path: Path) -> None:
     path = tmp_path / "d.xml"
     data = domain("    <disk type='file' device='disk'><target dev='vda' bus='virtio'/></disk>\n")
     path.write_text(data)
-    assert main(["check", str(path)]) == 0
+    assert main(["check", "--libvirt", "9.0", str(path)]) == 0
     assert path.read_text() == data
 
 

@@ -53,7 +53,7 @@ def tree(tmp_path: Path) -> Path:
 def test_a_directory_is_its_files_and_the_status_the_highest(
     tree: Path, jobs: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["check", "-j", jobs, "--no-progress", str(tree)]) == 2
+    assert main(["check", "--libvirt", "9.0", "-j", jobs, "--no-progress", str(tree)]) == 2
     out, err = capsys.readouterr()
     lines = out.splitlines()
     # input order: a.xml (nothing), b/input.xml (one error), c.xml (unusable)
@@ -65,11 +65,13 @@ def test_a_directory_is_its_files_and_the_status_the_highest(
     assert err.strip().splitlines()[-1] == (
         "virtaddr check: 3 files: 1 ok, 1 with problems, 1 unusable"
     )
-    assert main(["check", "-j", jobs, str(tree / "a.xml"), str(tree / "b")]) == 1
+    assert (
+        main(["check", "--libvirt", "9.0", "-j", jobs, str(tree / "a.xml"), str(tree / "b")]) == 1
+    )
 
 
 def test_json_over_a_directory_in_parallel(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--json", "-j", "2", str(tree)]) == 2
+    assert main(["check", "--libvirt", "9.0", "--json", "-j", "2", str(tree)]) == 2
     report = json.loads(capsys.readouterr().out)
     jsonschema.validate(report, REPORT_SCHEMA)
     assert report["exit_status"] == 2
@@ -81,14 +83,14 @@ def test_json_over_a_directory_in_parallel(tree: Path, capsys: pytest.CaptureFix
 
 
 def test_one_file_prints_no_summary(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(tree / "a.xml")]) == 0
+    assert main(["check", "--libvirt", "9.0", str(tree / "a.xml")]) == 0
     assert "files:" not in capsys.readouterr().err
 
 
 def test_a_directory_without_domains_is_unusable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["check", str(tmp_path)]) == 2
+    assert main(["check", "--libvirt", "9.0", str(tmp_path)]) == 2
     assert "no *.xml file" in capsys.readouterr().err
-    assert main(["check", "-", "-"]) == 2
+    assert main(["check", "--libvirt", "9.0", "-", "-"]) == 2
     assert "can be read only once" in capsys.readouterr().err

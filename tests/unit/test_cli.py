@@ -69,7 +69,9 @@ def line_of(elem: etree._Element) -> int | None:
     return line if isinstance(line, int) else None
 
 
-def fake_assign_tree(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
+def fake_assign_tree(
+    tree: etree._ElementTree, *, source: str | None = None, libvirt: str | None = None
+) -> AssignResult:
     root = tree.getroot()
     if root.get("type") == "unusable":
         raise UnusableInput("domain type 'unusable' is not supported", line=1, source=source)
@@ -142,7 +144,7 @@ def test_no_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unknown_option_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", "--frobnicate", "x.xml"]) == 2
+    assert main(["assign", "--libvirt", "9.0", "--frobnicate", "x.xml"]) == 2
     assert "unrecognized arguments" in capsys.readouterr().err
 
 
@@ -165,32 +167,32 @@ def test_help_does_not_import_lxml() -> None:
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "missing.xml"
-    assert main(["assign", str(missing)]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(missing)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"{missing}: cannot read: No such file or directory\n"
 
 
 def test_not_xml(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", str(files["notxml"])]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(files["notxml"])]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{files['notxml']}:3: not well-formed XML: ")
     assert "Traceback" not in err
 
 
 def test_not_a_domain(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", str(files["network"])]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(files["network"])]) == 2
     assert "the root element is <network>, not <domain>" in capsys.readouterr().err
 
 
 def test_empty_file(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", str(files["empty"])]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(files["empty"])]) == 2
     assert "empty input" in capsys.readouterr().err
 
 
 def test_empty_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     set_stdin(monkeypatch, b"")
-    assert main(["assign", "-"]) == 2
+    assert main(["assign", "--libvirt", "9.0", "-"]) == 2
     assert capsys.readouterr().err == "<stdin>: empty input: expected a <domain> XML document\n"
 
 
@@ -199,7 +201,7 @@ def test_unusable_raised_by_pipeline(
 ) -> None:
     path = tmp_path / "u.xml"
     path.write_bytes(b"<domain type='unusable'/>")
-    assert main(["assign", str(path)]) == 2
+    assert main(["assign", "--libvirt", "9.0", str(path)]) == 2
     assert capsys.readouterr().err == f"{path}:1: domain type 'unusable' is not supported\n"
 
 
@@ -215,7 +217,7 @@ def test_unusable_raised_by_pipeline(
     ],
 )
 def test_bad_usage(argv_tail: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", *argv_tail]) == 2
+    assert main(["assign", "--libvirt", "9.0", *argv_tail]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -239,7 +241,7 @@ def test_out_dir_basename_clash(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_assign_to_stdout(
     fake_pipeline: None, files: dict[str, Path], capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    assert main(["assign", str(files["good"])]) == 0
+    assert main(["assign", "--libvirt", "9.0", str(files["good"])]) == 0
     captured = capsysbinary.readouterr()
     assert captured.out == GOOD_OUT
     assert captured.err == b""
@@ -252,7 +254,7 @@ def test_assign_from_stdin(
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     set_stdin(monkeypatch, GOOD)
-    assert main(["assign", "-"]) == 0
+    assert main(["assign", "--libvirt", "9.0", "-"]) == 0
     assert capsysbinary.readouterr().out == GOOD_OUT
 
 
@@ -260,14 +262,14 @@ def test_assign_to_output_file(
     fake_pipeline: None, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.xml"
-    assert main(["assign", str(files["good"]), "-o", str(out)]) == 0
+    assert main(["assign", "--libvirt", "9.0", str(files["good"]), "-o", str(out)]) == 0
     assert out.read_bytes() == GOOD_OUT
     assert capsys.readouterr().out == ""
 
 
 def test_assign_in_place_keeps_mode(fake_pipeline: None, files: dict[str, Path]) -> None:
     files["good"].chmod(0o640)
-    assert main(["assign", "--in-place", str(files["good"])]) == 0
+    assert main(["assign", "--libvirt", "9.0", "--in-place", str(files["good"])]) == 0
     assert files["good"].read_bytes() == GOOD_SPLICED
     assert files["good"].stat().st_mode & 0o777 == 0o640
 
@@ -277,7 +279,20 @@ def test_assign_out_dir(fake_pipeline: None, files: dict[str, Path], tmp_path: P
     out_dir.mkdir()
     second = tmp_path / "second.xml"
     second.write_bytes(GOOD)
-    assert main(["assign", "--out-dir", str(out_dir), str(files["good"]), str(second)]) == 0
+    assert (
+        main(
+            [
+                "assign",
+                "--libvirt",
+                "9.0",
+                "--out-dir",
+                str(out_dir),
+                str(files["good"]),
+                str(second),
+            ]
+        )
+        == 0
+    )
     assert sorted(os.listdir(out_dir)) == ["good.xml", "second.xml"]
     assert (out_dir / "good.xml").read_bytes() == GOOD_OUT
     assert files["good"].read_bytes() == GOOD
@@ -290,7 +305,7 @@ def test_address_problems_are_all_reported_and_nothing_written(
     fake_pipeline: None, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.xml"
-    assert main(["assign", str(files["bad"]), "-o", str(out)]) == 1
+    assert main(["assign", "--libvirt", "9.0", str(files["bad"]), "-o", str(out)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
@@ -304,7 +319,7 @@ def test_address_problems_are_all_reported_and_nothing_written(
 def test_address_problem_on_stdout_prints_no_xml(
     fake_pipeline: None, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["assign", str(files["bad"])]) == 1
+    assert main(["assign", "--libvirt", "9.0", str(files["bad"])]) == 1
     assert capsys.readouterr().out == ""
 
 
@@ -329,7 +344,7 @@ def test_in_place_write_failure_keeps_input_and_exits_2(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", no_space)
-    assert main(["assign", "--in-place", str(files["good"])]) == 2
+    assert main(["assign", "--libvirt", "9.0", "--in-place", str(files["good"])]) == 2
     assert files["good"].read_bytes() == GOOD
     assert capsys.readouterr().err == f"{files['good']}: cannot write: No space left on device\n"
     assert len(os.listdir(files["good"].parent)) == len(files)
@@ -341,7 +356,10 @@ def test_in_place_write_failure_keeps_input_and_exits_2(
 def test_several_inputs_highest_code_wins_and_good_ones_are_written(
     fake_pipeline: None, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["assign", "--in-place", str(files["good"]), str(files["bad"])]) == 1
+    assert (
+        main(["assign", "--libvirt", "9.0", "--in-place", str(files["good"]), str(files["bad"])])
+        == 1
+    )
     assert files["good"].read_bytes() == GOOD_SPLICED
     assert files["bad"].read_bytes() == BAD
     capsys.readouterr()

@@ -38,8 +38,10 @@ def _controllers(path: Path) -> dict[int, tuple[str | None, str | None, str | No
 def test_q35_root_ports_where_libvirt_puts_them(tmp_path: Path) -> None:
     src, plain, roomy = tmp_path / "in.xml", tmp_path / "plain.xml", tmp_path / "room.xml"
     src.write_text(q35_hand())
-    assert main(["assign", str(src), "-o", str(plain)]) == 0
-    assert main(["assign", "--hotplug-room", "4", str(src), "-o", str(roomy)]) == 0
+    assert main(["assign", "--libvirt", "9.0", str(src), "-o", str(plain)]) == 0
+    assert (
+        main(["assign", "--libvirt", "9.0", "--hotplug-room", "4", str(src), "-o", str(roomy)]) == 0
+    )
     before, after = _controllers(plain), _controllers(roomy)
     assert {i: after[i] for i in before} == before  # nothing existing moved or changed
     # bus 5 is the only free hotpluggable port: three more; slot 1 (no video here) is the
@@ -58,7 +60,10 @@ def test_q35_conventional_room_nests_a_bridge(tmp_path: Path) -> None:
     src.write_text(q35_hand())
     # bus 4 (pcie-to-pci-bridge) has 30 free hotpluggable slots: 40 needs one pci-bridge,
     # libvirt puts it in the first free slot, 04:02.0 (04:01.0 holds the e1000)
-    assert main(["assign", "--hotplug-room-pci", "40", str(src), "-o", str(roomy)]) == 0
+    assert (
+        main(["assign", "--libvirt", "9.0", "--hotplug-room-pci", "40", str(src), "-o", str(roomy)])
+        == 0
+    )
     new = {i: c for i, c in _controllers(roomy).items() if i > 5}
     assert new == {6: ("pci-bridge", "0x04:0x02.0x0", None, None)}
     topo = read_topology(etree.parse(str(roomy)))
@@ -70,8 +75,8 @@ def test_pc_room_is_bridge_slots(tmp_path: Path) -> None:
     src.write_text(domain("pc", "pc", [interface("e1000")]))
     # used: 00:01 (chipset), 00:02 e1000, 00:03 memballoon: 28 free; 40 + 5 = 45 needs one
     # bridge (28 - 1 + 31 = 58), in the first free slot 00:04.0
-    assert main(["assign", "--hotplug-room", "40", "--hotplug-room-pci", "5", str(src),
-                 "-o", str(roomy)]) == 0  # fmt: skip
+    assert main(["assign", "--libvirt", "9.0", "--hotplug-room", "40", "--hotplug-room-pci", "5",
+                 str(src), "-o", str(roomy)]) == 0  # fmt: skip
     assert {i: c[:2] for i, c in _controllers(roomy).items() if i} == {
         1: ("pci-bridge", "0x00:0x04.0x0")
     }
@@ -84,7 +89,21 @@ def test_no_room_on_the_root_complex_is_an_address_problem(
     src = tmp_path / "in.xml"
     src.write_text(q35_hand())
     # 29 free root-complex slots hold at most 8 * 29 + 4 more root ports
-    assert main(["assign", "--hotplug-room", "400", str(src), "-o", str(tmp_path / "o")]) == 1
+    assert (
+        main(
+            [
+                "assign",
+                "--libvirt",
+                "9.0",
+                "--hotplug-room",
+                "400",
+                str(src),
+                "-o",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
     assert not (tmp_path / "o").exists()
     assert capsys.readouterr().err
 
@@ -92,6 +111,6 @@ def test_no_room_on_the_root_complex_is_an_address_problem(
 def test_bad_counts_are_usage_errors(tmp_path: Path) -> None:
     src = tmp_path / "in.xml"
     src.write_text(q35_hand())
-    assert main(["assign", "--hotplug-room", "-1", str(src)]) == 2
-    assert main(["assign", "--hotplug-room", "x", str(src)]) == 2
-    assert main(["assign", "--grow", "wide", str(src)]) == 2
+    assert main(["assign", "--libvirt", "9.0", "--hotplug-room", "-1", str(src)]) == 2
+    assert main(["assign", "--libvirt", "9.0", "--hotplug-room", "x", str(src)]) == 2
+    assert main(["assign", "--libvirt", "9.0", "--grow", "wide", str(src)]) == 2

@@ -103,7 +103,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_input_without_bus_gets_libvirts_address(name: str) -> None:
     text, expected = CASES[name]
-    result = api.assign_xml(text)
+    result = api.assign_xml(text, libvirt="9.0")
     assert result.ok, result.problems
     assert isinstance(result.xml, str)
     assert _inputs(result.xml) == expected
@@ -111,6 +111,6 @@ def test_input_without_bus_gets_libvirts_address(name: str) -> None:
 
 def test_usb_input_without_bus_refused_when_usb_is_disabled() -> None:
     text = _domain("aarch64", "virt", "<controller type='usb' model='none'/><input type='tablet'/>")
-    result = api.assign_xml(text)
+    result = api.assign_xml(text, libvirt="9.0")
     assert not result.ok
     assert "Can't add USB input device. USB bus is disabled" in str(result.problems[0])

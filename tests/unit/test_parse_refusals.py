@@ -36,7 +36,7 @@ def test_there_are_parse_refusal_fixtures() -> None:
 @pytest.mark.parametrize("name", REFUSED)
 def test_check_reports_libvirts_refusal(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     message = libvirt_text((FIXTURES_DIR / f"{name}.err").read_text())
-    code = main(["check", str(FIXTURES_DIR / f"{name}.in.xml")])
+    code = main(["check", "--libvirt", "9.0", str(FIXTURES_DIR / f"{name}.in.xml")])
     out = capsys.readouterr()
     assert code == 1, out
     assert "Traceback" not in out.err
@@ -46,7 +46,19 @@ def test_check_reports_libvirts_refusal(name: str, capsys: pytest.CaptureFixture
 def test_controller_without_type_is_ide(tmp_path: Path) -> None:
     """libvirt stores ``type='ide'`` (fixtures/pc-controller-no-type.out.xml)."""
     out = tmp_path / "out.xml"
-    assert main(["assign", str(FIXTURES_DIR / "pc-controller-no-type.in.xml"), "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "assign",
+                "--libvirt",
+                "9.0",
+                str(FIXTURES_DIR / "pc-controller-no-type.in.xml"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert '<controller index="0" type="ide">' in out.read_text().replace("/>", ">")
 
 
@@ -80,11 +92,11 @@ def test_unusable_device_file(
     dom.write_text(DOMAIN)
     if content is not None:
         dev.write_bytes(content)
-    assert main(["plan", str(dom), str(dev)]) == 2
+    assert main(["plan", "--libvirt", "9.0", str(dom), str(dev)]) == 2
     err = capsys.readouterr().err
     assert f"{dev}" in err and message in err, err
     with pytest.raises(UnusableInput, match=message) as raised:
-        api.plan(DOMAIN, [dev])
+        api.plan(DOMAIN, [dev], libvirt="9.0")
     assert raised.value.source == str(dev)
 
 

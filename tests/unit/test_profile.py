@@ -11,6 +11,7 @@ import pytest
 from virtaddr.cli import main
 from virtaddr.profile import (
     BUILTIN,
+    builtin_profile,
     machine_aliases_from_capabilities,
     models_from_domain_capabilities,
 )
@@ -50,13 +51,27 @@ def test_domain_capabilities_models() -> None:
     }
 
 
-def test_builtin_profile_is_qemu_7_2() -> None:
+def test_builtin_profile_of_libvirt_9_0_is_qemu_7_2() -> None:
     # libvirt 9.0 + QEMU 7.2 stores machine='pc' as pc-i440fx-7.2 (fixtures/pc-typical.out.xml)
-    assert BUILTIN.canonical_machine("x86_64", "pc") == "pc-i440fx-7.2"
-    assert BUILTIN.canonical_machine("x86_64", "q35") == "pc-q35-7.2"
-    assert BUILTIN.canonical_machine("x86_64", "pc-i440fx-2.1") == "pc-i440fx-2.1"
-    assert "ide" in BUILTIN.models[("x86_64", "pc")]["disk.bus"]
-    assert "ide" not in BUILTIN.models[("x86_64", "q35")]["disk.bus"]  # q35 has no IDE
+    profile = builtin_profile("9.0")
+    assert profile.name == "QEMU 7.2 (built-in)"
+    assert profile.canonical_machine("x86_64", "pc") == "pc-i440fx-7.2"
+    assert profile.canonical_machine("x86_64", "q35") == "pc-q35-7.2"
+    assert profile.canonical_machine("x86_64", "pc-i440fx-2.1") == "pc-i440fx-2.1"
+    assert "ide" in profile.models[("x86_64", "pc")]["disk.bus"]
+    assert "ide" not in profile.models[("x86_64", "q35")]["disk.bus"]  # q35 has no IDE
+
+
+def test_builtin_profile_of_libvirt_11_3_is_qemu_10_0_and_the_default() -> None:
+    # libvirt 11.3 + QEMU 10.0 stores machine='pc' as pc-i440fx-10.0 (the 11.3 corpus)
+    profile = builtin_profile("11.3")
+    assert profile is BUILTIN is builtin_profile()
+    assert profile.name == "QEMU 10.0 (built-in)"
+    assert profile.canonical_machine("x86_64", "pc") == "pc-i440fx-10.0"
+    assert profile.canonical_machine("i686", "q35") == "pc-q35-10.0"
+    assert profile.models == builtin_profile("9.0").models  # the enums read are the same
+    with pytest.raises(ValueError, match=r"supported: 9\.0, 11\.3"):
+        builtin_profile("10.0")
 
 
 @pytest.mark.parametrize("flags", [["--connect", "qemu:///system"], ["--verify"]])
@@ -64,7 +79,7 @@ def test_live_flags_without_libvirt_python(
     flags: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "libvirt", None)  # import libvirt now fails
-    assert main(["assign", *flags, str(FIXTURES / "pc-typical.in.xml")]) == 2
+    assert main(["assign", "--libvirt", "9.0", *flags, str(FIXTURES / "pc-typical.in.xml")]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "pip install 'virtaddr[libvirt]'" in captured.err

@@ -54,7 +54,7 @@ def _splice(data: bytes) -> bytes:
     from virtaddr.xmldoc import splice, xmlio
 
     doc = xmlio.parse_document(data, "t.xml")
-    assert api.assign_tree(doc.tree).ok
+    assert api.assign_tree(doc.tree, libvirt="9.0").ok
     return splice.splice_document(doc, data)
 
 
@@ -88,12 +88,12 @@ def test_in_place_and_diff_through_the_cli(
 
     path = tmp_path / "d.xml"
     path.write_bytes(MESSY)
-    assert main(["assign", "--diff", str(path)]) == 0
+    assert main(["assign", "--libvirt", "9.0", "--diff", str(path)]) == 0
     diff = capsys.readouterr().out
     assert path.read_bytes() == MESSY, "--diff writes nothing"
     assert '+    <controller type="pci" index="0" model="pci-root"/>\n' in diff
     assert "-    <controller model='piix3-uhci'   type='usb'>\n" in diff
-    assert main(["assign", "--in-place", str(path)]) == 0
+    assert main(["assign", "--libvirt", "9.0", "--in-place", str(path)]) == 0
     assert path.read_bytes() == MESSY_AFTER
-    assert main(["assign", "--diff", str(path)]) == 0
+    assert main(["assign", "--libvirt", "9.0", "--diff", str(path)]) == 0
     assert capsys.readouterr().out == ""

@@ -16,6 +16,7 @@ from lxml import etree
 from domainxml import controller, disk, domain, interface, pci, simple
 from virtaddr.cli import main
 from virtaddr.commands.topology import to_dot, to_json, to_text
+from virtaddr.passes.versions import LIBVIRT_9_0
 from virtaddr.topology import assigned_topology
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "topology.schema.json"
@@ -47,7 +48,7 @@ def _tree(text: str) -> etree._ElementTree:
 
 
 def test_tree_and_room_by_hand() -> None:
-    topo, errors = assigned_topology(_tree(q35_hand()), growth=False)
+    topo, errors = assigned_topology(_tree(q35_hand()), growth=False, rules=LIBVIRT_9_0)
     assert errors == [] and topo is not None
     assert [(b.index, b.model) for b in topo.buses] == [
         (0, "pcie-root"),
@@ -73,7 +74,7 @@ def test_tree_and_room_by_hand() -> None:
 
 
 def test_text_dot_and_json_schema() -> None:
-    topo, _ = assigned_topology(_tree(q35_hand()), growth=False)
+    topo, _ = assigned_topology(_tree(q35_hand()), growth=False, rules=LIBVIRT_9_0)
     assert topo is not None
     text = to_text(topo)
     assert "│   └── 03:00.0 pcie-to-pci-bridge bus 4 [hotpluggable" in text
@@ -92,7 +93,7 @@ def test_pc_counts_every_slot_as_conventional() -> None:
     # pc with a virtio disk (no graphics, so no video): slot 1 chipset + IDE + USB, the disk
     # at 00:02.0 (the first free slot), the default virtio memballoon at 00:03.0
     text = domain("pc", "pc", [disk("vda", "virtio")])
-    topo, errors = assigned_topology(_tree(text), growth=False)
+    topo, errors = assigned_topology(_tree(text), growth=False, rules=LIBVIRT_9_0)
     assert errors == [] and topo is not None
     root = topo.bus(0)
     assert root is not None and root.model == "pci-root" and root.hotplug
@@ -104,7 +105,7 @@ def test_pc_counts_every_slot_as_conventional() -> None:
 def test_cli_json_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "hand.xml"
     path.write_text(q35_hand())
-    assert main(["topology", "--json", str(path)]) == 0
+    assert main(["topology", "--libvirt", "9.0", "--json", str(path)]) == 0
     report = json.loads(capsys.readouterr().out)
     jsonschema.validate(report, json.loads(SCHEMA.read_text()))
     growth = report["growth"]
@@ -115,7 +116,7 @@ def test_cli_json_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_cli_svg_needs_graphviz(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "hand.xml"
     path.write_text(q35_hand())
-    status = main(["topology", "--no-growth", "--format", "svg", str(path)])
+    status = main(["topology", "--libvirt", "9.0", "--no-growth", "--format", "svg", str(path)])
     captured = capsys.readouterr()
     if shutil.which("dot") is None:
         assert status == 2 and "needs Graphviz" in captured.err and captured.out == ""
@@ -126,10 +127,10 @@ def test_cli_svg_needs_graphviz(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_text("<domain")
-    assert main(["topology", str(bad)]) == 2
+    assert main(["topology", "--libvirt", "9.0", str(bad)]) == 2
     clash = tmp_path / "clash.xml"
     clash.write_text(
         domain("c", "pc", [disk("vda", "virtio", address=pci(5)), interface("e1000", pci(5))])
     )
-    assert main(["topology", "--no-growth", str(clash)]) == 1
+    assert main(["topology", "--libvirt", "9.0", "--no-growth", str(clash)]) == 1
     assert "Attempted double use of PCI Address 0000:00:05.0" in capsys.readouterr().err

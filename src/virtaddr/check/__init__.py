@@ -21,6 +21,7 @@ from lxml import etree
 
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.problems import Problem
+from virtaddr.passes.versions import LibvirtRules
 
 __all__ = ["CheckResult", "check_tree"]
 
@@ -42,9 +43,15 @@ class CheckResult:
 
 
 def check_tree(
-    tree: etree._ElementTree, *, source: str | None = None, schema: bool = False
+    tree: etree._ElementTree,
+    *,
+    source: str | None = None,
+    schema: bool = False,
+    rules: LibvirtRules | None = None,
 ) -> CheckResult:
-    """Every address problem of the ``<domain>`` in ``tree`` (which is left unchanged).
+    """Every address problem of the ``<domain>`` in ``tree`` (which is left unchanged); errors
+    as the libvirt version of ``rules`` (:mod:`virtaddr.passes.versions`; default the newest)
+    rejects them.
 
     Raises :class:`~virtaddr.errors.UnusableInput` when the guest's machine is not one the
     passes handle (see :func:`~virtaddr.passes.pipeline.require_supported_guest`).
@@ -65,7 +72,7 @@ def check_tree(
     problems += address_problems(domain, skip_lines=parse_lines)
 
     assigned = copy.deepcopy(tree)
-    outcome = run_pipeline(assigned, source=source)
+    outcome = run_pipeline(assigned, source=source, rules=rules)
     covered: set[int] = set()
     for p in problems:
         if p.is_error:

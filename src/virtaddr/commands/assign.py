@@ -8,7 +8,7 @@ import sys
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
-from virtaddr.commands import batch, growth_options, live_options, minimal_edit
+from virtaddr.commands import batch, growth_options, live_options, minimal_edit, version_option
 from virtaddr.commands.common import (
     EXIT_OK,
     EXIT_UNUSABLE,
@@ -56,6 +56,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print a unified diff of each INPUT against its result; write nothing",
     )
+    version_option.add_argument(assign)
     batch.add_arguments(assign)
     live_options.add_arguments(assign)
     growth_options.add_arguments(assign)
@@ -83,6 +84,7 @@ def quick_args(arguments: list[str]) -> argparse.Namespace | None:
         diff=False,
         jobs=1,
         progress=None,
+        libvirt=None,
         connect=None,
         verify=False,
         grow="libvirt",
@@ -108,6 +110,8 @@ def _run_assign(args: argparse.Namespace) -> int:
     worker = functools.partial(_assign_item, args.in_place, args.out_dir, args.output, live=live)
     worker = functools.partial(worker, diff=args.diff)
     worker = functools.partial(worker, growth=growth_options.from_args(args))
+    profile = live.profile if live is not None else None
+    worker = functools.partial(worker, libvirt=version_option.from_args(args, "assign", profile))
     summary = batch.run_batch(
         items, worker, jobs=args.jobs, progress=args.progress, command="assign"
     )
@@ -146,6 +150,7 @@ def _assign_item(
     live: live_options.LiveOptions | None = None,
     growth: growth_options.GrowthOptions | None = None,
     diff: bool = False,
+    libvirt: str | None = None,
 ) -> int:
     """The batch worker: assign ``item`` and write its result where the options say."""
     if in_place:
@@ -155,7 +160,7 @@ def _assign_item(
     else:
         destination = None if output in (None, "-") else output
     edit = minimal_edit.DIFF if diff else minimal_edit.IN_PLACE if in_place else None
-    return _assign_one(item.path, destination, live, growth, edit)
+    return _assign_one(item.path, destination, live, growth, edit, libvirt)
 
 
 def _assign_one(
@@ -164,10 +169,12 @@ def _assign_one(
     live: live_options.LiveOptions | None = None,
     growth: growth_options.GrowthOptions | None = None,
     edit: str | None = None,
+    libvirt: str | None = None,
 ) -> int:
     """Assign the addresses of one input and write its result; return its exit status.
 
-    ``edit`` (``--in-place``/``--diff``): splice the changes into the original text.
+    ``edit`` (``--in-place``/``--diff``): splice the changes into the original text;
+    ``libvirt``: the version to reproduce (default the newest).
     """
     from virtaddr import api
     from virtaddr.xmldoc import xmlio
@@ -180,9 +187,9 @@ def _assign_one(
         if live is not None:
             live.prepare(doc.tree)
         if growth is not None:
-            result = growth.assign(doc.tree, doc.source)
+            result = growth.assign(doc.tree, doc.source, libvirt)
         else:
-            result = api.assign_tree(doc.tree, source=doc.source)
+            result = api.assign_tree(doc.tree, source=doc.source, libvirt=libvirt)
     except VirtaddrError as exc:
         return report_failure(exc, path)
     if result.errors:

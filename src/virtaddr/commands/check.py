@@ -9,7 +9,7 @@ import io
 import sys
 from typing import Any
 
-from virtaddr.commands import batch
+from virtaddr.commands import batch, version_option
 from virtaddr.commands.common import (
     EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "check",
         help="report every address problem of domain XML files",
         description="Report every address problem of each domain XML INPUT, one per line as "
-        "FILE:LINE: error|warning: device: message. An error is what libvirt 9.0 rejects at "
+        "FILE:LINE: error|warning: device: message. An error is what libvirt rejects at "
         "define time; a warning is advice beyond libvirt. Exit status: 0 no error (warnings "
         "allowed unless --strict), 1 an error (or a warning with --strict), 2 an unusable "
         "input; over several inputs the highest.",
@@ -45,6 +45,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="also validate each document with libvirt's RelaxNG schema, when installed",
     )
+    version_option.add_argument(check)
     batch.add_arguments(check)
     check.set_defaults(command="check", run=_run_check)
     return check  # type: ignore[no-any-return]
@@ -58,7 +59,11 @@ def _run_check(args: argparse.Namespace) -> int:
         print(f"{PROG} check: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
     worker = functools.partial(
-        _check_item, strict=args.strict, schema=args.schema, text=not args.json
+        _check_item,
+        strict=args.strict,
+        schema=args.schema,
+        text=not args.json,
+        libvirt=version_option.from_args(args, "check"),
     )
     run = functools.partial(
         batch.run_batch, items, worker, jobs=args.jobs, progress=args.progress, command="check"
@@ -77,9 +82,11 @@ def _run_check(args: argparse.Namespace) -> int:
     return status
 
 
-def _check_item(item: batch.Input, *, strict: bool, schema: bool, text: bool) -> int:
+def _check_item(
+    item: batch.Input, *, strict: bool, schema: bool, text: bool, libvirt: str | None = None
+) -> int:
     """The batch worker: check one input; print its problems (text) or its entry (one JSON line)."""
-    code, entry = _check_one(item.path, strict=strict, schema=schema, text=text)
+    code, entry = _check_one(item.path, strict=strict, schema=schema, text=text, libvirt=libvirt)
     if not text:
         import json  # only for --json
 
@@ -87,15 +94,19 @@ def _check_item(item: batch.Input, *, strict: bool, schema: bool, text: bool) ->
     return code
 
 
-def _check_one(path: str, *, strict: bool, schema: bool, text: bool) -> tuple[int, dict[str, Any]]:
+def _check_one(
+    path: str, *, strict: bool, schema: bool, text: bool, libvirt: str | None = None
+) -> tuple[int, dict[str, Any]]:
     from virtaddr.check import check_tree
     from virtaddr.passes.problems import Problem
+    from virtaddr.passes.versions import rules_for
     from virtaddr.xmldoc import xmlio
 
     name = source_name(path)
     try:
         doc = xmlio.read_document(path)
-        result = check_tree(doc.tree, source=doc.source, schema=schema)
+        rules = rules_for(libvirt)
+        result = check_tree(doc.tree, source=doc.source, schema=schema, rules=rules)
     except DomainError as exc:
         problem = Problem.from_error(exc, code="unusable" if exc.exit_code == 2 else "libvirt")
         if problem.source is None:

@@ -32,22 +32,32 @@ class GrowthOptions:
         self.hotplug_pcie = hotplug_pcie
         self.hotplug_pci = hotplug_pci
 
-    def assign(self, tree: etree._ElementTree, source: str | None) -> AssignResult:
-        """Assign ``tree`` as the options say."""
+    def assign(
+        self, tree: etree._ElementTree, source: str | None, libvirt: str | None = None
+    ) -> AssignResult:
+        """Assign ``tree`` as the options say, as libvirt ``libvirt`` (default the newest)."""
         from virtaddr.api import assign_tree
         from virtaddr.passes.pipeline import assign_deep
+        from virtaddr.passes.versions import rules_for
+
+        rules = rules_for(libvirt)
 
         def base(t: etree._ElementTree) -> AssignResult:
             if self.deep:
-                return assign_deep(t, source=source)
-            return assign_tree(t, source=source)
+                return assign_deep(t, source=source, rules=rules)
+            return assign_tree(t, source=source, libvirt=libvirt)
 
         if not (self.hotplug_pcie or self.hotplug_pci):
             return base(tree)
         from virtaddr.hotplug.room import add_hotplug_room
 
         return add_hotplug_room(
-            tree, pcie=self.hotplug_pcie, pci=self.hotplug_pci, source=source, assign=base
+            tree,
+            pcie=self.hotplug_pcie,
+            pci=self.hotplug_pci,
+            source=source,
+            assign=base,
+            rules=rules,
         )
 
 

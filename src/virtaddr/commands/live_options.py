@@ -1,11 +1,12 @@
 """``--connect URI`` and ``--verify``: a command's use of a live libvirt (the ``libvirt`` extra).
 
-``--connect URI`` reads the hypervisor's profile (machine aliases, device models) from the
-connection instead of the built-in QEMU 7.2 one: machine aliases become versioned names and
-devices using a model the hypervisor lacks get a warning. ``--verify`` defines each result under
-a temporary name on the connection (``--connect``'s URI, else ``qemu:///system``), checks that
-libvirt keeps every address, and undefines it; a difference is exit status 1 and nothing is
-written. Without libvirt-python both print how to install it and exit 2.
+``--connect URI`` reads the hypervisor's profile (machine aliases, device models, and the
+libvirt version whose rules to follow unless ``--libvirt`` is given) from the connection:
+machine aliases become versioned names and devices using a model the hypervisor lacks get a
+warning. ``--verify`` defines each result under a temporary name on the connection
+(``--connect``'s URI, else ``qemu:///system``), checks that libvirt keeps every address, and
+undefines it; a difference is exit status 1 and nothing is written. Without libvirt-python both
+print how to install it and exit 2.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connect",
         metavar="URI",
-        help="read machine aliases and device models from the libvirt at URI instead of the "
-        "built-in QEMU 7.2 profile (needs libvirt-python: pip install 'virtaddr[libvirt]')",
+        help="read machine aliases and device models from the libvirt at URI, and reproduce its "
+        "version unless --libvirt says otherwise (needs libvirt-python: pip install "
+        "'virtaddr[libvirt]')",
     )
     parser.add_argument(
         "--verify",

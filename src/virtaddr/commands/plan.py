@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from virtaddr.commands import version_option
 from virtaddr.commands.common import (
     EXIT_UNUSABLE,
     PROG,
@@ -37,12 +38,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     plan.add_argument(
         "-o", "--output", metavar="OUT", help="write the result to OUT (replaced atomically)"
     )
+    version_option.add_argument(plan)
     plan.set_defaults(command="plan", run=_run_plan)
     return plan  # type: ignore[no-any-return]
 
 
 def _run_plan(args: argparse.Namespace) -> int:
     from virtaddr.hotplug import plan
+    from virtaddr.passes.versions import rules_for
     from virtaddr.xmldoc import xmlio
 
     devices: list[str] = args.devices
@@ -58,7 +61,8 @@ def _run_plan(args: argparse.Namespace) -> int:
             inputs.append(plan.read_device(path))
         current = args.domain
         run = plan.detach_devices if args.detach else plan.attach_devices
-        result = run(doc.tree, inputs, source=doc.source)
+        rules = rules_for(version_option.from_args(args, "plan"))
+        result = run(doc.tree, inputs, source=doc.source, rules=rules)
     except VirtaddrError as exc:
         return report_failure(exc, current)
     if result.errors:

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from virtaddr.commands import version_option
 from virtaddr.commands.common import (
     EXIT_OK,
     EXIT_UNUSABLE,
@@ -51,6 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="skip measuring the room with libvirt's growth (faster)",
     )
+    version_option.add_argument(topo)
     topo.set_defaults(command="topology", run=_run_topology)
     return topo  # type: ignore[no-any-return]
 
@@ -61,6 +63,7 @@ def _run_topology(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
+    from virtaddr.passes.versions import rules_for
     from virtaddr.topology import assigned_topology
     from virtaddr.xmldoc import xmlio
 
@@ -77,7 +80,10 @@ def _run_topology(args: argparse.Namespace) -> int:
             return EXIT_UNUSABLE
     try:
         doc = xmlio.read_document(path)
-        topo, errors = assigned_topology(doc.tree, source=doc.source, growth=not args.no_growth)
+        rules = rules_for(version_option.from_args(args, "topology"))
+        topo, errors = assigned_topology(
+            doc.tree, source=doc.source, growth=not args.no_growth, rules=rules
+        )
     except VirtaddrError as exc:
         return report_failure(exc, path)
     if topo is None:

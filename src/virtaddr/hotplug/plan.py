@@ -27,6 +27,7 @@ from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
 from virtaddr.passes.result import AssignResult
+from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.xmledit import insert_element, insert_next_to, remove_element
 from virtaddr.xmldoc.xmlio import parse_root, read_input, safe_parser
@@ -101,21 +102,30 @@ def read_device(path: str) -> DeviceInput:
 
 
 def attach_devices(
-    tree: etree._ElementTree, devices: Sequence[DeviceInput], *, source: str | None = None
+    tree: etree._ElementTree,
+    devices: Sequence[DeviceInput],
+    *,
+    source: str | None = None,
+    rules: LibvirtRules | None = None,
 ) -> AssignResult:
     """The domain in ``tree`` after attaching ``devices`` in order, as ``attach-device --config``.
 
     ``tree`` is modified in place. The errors name the DEVICE.xml they concern (its ``source``);
-    a problem of the domain itself names ``source``.
+    a problem of the domain itself names ``source``. ``rules``: the libvirt version's
+    (:mod:`virtaddr.passes.versions`; the newest when None).
     """
-    return _run(tree, devices, source, _attach_one)
+    return _run(tree, devices, source, _attach_one, rules)
 
 
 def detach_devices(
-    tree: etree._ElementTree, devices: Sequence[DeviceInput], *, source: str | None = None
+    tree: etree._ElementTree,
+    devices: Sequence[DeviceInput],
+    *,
+    source: str | None = None,
+    rules: LibvirtRules | None = None,
 ) -> AssignResult:
     """The domain in ``tree`` after detaching ``devices`` in order (``detach-device --config``)."""
-    return _run(tree, devices, source, _detach_one)
+    return _run(tree, devices, source, _detach_one, rules)
 
 
 # ---------------------------------------------------------------------------- driver
@@ -125,13 +135,14 @@ def _run(
     tree: etree._ElementTree,
     devices: Sequence[DeviceInput],
     source: str | None,
-    step: Callable[[etree._ElementTree, DeviceInput], list[AddressError]],
+    step: Callable[[etree._ElementTree, DeviceInput, LibvirtRules | None], list[AddressError]],
+    rules: LibvirtRules | None,
 ) -> AssignResult:
-    defined = run_pipeline(tree, source=source)
+    defined = run_pipeline(tree, source=source, rules=rules)
     if defined.errors:
         return defined
     for device in devices:
-        errors = step(tree, device)
+        errors = step(tree, device, rules)
         if errors:
             for e in errors:
                 e.source = device.source
@@ -152,9 +163,9 @@ def _reparse_check(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def _rerun(tree: etree._ElementTree) -> list[AddressError]:
+def _rerun(tree: etree._ElementTree, rules: LibvirtRules | None) -> list[AddressError]:
     domain = Domain(tree)
-    errors = rerun_stages(domain)
+    errors = rerun_stages(domain, rules)
     if not errors:
         writeback.write_back(domain)
     for e in errors:
@@ -193,7 +204,9 @@ def _failure(device: DeviceInput, message: str) -> list[AddressError]:
 # ---------------------------------------------------------------------------- attach
 
 
-def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
+def _attach_one(
+    tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
+) -> list[AddressError]:
     domain = Domain(tree)
     errors = _reparse_check(domain)
     if errors:
@@ -217,7 +230,7 @@ def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     if message:
         return _failure(device, message)
     _insert(domain, new)
-    return _rerun(tree)
+    return _rerun(tree, rules)
 
 
 def _device_validation(domain: Domain, new: Device) -> str | None:
@@ -388,7 +401,9 @@ def _qualify(domain: Domain, name: str) -> str:
 # ---------------------------------------------------------------------------- detach
 
 
-def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
+def _detach_one(
+    tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
+) -> list[AddressError]:
     domain = Domain(tree)
     errors = _reparse_check(domain)
     if errors:
@@ -406,7 +421,7 @@ def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     if found is None or found.elem is None:
         return _failure(device, message)
     remove_element(found.elem)
-    return _rerun(tree)
+    return _rerun(tree, rules)
 
 
 def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:

@@ -21,6 +21,7 @@ from lxml import etree
 
 from virtaddr.errors import AddressError
 from virtaddr.passes.result import AssignResult
+from virtaddr.passes.versions import LibvirtRules
 from virtaddr.topology import Topology, read_topology
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.xmledit import insert_element, new_element
@@ -38,13 +39,14 @@ def add_hotplug_room(
     pci: int = 0,
     source: str | None = None,
     assign: Callable[[etree._ElementTree], AssignResult] | None = None,
+    rules: LibvirtRules | None = None,
 ) -> AssignResult:
     """Assign ``tree`` (with ``assign``, default libvirt's way), then add controllers until at
     least ``pcie`` PCIe devices and ``pci`` conventional ones can be hotplugged."""
     from virtaddr.passes.pipeline import run_pipeline
 
     def run(t: etree._ElementTree) -> AssignResult:
-        return assign(t) if assign is not None else run_pipeline(t, source=source)
+        return assign(t) if assign is not None else run_pipeline(t, source=source, rules=rules)
 
     result = run(tree)
     if result.errors:
@@ -55,7 +57,7 @@ def add_hotplug_room(
         if not models:
             return result
         _add_controllers(tree, topo, models)
-        result = run_pipeline(tree, source=source)
+        result = run_pipeline(tree, source=source, rules=rules)
         for error in result.errors:  # libvirt would reject the controllers where they land
             error.message = f"no room for the added {', '.join(sorted(set(models)))}: " + (
                 error.message

@@ -64,6 +64,9 @@ class Domain:
         self.devices_elem = self._find(root, "devices")
         self.lists: dict[str, list[Device]] = {name: [] for name in WALK_ORDER}
         self.added: list[Device] = []
+        # Where a controller libvirt adds goes: appended (libvirt 9.0), or placed as the parser
+        # places a written one (libvirt 11.3: virDomainControllerInsert); the run's rules say.
+        self.added_controllers_sorted = False
         self.problems: list[AddressError] = []
         self._disk_max: dict[str | None, int] = {}  # per bus: highest disk name index so far
         if self.devices_elem is not None:
@@ -203,11 +206,14 @@ class Domain:
 
     # ---------------------------------------------------------------- changes
     def add_device(self, tag: str, attrs: list[tuple[str, str]], *, append: bool = True) -> Device:
-        """A device libvirt adds: appended to its list (controllers too, as libvirt does)."""
+        """A device libvirt adds: appended to its list (a controller inserted by index instead
+        when ``added_controllers_sorted``)."""
         dev = Device(tag)
         dev.attrs = list(attrs)
         name = _TAG_TO_LIST[tag]
-        if append:
+        if append and name == "controller" and self.added_controllers_sorted:
+            self.insert_controller(dev)
+        elif append:
             self.lists[name].append(dev)
         self.added.append(dev)
         return dev

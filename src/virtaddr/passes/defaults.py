@@ -96,14 +96,21 @@ def add_controller(domain: Domain, ctype: str, index: int, model: str | None) ->
     return dev
 
 
-def fill_controller_indexes(domain: Domain) -> None:
-    """Controllers without ``index`` get the lowest unused one of their type."""
+def fill_controller_indexes(domain: Domain, usb2_resorts: bool = False) -> None:
+    """Controllers without ``index`` get the lowest unused one of their type.
+
+    ``usb2_resorts`` (libvirt 11.3): when a USB2 controller other than the first controller
+    gets one, every controller is inserted again in list order, as the parser inserts them
+    (types grouped, sorted by index).
+    """
     ctrls = domain.lists["controller"]
+    resort = False
     for pos, c in enumerate(ctrls):
         if c.props["index"] != -1:
             continue
         ctype = c.get("type")
         model = c.get("model")
+        resort = resort or (usb2_resorts and ctype == "usb" and model in USB2_MODELS and pos > 0)
         if ctype == "usb" and model in USB2_MODELS and pos > 0:
             prev = ctrls[pos - 1]
             if prev.get("type") == "usb" and prev.get("model") in USB2_MODELS:
@@ -124,6 +131,11 @@ def fill_controller_indexes(domain: Domain) -> None:
             i += 1
         c.props["index"] = i
         c.props["index_dirty"] = True
+    if resort:
+        placed = list(ctrls)
+        ctrls.clear()
+        for c in placed:
+            domain.insert_controller(c)
 
 
 def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
@@ -176,6 +188,17 @@ def add_default_devices(domain: Domain) -> list[AddressError]:
         dev = domain.add_device("memballoon", [("model", "virtio")])
         dev.props["model"] = "virtio"
     return errors
+
+
+def add_itco_watchdog(domain: Domain) -> None:
+    """libvirt 11.3's implicit iTCO watchdog of q35 (built into the ICH9 LPC, no address),
+    after the watchdogs written, with the first one's action."""
+    watchdogs = domain.lists["watchdog"]
+    if not domain.machine.is_q35 or any(w.get("model") == "itco" for w in watchdogs):
+        return
+    action = (watchdogs[0].get("action") if watchdogs else None) or "reset"
+    dev = domain.add_device("watchdog", [("model", "itco"), ("action", action)])
+    dev.props["model"] = "itco"
 
 
 def check_console_targets(domain: Domain) -> list[AddressError]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device
@@ -63,8 +65,30 @@ def _is_scsi_hostdev(h: Device) -> bool:
     )
 
 
-def assign_drive_addresses(domain: Domain) -> list[AddressError]:
-    """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order)."""
+_NAME = re.compile(r"(?:fd|hd|vd|sd|xvd|ubd)([a-z]+)[0-9]*")
+_INT_MAX = 2**31 - 1
+
+
+def _name_overflows(name: str | None, wraps: bool) -> bool:
+    """Whether libvirt's virDiskNameToIndex refuses ``name`` for its index alone: past a C
+    ``int`` (``wraps``: computed wrapping around, refused only when negative, as 9.0 does)."""
+    match = _NAME.fullmatch(name or "")
+    if match is None:
+        return False  # not a name the index decides (refused elsewhere, or not at all)
+    index = -1
+    for ch in match.group(1):
+        index = (index + 1) * 26 + (ord(ch) - 97)
+        if wraps:
+            index = (index + 2**31) % 2**32 - 2**31
+    return index < 0 if wraps else index > _INT_MAX
+
+
+def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[AddressError]:
+    """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order).
+
+    A disk of another bus without an address is refused when its name's index overflows
+    (``index_wraps``: the version's rule, see :func:`_name_overflows`).
+    """
     errors = []
     disk_keys: set[tuple[int, int, int, int]] = set()  # the drive addresses of SCSI disks
     for d in domain.lists["disk"]:
@@ -73,6 +97,10 @@ def assign_drive_addresses(domain: Domain) -> list[AddressError]:
             err = drive_address_from_name(d)
             if err:
                 errors.append(err)
+        elif d.addr_type is None and _name_overflows(
+            name := d.child_get("target", "dev"), index_wraps
+        ):
+            errors.append(d.error(f"Unknown disk name '{name}' and no address specified"))
         elif d.addr_type == "drive" and d.addr.keys() != _DRIVE_FIELDS:
             d.addr_dirty = True  # complete a partial drive address
         if bus == "scsi" and d.addr_type == "drive":

@@ -39,6 +39,7 @@ def virtio_devices(domain: Domain, *, ccw: bool) -> Iterator[Device]:
     candidates += [m for m in lists["memballoon"] if controller_model(m) != "none"]
     candidates += lists["rng"]
     candidates += [m for m in lists["memory"] if m.get("model") in ("virtio-pmem", "virtio-mem")]
+    candidates += [s for s in lists["sound"] if s.get("model") == "virtio"]  # libvirt 11.3
     if ccw:
         candidates += lists["filesystem"]
         candidates += lists["vsock"]

@@ -7,6 +7,7 @@ from typing import Any
 from virtaddr.errors import AddressError
 from virtaddr.libvirt.domain import Domain
 from virtaddr.passes.defaults import ensure_controllers
+from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local
 
 
@@ -35,12 +36,15 @@ def assign_smartcards(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def assign_dimm_slots(domain: Domain) -> list[AddressError]:
-    """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>."""
+def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[AddressError]:
+    """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>.
+
+    ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3).
+    """
     max_mem = domain._find(domain.root, "maxMemory")
     mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
     if max_mem is None or not mems:
-        return _memory_hotplug_errors(domain, max_mem is not None)
+        return _memory_hotplug_errors(domain, max_mem is not None, mem_on_ccw)
     slots_text = max_mem.get("slots", "0")
     nslots = int(slots_text) if slots_text.isdigit() else 0
     errors: list[AddressError] = []
@@ -70,10 +74,12 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
         used.add(free)
         base = _union_base(m.addr_type, m.addr) if m.addr_type is not None else 0
         m.set_address("dimm", {"slot": free, "base": base} if base else {"slot": free})
-    return errors or _memory_hotplug_errors(domain, True)
+    return errors or _memory_hotplug_errors(domain, True, mem_on_ccw)
 
 
-def _memory_hotplug_errors(domain: Domain, hotplug: bool) -> list[AddressError]:
+def _memory_hotplug_errors(
+    domain: Domain, hotplug: bool, mem_on_ccw: bool = False
+) -> list[AddressError]:
     """QEMU's domain validation of memory devices, after every address is assigned: none at all
     without ``<maxMemory>``, a virtio-pmem or virtio-mem device only at a PCI address."""
     mems = [m for m in domain.lists["memory"] if m.get("model") != "sgx-epc"]
@@ -82,7 +88,8 @@ def _memory_hotplug_errors(domain: Domain, hotplug: bool) -> list[AddressError]:
         return [mems[0].error(message)]
     for m in mems:
         model = m.get("model")
-        if model in ("virtio-pmem", "virtio-mem") and m.addr_type not in (None, "pci"):
+        allowed = (None, "pci", "ccw") if mem_on_ccw and model == "virtio-mem" else (None, "pci")
+        if model in ("virtio-pmem", "virtio-mem") and m.addr_type not in allowed:
             return [m.error(f"only 'pci' addresses are supported for the {model} device")]
     return []
 
@@ -123,6 +130,18 @@ def console_follows_serial(domain: Domain) -> list[AddressError]:
     ):
         console.set_address(serials[0].addr_type, dict(serials[0].addr))
     return []
+
+
+def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+    """A machine type the version's QEMU no longer has (rule 8): refused at validation."""
+    machine = domain.machine.name
+    if machine not in rules.dropped_machines:
+        return []
+    emulator = f"/usr/bin/qemu-system-{domain.machine.arch}"
+    for el in domain.devices_elem if domain.devices_elem is not None else ():
+        if isinstance(el.tag, str) and local(el.tag) == "emulator" and el.text:
+            emulator = el.text.strip()
+    return [AddressError(f"Emulator '{emulator}' does not support machine type '{machine}'")]
 
 
 def check_machine_controllers(domain: Domain) -> list[AddressError]:

@@ -136,9 +136,28 @@ _SINGLE = {
 }
 
 
-def parse_errors(domain: Domain) -> list[AddressError]:
+def mtp_refusal(domain: Domain) -> list[AddressError]:
+    """libvirt 9.0's parser knows no mtp filesystem driver."""
+    for fs in domain.lists["filesystem"]:
+        if fs.child_get("driver", "type") == "mtp":
+            return [fs.error("Invalid value for attribute 'type' in element 'driver': 'mtp'.")]
+    return []
+
+
+def virtio_sound_refusal(domain: Domain) -> list[AddressError]:
+    """libvirt 9.0's parser knows no virtio sound model."""
+    for sound in domain.lists["sound"]:
+        if sound.get("model") == "virtio":
+            return [
+                sound.error("Invalid value for attribute 'model' in element 'sound': 'virtio'.")
+            ]
+    return []
+
+
+def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[AddressError]:
     """The first problem libvirt's parser finds in the domain, or ``[]`` (then
-    ``domain.problems`` holds the address problems, if any, as before)."""
+    ``domain.problems`` holds the address problems, if any, as before). ``several_watchdogs``:
+    the parser takes any number of watchdogs (libvirt 11.3)."""
     first = _domain_error(domain)
     if first is not None:
         return [first]
@@ -147,7 +166,8 @@ def parse_errors(domain: Domain) -> list[AddressError]:
     # Is there anything to report? The domain's lists hold a device for each element of these
     # kinds (the domain is fresh: nothing added yet).
     lists = domain.lists
-    counts = {tag: len(lists[tag]) for tag in _SINGLE}
+    single = [tag for tag in _SINGLE if not (several_watchdogs and tag == "watchdog")]
+    counts = {tag: len(lists[tag]) for tag in single}
     found = any(n > 1 for n in counts.values()) or any(
         dev.tag == tag and dev.elem is not None and device_parse_error(dev) is not None
         for tag in _CHECKED

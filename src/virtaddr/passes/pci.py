@@ -31,6 +31,8 @@ from virtaddr.passes.pci_flags import (
     libvirt_flags_value,
 )
 from virtaddr.passes.spapr_phb import fill_phb_defaults
+from virtaddr.passes.usb import is_mtp_filesystem, is_usb_net
+from virtaddr.passes.versions import LibvirtRules, rules_for
 from virtaddr.passes.zpci import ZpciIds
 
 _USB2_FUNCTION = {"ich9-uhci1": 0, "ich9-uhci2": 1, "ich9-uhci3": 2, "ich9-ehci1": 7}
@@ -43,14 +45,15 @@ class PlacementFailed(Exception):
 class PciPass:
     """Both passes over one domain; errors accumulate in ``errors``."""
 
-    def __init__(self, domain: Domain) -> None:
+    def __init__(self, domain: Domain, rules: LibvirtRules | None = None) -> None:
         self.domain = domain
+        self.rules = rules = rules or rules_for()
         self.q35 = domain.machine.is_q35
         family = domain.machine.family
         # pcie-root machines (q35, ARM/RISC-V virt); pSeries grows by PHBs (pci-root buses)
         self.pcie = domain.machine.has_pcie_root
         self.pseries = family == "pseries"
-        self.zpci = ZpciIds(domain) if family == "s390-ccw" else None
+        self.zpci = ZpciIds(domain, rules.zpci_for_added_bridges) if family == "s390-ccw" else None
         self.flags = Flags(pcie=self.pcie)
         self.errors: list[AddressError] = []
         self.dry = True
@@ -153,6 +156,8 @@ class PciPass:
                     f"a PCI slot is needed to connect a PCI controller model='{model}', "
                     "but none is available, and it cannot be automatically added",
                 )
+            if self.zpci is not None and (error := self.zpci.assign_added(ctrl)):
+                raise self._fail(ctrl, error.message)
 
     def _final_run(self) -> None:
         self.dry = False
@@ -511,8 +516,17 @@ class PciPass:
                 if controller_model(c) in USB2_MODELS:
                     usb2.add(c)
         order = pci_ctrls
-        order += _wanted(lists["filesystem"])
-        order += _wanted([n for n in lists["net"] if n.get("type") != "hostdev"])
+        usb_kinds = self.rules.usb_net_and_mtp  # USB devices, not PCI ones
+        order += _wanted(
+            [f for f in lists["filesystem"] if not (usb_kinds and is_mtp_filesystem(f))]
+        )
+        order += _wanted(
+            [
+                n
+                for n in lists["net"]
+                if n.get("type") != "hostdev" and not (usb_kinds and is_usb_net(n))
+            ]
+        )
         order += _wanted(
             [s for s in lists["sound"] if s.get("model") not in ("sb16", "pcspk", "usb")]
         )
@@ -673,8 +687,8 @@ def _set_pci(dev: Device, addr: PciAddr, *, multifunction: bool = False) -> None
     dev.adopt_address("pci", values)
 
 
-def assign_pci_addresses(domain: Domain) -> list[AddressError]:
+def assign_pci_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
     try:
-        return PciPass(domain).run()
+        return PciPass(domain, rules).run()
     except OutOfPool as exc:  # an explicit address outside every bus's slot range
         return [AddressError(str(exc))]

@@ -43,6 +43,7 @@ from virtaddr.passes.pci_flags import (
     ROOT_PORT,
     UPSTREAM_PORT,
 )
+from virtaddr.passes.versions import LibvirtRules
 
 __all__ = ["CAPACITY_MESSAGES", "DeepPciPass", "assign_pci_addresses_deep"]
 
@@ -58,8 +59,10 @@ _SWITCH_PORTS = 32
 _RETRIES = 64
 
 
-def assign_pci_addresses_deep(domain: Domain) -> list[AddressError]:
-    return DeepPciPass(domain).run()
+def assign_pci_addresses_deep(
+    domain: Domain, rules: LibvirtRules | None = None
+) -> list[AddressError]:
+    return DeepPciPass(domain, rules).run()
 
 
 class _Shortage(Exception):
@@ -111,8 +114,8 @@ class _Layout:
 class DeepPciPass(PciPass):
     """:class:`PciPass` with the deep strategy as its sizing pass."""
 
-    def __init__(self, domain: Domain) -> None:
-        super().__init__(domain)
+    def __init__(self, domain: Domain, rules: LibvirtRules | None = None) -> None:
+        super().__init__(domain, rules)
         self._simulating = False
 
     # ---------------------------------------------------------------- hooks

@@ -211,7 +211,10 @@ class Flags:
                 return self.pci
             return self.pcie_if_possible
         if t == "sound":
-            return self.pci if dev.get("model") in ("es1370", "ac97", "ich6", "ich9") else 0
+            model = dev.get("model")
+            if model == "virtio":  # libvirt 11.3 (9.0's parser refuses it)
+                return self.virtio
+            return self.pci if model in ("es1370", "ac97", "ich6", "ich9") else 0
         if t == "controller":
             return self._controller(dev)
         if t == "filesystem":

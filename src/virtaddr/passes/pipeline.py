@@ -5,8 +5,8 @@ around it), :data:`STAGES` runs in order and stops at the first stage that finds
 libvirt stops at its first error. Each stage says whether ``plan`` (an attach with ``--config``)
 runs it too: the devices already stored keep their addresses, and libvirt skips the whole-domain
 checks of define. How PCI buses grow is passed in (:data:`LIBVIRT_GROWTH` or
-:data:`DEEP_GROWTH`); what differs between libvirt versions will be read by the stages from the
-run's rules (see :class:`Run`).
+:data:`DEEP_GROWTH`); what differs between libvirt versions the stages read from the run's
+rules (:class:`Run`, :mod:`.versions`), never from version checks of their own.
 """
 
 from __future__ import annotations
@@ -40,8 +40,11 @@ from virtaddr.passes.validate import (
     address_misfits,
     check_smartcard_count,
     in_walk_order,
+    version_domain_refusals,
+    version_refusals,
     video_misfits,
 )
+from virtaddr.passes.versions import LibvirtRules, rules_for
 
 __all__ = [
     "DEEP_GROWTH",
@@ -56,8 +59,8 @@ __all__ = [
     "run_pipeline",
 ]
 
-Growth = Callable[[Domain], list[AddressError]]
-"""The PCI stage: places every PCI device, adding the buses it needs."""
+Growth = Callable[[Domain, LibvirtRules], list[AddressError]]
+"""The PCI stage: places every PCI device, adding the buses it needs, as the rules say."""
 
 LIBVIRT_GROWTH: Growth = pci.assign_pci_addresses
 """libvirt's own: pci-bridges where its first pass can plug them, root ports on the root complex."""
@@ -69,16 +72,25 @@ DEEP_GROWTH: Growth = pci_deep.assign_pci_addresses_deep
 class Run:
     """What one run of the stages shares: the domain and the choices made for this run.
 
-    The libvirt-version rules the stages read will be carried here, beside the growth.
+    ``rules`` are the libvirt version's (:mod:`.versions`; the newest when not given).
     """
 
-    __slots__ = ("attach", "domain", "growth", "misfits")
+    __slots__ = ("attach", "domain", "growth", "misfits", "rules")
 
-    def __init__(self, domain: Domain, growth: Growth = LIBVIRT_GROWTH, attach: bool = False):
+    def __init__(
+        self,
+        domain: Domain,
+        growth: Growth = LIBVIRT_GROWTH,
+        attach: bool = False,
+        rules: LibvirtRules | None = None,
+    ):
         self.domain = domain
         self.growth = growth
         self.attach = attach
+        self.rules = rules or rules_for()
         self.misfits = AddressMisfits()  # judged as written (stage 'address misfits')
+        # rule 1: where the controllers libvirt adds go in the controller list
+        domain.added_controllers_sorted = self.rules.added_controllers_in_index_order
 
 
 class Stage(NamedTuple):
@@ -104,7 +116,24 @@ def _on_domain(
 
 
 def _parse(run: Run) -> list[AddressError]:
-    return parse_checks.parse_errors(run.domain) or run.domain.problems
+    several = run.rules.several_watchdogs
+    found = parse_checks.parse_errors(run.domain, several)
+    if not found and not run.rules.virtio_sound:
+        found = parse_checks.virtio_sound_refusal(run.domain)
+    if not found and not run.rules.usb_net_and_mtp:
+        found = parse_checks.mtp_refusal(run.domain)
+    return found or run.domain.problems
+
+
+def _missing_indexes(run: Run) -> list[AddressError]:
+    defaults.fill_controller_indexes(run.domain, run.rules.usb2_companion_resorts_controllers)
+    return []
+
+
+def _itco_watchdog(run: Run) -> list[AddressError]:
+    if run.rules.q35_itco_watchdog:
+        defaults.add_itco_watchdog(run.domain)
+    return []
 
 
 def _address_misfits(run: Run) -> list[AddressError]:
@@ -115,15 +144,22 @@ def _address_misfits(run: Run) -> list[AddressError]:
 
 
 def _grow_pci(run: Run) -> list[AddressError]:
-    return run.growth(run.domain)
+    return run.growth(run.domain, run.rules)
 
 
 def _device_validation(run: Run) -> list[AddressError]:
-    """libvirt's device validation, after every address is assigned: missing targets, drive
-    addresses, address misfits and IDE controllers, met in walk order; then smartcards."""
+    """libvirt's validation, after every address is assigned: the machine type, then per device
+    missing targets, drive addresses, address misfits, the version's refusals and IDE
+    controllers, met in walk order; then smartcards."""
     domain = run.domain
+    if not run.attach:
+        refused = other.check_machine_type(domain, run.rules)
+        refused = refused or version_domain_refusals(domain, run.rules)
+        if refused:
+            return refused
     targets = parse_checks.missing_targets(domain)
     found = drive.disk_validation_errors(domain) + run.misfits.at_validation
+    found += version_refusals(domain, run.rules)
     found += video_misfits(domain)
     if not run.attach:
         found += other.check_machine_controllers(domain)  # not re-checked at attach
@@ -139,15 +175,19 @@ STAGES: tuple[Stage, ...] = (
     Stage("address misfits", _address_misfits),
     Stage("controller indexes", _on_domain(defaults.read_controller_indexes)),
     Stage("SCSI hostdev controllers", _on_domain(defaults.add_scsi_hostdev_controllers)),
-    Stage("missing controller indexes", _on_domain(defaults.fill_controller_indexes)),
+    Stage("missing controller indexes", _missing_indexes),
     Stage(
         "duplicate controller indexes",
         _on_domain(defaults.check_duplicate_indexes),
         at_attach=False,
     ),
     Stage("default devices", _on_domain(defaults.add_default_devices)),
+    Stage("implicit iTCO watchdog", _itco_watchdog),
     Stage("device defaults", _on_domain(defaults.fill_device_defaults)),
-    Stage("drive addresses", _on_domain(drive.assign_drive_addresses)),
+    Stage(
+        "drive addresses",
+        lambda run: drive.assign_drive_addresses(run.domain, run.rules.disk_index_wraps),
+    ),
     Stage("drive controllers", _on_domain(drive.add_drive_controllers)),
     Stage("virtio-serial controllers", _on_domain(vserial.add_virtio_serial_controllers)),
     Stage("smartcards", _on_domain(other.assign_smartcards)),
@@ -162,9 +202,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("ccw addresses", _on_domain(ccw.assign_ccw)),
     Stage("virtio-mmio addresses", _on_domain(mmio.assign_virtio_mmio)),
     Stage("PCI addresses", _grow_pci),
-    Stage("USB addresses", _on_domain(usb.assign_usb_addresses)),
+    Stage("USB addresses", lambda run: usb.assign_usb_addresses(run.domain, run.rules)),
     Stage("console of the first serial", _on_domain(other.console_follows_serial)),
-    Stage("dimm slots", _on_domain(other.assign_dimm_slots)),
+    Stage(
+        "dimm slots", lambda run: other.assign_dimm_slots(run.domain, run.rules.virtio_mem_on_ccw)
+    ),
     # validating the completed definition
     Stage("device validation", _device_validation),
     Stage("drive address duplicates", _on_domain(drive.check_drive_addresses), at_attach=False),
@@ -183,12 +225,19 @@ def run_stages(run: Run) -> list[AddressError]:
 
 
 def run_pipeline(
-    tree: etree._ElementTree, *, source: str | None = None, growth: Growth = LIBVIRT_GROWTH
+    tree: etree._ElementTree,
+    *,
+    source: str | None = None,
+    growth: Growth = LIBVIRT_GROWTH,
+    rules: LibvirtRules | None = None,
 ) -> AssignResult:
-    """Define ``tree``'s domain: every stage, then the new addresses and controllers written."""
+    """Define ``tree``'s domain: every stage, then the new addresses and controllers written.
+
+    ``rules``: the libvirt version's (:func:`.versions.rules_for`; the newest when None).
+    """
     domain = Domain(tree, source)
     require_supported_guest(domain, source)
-    errors = run_stages(Run(domain, growth))
+    errors = run_stages(Run(domain, growth, rules=rules))
     for e in errors:
         if e.source is None:
             e.source = source
@@ -197,19 +246,21 @@ def run_pipeline(
     return AssignResult(tree, errors)
 
 
-def rerun_stages(domain: Domain) -> list[AddressError]:
+def rerun_stages(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
     """The stages again on a stored domain with a device attached or detached (``--config``)."""
-    return run_stages(Run(domain, attach=True))
+    return run_stages(Run(domain, attach=True, rules=rules))
 
 
-def assign_deep(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
+def assign_deep(
+    tree: etree._ElementTree, *, source: str | None = None, rules: LibvirtRules | None = None
+) -> AssignResult:
     """libvirt's assignment when it succeeds; the deep strategy when libvirt's growth gives up."""
-    trial = run_pipeline(copy.deepcopy(tree), source=source)
+    trial = run_pipeline(copy.deepcopy(tree), source=source, rules=rules)
     if trial.ok:
-        return run_pipeline(tree, source=source)
+        return run_pipeline(tree, source=source, rules=rules)
     if not any(m in e.message for e in trial.errors for m in pci_deep.CAPACITY_MESSAGES):
         return AssignResult(tree, trial.errors)
-    return run_pipeline(tree, source=source, growth=DEEP_GROWTH)
+    return run_pipeline(tree, source=source, growth=DEEP_GROWTH, rules=rules)
 
 
 def require_supported_guest(domain: Domain, source: str | None) -> None:

@@ -9,6 +9,7 @@ from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import MAX_DEPTH, format_usb_port
 from virtaddr.passes.defaults import controller_model
+from virtaddr.passes.versions import LibvirtRules, rules_for
 
 HUB_PORTS = 8
 _COMPANIONS = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
@@ -55,9 +56,50 @@ class _Hub:
         return None
 
 
-def usb_devices(domain: Domain) -> Iterator[Device]:
-    """libvirt's USB walk: hubs, usb hostdevs, usb disks, CCID controllers, usb inputs, ..."""
+def is_usb_net(dev: Device) -> bool:
+    """An interface of model usb-net (a USB device for libvirt 11.3, rules ``usb_net_and_mtp``)."""
+    return (dev.child_get("model", "type") or "").lower() == "usb-net"
+
+
+def is_mtp_filesystem(dev: Device) -> bool:
+    """A filesystem of driver mtp (a USB device for libvirt 11.3)."""
+    return dev.child_get("driver", "type") == "mtp"
+
+
+def _is_usb(dev: Device, usb_kinds: bool) -> bool:
+    """libvirt 11.3's virDomainDeviceIsUSB (hubs aside)."""
+    tag = dev.tag
+    if tag == "disk":
+        return dev.props.get("bus") == "usb"
+    if tag == "interface":
+        return usb_kinds and is_usb_net(dev)
+    if tag == "sound":
+        return dev.get("model") == "usb"
+    if tag == "hostdev":
+        return dev.get("type") == "usb" and dev.get("mode", "subsystem") == "subsystem"
+    if tag == "controller":
+        return dev.get("type") == "ccid"
+    if tag == "serial":
+        return dev.child_get("target", "type") == "usb-serial"
+    if tag == "input":
+        return dev.props.get("bus") == "usb"
+    if tag == "filesystem":
+        return usb_kinds and is_mtp_filesystem(dev)
+    if tag == "redirdev":
+        return dev.get("bus") == "usb"
+    return False
+
+
+def usb_devices(domain: Domain, rules: LibvirtRules | None = None) -> Iterator[Device]:
+    """libvirt's USB walk: hubs, then (9.0) usb hostdevs, usb disks, CCID controllers, usb
+    inputs, ...; or (11.3, ``usb_ports_in_device_walk_order``) the USB devices in device-walk
+    order."""
     lists = domain.lists
+    if rules is not None and rules.usb_ports_in_device_walk_order:
+        yield from (h for h in lists["hub"] if h.get("type") == "usb")
+        usb_kinds = rules.usb_net_and_mtp
+        yield from (d for d in domain.walk() if d.tag != "hub" and _is_usb(d, usb_kinds))
+        return
     yield from (h for h in lists["hub"] if h.get("type") == "usb")
     yield from (h for h in lists["hostdev"] if h.tag == "hostdev" and h.get("type") == "usb")
     yield from (d for d in lists["disk"] if d.props.get("bus") == "usb")
@@ -69,17 +111,18 @@ def usb_devices(domain: Domain) -> Iterator[Device]:
 
 
 class UsbPass:
-    def __init__(self, domain: Domain) -> None:
+    def __init__(self, domain: Domain, rules: LibvirtRules | None = None) -> None:
         self.domain = domain
+        self.rules = rules or rules_for()
         self.buses: dict[int, _Hub] = {}
         self.errors: list[AddressError] = []
 
     def run(self) -> list[AddressError]:
-        devices = list(usb_devices(self.domain))
+        devices = list(usb_devices(self.domain, self.rules))
         ctrls = self.domain.controllers("usb")
         for c in ctrls:
             model = controller_model(c)
-            if model == "qemu-xhci" and controller_ports(c) > 15:
+            if model in ("qemu-xhci", "nec-xhci") and controller_ports(c) > 15:
                 self.errors.append(c.error(f"'{model}' controller only supports up to '15' ports"))
                 return self.errors
         if not devices:
@@ -92,7 +135,7 @@ class UsbPass:
             )
             return self.errors
         self._add_hubs(devices, ctrls)
-        devices = list(usb_devices(self.domain))
+        devices = list(usb_devices(self.domain, self.rules))
         for c in ctrls:
             n = controller_ports(c)
             if controller_model(c) in _COMPANIONS or controller_model(c) == "none":
@@ -187,5 +230,5 @@ class UsbPass:
         self.errors.append(d.error("No free USB ports"))
 
 
-def assign_usb_addresses(domain: Domain) -> list[AddressError]:
-    return UsbPass(domain).run()
+def assign_usb_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
+    return UsbPass(domain, rules).run()

@@ -17,6 +17,7 @@ from virtaddr.libvirt.domain import WALK_ORDER, Domain
 from virtaddr.libvirt.machine import ARM_ARCHES
 from virtaddr.passes.ccw import ccw_misfits
 from virtaddr.passes.defaults import input_bus
+from virtaddr.passes.versions import LibvirtRules
 
 __all__ = [
     "AddressMisfits",
@@ -26,6 +27,8 @@ __all__ = [
     "in_walk_order",
     "kind_parse_errors",
     "machine_misfits",
+    "version_domain_refusals",
+    "version_refusals",
     "video_misfits",
 ]
 
@@ -232,3 +235,51 @@ def _hostdev(htype: str | None, atype: str) -> str | None:
     if htype == "scsi_host" and atype not in ("pci", "ccw"):
         return "SCSI_host host device must use 'pci' or 'ccw' address type"
     return None
+
+
+def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+    """What the domain-wide validation of the libvirt version of ``rules`` refuses besides
+    addresses (before any device is validated): two ``itco`` watchdogs, watchdogs with
+    different actions (rule 3)."""
+    watchdogs = domain.lists["watchdog"]
+    if not rules.several_watchdogs or len(watchdogs) < 2:
+        return []
+    if sum(1 for w in watchdogs if w.get("model") == "itco") > 1:
+        return [AddressError("domain can only have one watchdog with model 'itco'")]
+    if len({w.get("action") or "reset" for w in watchdogs}) > 1:
+        message = "watchdogs with different actions are not supported with this QEMU binary"
+        return [AddressError(message)]
+    return []
+
+
+def version_refusals(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+    """What device validation of the libvirt version of ``rules`` refuses besides addresses,
+    in walk order: an empty USB disk (rule 6), an ib700 watchdog off i440fx (rule 7)."""
+    errors = []
+    if rules.usb_disk_needs_source:
+        for disk in domain.lists["disk"]:
+            if disk.props.get("bus") == "usb" and _empty_disk(disk):
+                errors.append(disk.error("'usb' disk must not be empty"))
+    watchdogs = domain.lists["watchdog"]
+    if rules.ib700_only_on_i440fx and not domain.machine.is_i440fx:
+        for w in watchdogs:
+            if w.get("model") == "ib700":
+                errors.append(
+                    w.error("ib700 model of watchdog cannot be used with this machine type")
+                )
+    return errors
+
+
+_LOCAL_SOURCES = {"file": "file", "block": "dev", "dir": "dir"}
+
+
+def _empty_disk(disk: Device) -> bool:
+    """libvirt's virStorageSourceIsEmpty: local storage without a path, a network disk without
+    a protocol."""
+    dtype = disk.get("type") or "file"
+    source = disk.child("source")
+    if dtype in _LOCAL_SOURCES:
+        return source is None or not source.get(_LOCAL_SOURCES[dtype])
+    if dtype == "network":
+        return source is None or not source.get("protocol")
+    return False

@@ -3,7 +3,8 @@
 Both ids are unique in the domain. Devices whose ``<zpci>`` gives at least one id are handled
 while explicit PCI addresses are collected (the missing id is chosen then); the other PCI devices
 get both after slot placement. uid: lowest free from 1; fid: lowest free from 0; both in
-device-walk order. PCI controllers libvirt adds while placing get none, character devices never.
+device-walk order. PCI controllers libvirt adds while placing get none (libvirt 9.0) or get
+theirs as soon as they are plugged (11.3, ``added_bridges``); character devices never.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ _CHARDEVS = ("serial", "parallel", "channel", "console")
 class ZpciIds:
     """The uid and fid spaces of one PCI pass (fresh at every collection, as libvirt's are)."""
 
-    def __init__(self, domain: Domain) -> None:
+    def __init__(self, domain: Domain, added_bridges: bool = False) -> None:
         from virtaddr.alloc.space import AddressSpace  # s390 only: x86 runs never load it
 
         self.domain = domain
+        self.added_bridges = added_bridges
         self.uids = AddressSpace(zpci.UID)
         self.fids = AddressSpace(zpci.FID)
 
@@ -37,7 +39,8 @@ class ZpciIds:
     def _capable(self, d: Device) -> bool:
         if d.tag in _CHARDEVS or d.addr_type != "pci":
             return False
-        return not (d.tag == "controller" and d.get("type") == "pci" and d.is_new)
+        added = d.tag == "controller" and d.get("type") == "pci" and d.is_new
+        return not added or (self.added_bridges and bool(self._ids(d)))
 
     @staticmethod
     def _ids(d: Device) -> dict[str, int]:
@@ -76,6 +79,10 @@ class ZpciIds:
                 if error is not None:
                     return error
         return None
+
+    def assign_added(self, controller: Device) -> AddressError | None:
+        """Both ids for a PCI controller just added and plugged (``added_bridges``)."""
+        return self._ensure(controller, {}) if self.added_bridges else None
 
     def assign_placed(self) -> AddressError | None:
         """Both ids for the PCI devices that have none, in device-walk order."""
