@@ -11,6 +11,8 @@ equal to it. Data only, standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from virtaddr.alloc.box import Frozen
 from virtaddr.alloc.kind import AddressKind, Field
 
@@ -21,6 +23,10 @@ __all__ = [
     "UINT",
     "UINT32_MAX",
     "USB_PORT",
+    "WRITE_ALWAYS",
+    "WRITE_IF_SET",
+    "WRITE_ON_OFF",
+    "WRITE_USB_PORT",
     "AddressType",
     "Attr",
 ]
@@ -29,6 +35,8 @@ __all__ = [
 UINT, ON_OFF, USB_PORT = "uint", "on-off", "usb-port"
 #: When a number is written: always (0 when unknown), or only when set and not 0.
 ALWAYS, IF_SET = "always", "if-set"
+#: How :attr:`AddressType.writing` says to write an attribute.
+WRITE_ALWAYS, WRITE_IF_SET, WRITE_ON_OFF, WRITE_USB_PORT = 0, 1, 2, 3
 #: libvirt keeps most address fields in an ``unsigned int``.
 UINT32_MAX = 0xFFFFFFFF
 
@@ -91,8 +99,9 @@ class Attr(Frozen):
             ("write", write),
         ):
             object.__setattr__(self, slot, v)
-        # Small hex fields (PCI bus, slot, function: hundreds written per run) are looked up.
-        table = tuple(self._text(n) for n in range(hi + 1)) if hex_width and hi < 256 else ()
+        # Hex values below 256 (a PCI domain 0, bus, slot, function: hundreds written per run)
+        # are looked up, not formatted.
+        table = tuple(self._text(n) for n in range(min(hi, 255) + 1)) if hex_width else ()
         object.__setattr__(self, "_table", table)
 
     @classmethod
@@ -114,6 +123,12 @@ class Attr(Frozen):
     def _text(self, n: int) -> str:
         return str(n) if self.hex_width is None else f"0x{n:0{self.hex_width}x}"
 
+    @property
+    def text(self) -> Callable[[int], str]:
+        """The number-to-text function of :meth:`format` without its table (``str`` for a
+        decimal attribute)."""
+        return str if self.hex_width is None else self._text
+
     def format(self, n: int) -> str:
         """The number as libvirt writes it."""
         table = self._table
@@ -134,11 +149,17 @@ class AddressType(Frozen):
     without a devno is written as its type alone); ``None``: always.
     """
 
-    __slots__ = ("attrs", "kind", "name", "written_if")
+    __slots__ = ("attrs", "kind", "limited", "name", "writing", "written_if")
     name: str
     attrs: tuple[Attr, ...]
     kind: AddressKind | None
     written_if: str | None
+    #: What the write-back runs through, per attribute: ``(name, how, table, text)``, ``how``
+    #: one of :data:`WRITE_ALWAYS`, :data:`WRITE_IF_SET`, :data:`WRITE_ON_OFF`,
+    #: :data:`WRITE_USB_PORT` (hundreds of addresses per run: no method calls per attribute).
+    writing: tuple[tuple[str, int, tuple[str, ...], Callable[[int], str]], ...]
+    #: The attributes whose bounds libvirt checks while parsing (with a ``limit_message``).
+    limited: tuple[Attr, ...]
 
     def __init__(
         self,
@@ -151,6 +172,17 @@ class AddressType(Frozen):
         object.__setattr__(self, "attrs", attrs)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "written_if", written_if)
+        writing = []
+        for a in attrs:
+            if a.value == ON_OFF:
+                how = WRITE_ON_OFF
+            elif a.value == USB_PORT:
+                how = WRITE_USB_PORT
+            else:
+                how = WRITE_ALWAYS if a.write == ALWAYS else WRITE_IF_SET
+            writing.append((a.name, how, a._table, a.text))
+        object.__setattr__(self, "writing", tuple(writing))
+        object.__setattr__(self, "limited", tuple(a for a in attrs if a.limit_message))
 
     def __repr__(self) -> str:
         return f"AddressType({self.name!r}, {[a.name for a in self.attrs]})"

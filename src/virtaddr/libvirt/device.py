@@ -168,9 +168,10 @@ class Device:
                     errors.append(self.error(f"Cannot parse <address> '{name}' attribute"))
                 else:
                     addr[name] = parsed
-        for attr in spec.attrs:
-            if attr.limit_message is not None and attr.name in addr:
-                too_big = attr.limit_error(el.get(attr.name) or "", addr[attr.name])
+        for attr in spec.limited:
+            value = addr.get(attr.name)
+            if value is not None and value > attr.hi:
+                too_big = attr.limit_error(el.get(attr.name) or "", value)
                 if too_big is not None:
                     errors.append(self.error(too_big))
         if not errors and atype == "ccw":

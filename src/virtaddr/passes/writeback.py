@@ -7,7 +7,7 @@ from typing import Any
 from lxml import etree
 
 from virtaddr.kinds.address_types import ADDRESS_TYPES
-from virtaddr.kinds.attrs import ALWAYS, ON_OFF, UINT
+from virtaddr.kinds.attrs import WRITE_ALWAYS, WRITE_ON_OFF, WRITE_USB_PORT
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
@@ -74,23 +74,18 @@ def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
     if spec is None or (spec.written_if is not None and spec.written_if not in a):
         return out
     get = a.get
-    for attr in spec.attrs:
-        kind = attr.value
-        if kind == UINT:
-            if attr.write == ALWAYS:
-                out.append((attr.name, attr.format(get(attr.name, 0))))
-            else:
-                value = get(attr.name)
-                if value:
-                    out.append((attr.name, attr.format(value)))
-        elif kind == ON_OFF:
-            value = get(attr.name)
+    for name, how, table, text in spec.writing:
+        if how == WRITE_ALWAYS:
+            value = get(name, 0)
+            out.append((name, table[value] if 0 <= value < len(table) else text(value)))
+        elif how == WRITE_ON_OFF:
+            value = get(name)
             if value == "on" or value == "off":
-                out.append((attr.name, value))
+                out.append((name, value))
         else:
-            value = get(attr.name)
+            value = get(name)
             if value:
-                out.append((attr.name, format_usb_port(value)))
+                out.append((name, format_usb_port(value) if how == WRITE_USB_PORT else text(value)))
     return out
 
 
