@@ -11,7 +11,8 @@
     netaddr.IPSet holding the free space (allocate-any = the first address of the set, then
     remove it) at equal n, and alone at n = 10,000 and 100,000 (with the growth ratio) next to
     a sorted list of intervals kept with bisect and list.insert.
-(c) Memory (tracemalloc): an empty IPv6 /64 pool next to an empty 256-function PCI bus pool,
+(c) Memory (tracemalloc) and creation time (space + pool) of an empty IPv6 /64 pool (free runs)
+    next to an empty 256-function PCI bus pool (a bitmap, the representation of small pools),
     then the /64 after n random exact reservations (n + 1 free intervals, n owners) for n =
     1,000, 10,000, 100,000: bytes per reservation, and the growth ratio for 10x n.
 
@@ -228,6 +229,12 @@ def traced_bytes(build: Callable[[], object]) -> int:
     return after - before
 
 
+def creation_us(build: Callable[[], object], n: int = 2_000) -> float:
+    """Microseconds per ``build()``, the best of five batches of ``n``."""
+    best = min(timed(lambda: [build() for _ in range(n)]) for _ in range(5))
+    return best / n * 1e6
+
+
 def bench_memory(quick: bool) -> None:
     print("(c) memory")
 
@@ -239,9 +246,13 @@ def bench_memory(quick: bool) -> None:
 
         return build
 
-    pci_bus = traced_bytes(pool(pci.KIND, [(0, 0), (0, 0), (0, 31), (0, 7)]))
+    pci_box = [(0, 0), (0, 0), (0, 31), (0, 7)]
+    pci_bus = traced_bytes(pool(pci.KIND, pci_box))
     ipv6 = traced_bytes(pool(ip.IPV6, NET.ranges))
     print(f"    empty pool + space: PCI bus (256 functions) {pci_bus:,} B, IPv6 /64 {ipv6:,} B")
+    pci_us = creation_us(pool(pci.KIND, pci_box))
+    ipv6_us = creation_us(pool(ip.IPV6, NET.ranges))
+    print(f"    creating space + empty pool: PCI bus {pci_us:.1f} us, IPv6 /64 {ipv6_us:.1f} us")
 
     def reserved(offsets: list[int]) -> Callable[[], object]:
         def build() -> object:

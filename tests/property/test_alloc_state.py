@@ -2,7 +2,8 @@
 
 The space is small (3 x 4 x 5 = 60 addresses) so the model can brute-force every answer: the
 first free address in lexicographic order, exact counts, the free set. ``_check()`` runs after
-every step.
+every step. Each pool draws its representation (a bitmap, sorted runs, or the size's default),
+so both are held to the same model, side by side in one space.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ items = st.one_of(
 requests = st.tuples(*(items.map(lambda i, hi=hi: _clamp(i, hi)) for _, hi in BOUNDS))
 flag_sets = st.frozensets(st.sampled_from(FLAGS))
 owners = st.sampled_from(["vda", "vdb", "nic", "hub"])
+representations = st.sampled_from([None, True, False])  # add_pool's dense=
 
 
 def _clamp(item: int | tuple[int, int] | None, hi: int) -> int | tuple[int, int] | None:
@@ -77,12 +79,12 @@ class AllocatorMachine(RuleBasedStateMachine):
     # -------------------------------------------------------------- rules
 
     @precondition(lambda self: len(self.pool_of) < len(ALL))
-    @rule(box=boxes, flags=flag_sets)
-    def add_pool(self, box: Box, flags: frozenset[str]) -> None:
+    @rule(box=boxes, flags=flag_sets, dense=representations)
+    def add_pool(self, box: Box, flags: frozenset[str], dense: bool | None = None) -> None:
         clash = [a for a in box.addresses() if a in self.pool_of]
         if clash:
             try:
-                self.space.add_pool(box, flags=flags)
+                self.space.add_pool(box, flags=flags, dense=dense)
             except PoolOverlap as e:
                 assert self.pool_of[clash[0]].name in str(e) or any(
                     self.pool_of[a].name in str(e) for a in clash
@@ -90,7 +92,7 @@ class AllocatorMachine(RuleBasedStateMachine):
             else:
                 raise AssertionError("overlapping pool accepted")
             return
-        pool = self.space.add_pool(box, flags=flags, name=f"p{len(self.space.pools)}")
+        pool = self.space.add_pool(box, flags=flags, name=f"p{len(self.space.pools)}", dense=dense)
         for a in box.addresses():
             self.pool_of[a] = pool
 
@@ -106,16 +108,23 @@ class AllocatorMachine(RuleBasedStateMachine):
             assert self.model_free(a)
             self.held[a] = owner
 
-    @initialize(layout=st.sampled_from(["whole", "slices", "one"]), box=boxes, flags=flag_sets)
-    def first_pools(self, layout: str, box: Box, flags: frozenset[str]) -> None:
+    @initialize(
+        layout=st.sampled_from(["whole", "slices", "one"]),
+        box=boxes,
+        flags=flag_sets,
+        dense=representations,
+    )
+    def first_pools(self, layout: str, box: Box, flags: frozenset[str], dense: bool | None) -> None:
         # Start from a filled-in space most of the time, so reservations mostly land in pools.
         if layout == "whole":
-            self.add_pool(Box(BOUNDS), flags)
+            self.add_pool(Box(BOUNDS), flags, dense)
         elif layout == "slices":
+            # Alternate the representations, so one search crosses both.
             for x in range(BOUNDS[0][1] + 1):
-                self.add_pool(Box([(x, x), *BOUNDS[1:]]), frozenset(FLAGS[: x % 3]))
+                rep = dense if x % 2 else not dense
+                self.add_pool(Box([(x, x), *BOUNDS[1:]]), frozenset(FLAGS[: x % 3]), rep)
         else:
-            self.add_pool(box, flags)
+            self.add_pool(box, flags, dense)
 
     @rule(request=requests, flags=flag_sets, owner=owners, times=st.integers(1, 6))
     def reserve_first(

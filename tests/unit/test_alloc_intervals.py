@@ -1,14 +1,15 @@
-"""IntervalSet and IntervalMap against Python sets and dicts, with tiny chunks."""
+"""IntervalSet, BitSet and IntervalMap against Python sets and dicts, with tiny chunks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from virtaddr.alloc import intervals
+from virtaddr.alloc.bits import BitSet
 from virtaddr.alloc.intervals import IntervalMap, IntervalSet
 
 
@@ -37,12 +38,15 @@ ops = st.lists(
 )
 
 
-@given(ops)
-def test_interval_set_matches_a_set(steps: list[tuple[bool, int, int]]) -> None:
+@pytest.mark.parametrize("make", [lambda: IntervalSet([(0, 124)]), lambda: BitSet(125)])
+@given(steps=ops)
+def test_free_sets_match_a_set(
+    make: Callable[[], IntervalSet | BitSet], steps: list[tuple[bool, int, int]]
+) -> None:
     saved = intervals.LOAD
     intervals.LOAD = 2
     try:
-        s = IntervalSet([(0, 124)])
+        s = make()
         model = set(range(125))
         for add, lo, width in steps:
             hi = lo + width
@@ -68,6 +72,7 @@ def test_interval_set_matches_a_set(steps: list[tuple[bool, int, int]]) -> None:
             assert s.count(lo, hi) == len(span & model)
             assert (lo in s) == (lo in model)
             assert s.covers(lo, hi) == (span <= model and len(span) == hi - lo + 1)
+            assert s.find(lo) == next((r for r in _runs_of(model) if r[1] >= lo), None)
     finally:
         intervals.LOAD = saved
 
@@ -129,3 +134,13 @@ def test_empty_runs_are_refused() -> None:
         IntervalSet().add(3, 2)
     with pytest.raises(ValueError):
         IntervalMap[str]().insert(3, 2, "x")
+
+
+def test_bitset_first_in_mask() -> None:
+    s = BitSet(16)
+    s.remove(0, 4)
+    assert s.first_in_mask(0b1000_0001_0000_0001, 0) == 8
+    assert s.first_in_mask(0b1000_0001_0000_0001, 9) == 15
+    assert s.first_in_mask(0b1, 0) is None
+    with pytest.raises(ValueError):
+        s.add(15, 16)  # beyond the size

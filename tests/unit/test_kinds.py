@@ -13,16 +13,27 @@ import virtaddr.kinds
 from virtaddr.alloc import AddressKind, AddressSpace, Box, Field
 from virtaddr.errors import Collision, Exhausted, InvalidAddress
 from virtaddr.kinds import ccid, dimm, disk_names, drive, ip, pci, usb, virtio_serial
+from virtaddr.kinds.attrs import AddressType
 
 KIND_MODULES = sorted(m.name for m in pkgutil.iter_modules(virtaddr.kinds.__path__))
+SUPPORT_MODULES = {"attrs", "address_types"}  # the declarations' vocabulary and their table
 
 
 @pytest.mark.parametrize("name", KIND_MODULES)
 def test_every_kind_module_declares_a_usable_kind(name: str) -> None:
     module = importlib.import_module(f"virtaddr.kinds.{name}")
     kinds = [v for v in vars(module).values() if isinstance(v, AddressKind)]
-    if not kinds:  # only a kind with nothing to allocate (virtio-mmio) may declare none
-        assert getattr(module, "ATTRIBUTES", None) == (), f"{name} declares no AddressKind"
+    if name in SUPPORT_MODULES:
+        return
+    address = getattr(module, "ADDRESS", None)
+    if address is not None:  # a kind libvirt writes in <address>: declared once, with its kind
+        assert isinstance(address, AddressType)
+        assert address.kind is (kinds[0] if kinds else None)
+        if address.kind is not None:  # the kind's fields it writes, in the kind's order
+            written = [a.name for a in address.attrs if a.name in address.kind.names]
+            assert written and written == [n for n in address.kind.names if n in written]
+    if not kinds:  # only kinds with nothing to allocate (virtio-mmio, isa) may declare none
+        assert address is not None, f"{name} declares no AddressKind"
     for kind in kinds:
         space = AddressSpace(kind)
         space.add_pool(Box((f.lo, min(f.hi, f.lo + 3)) for f in kind.fields))

@@ -63,60 +63,64 @@ class BoxIndex(Generic[T]):
     def overlapping(self, box: Box) -> list[T]:
         """The values of the boxes meeting ``box``, each once. O(d log m + visited segments)."""
         found: dict[int, T] = {}
-
-        def walk(node: _Node, d: int) -> None:
-            lo, hi = box.ranges[d]
-            i = bisect_left(node.his, lo)
-            while i < len(node.los) and node.los[i] <= hi:
-                kid = node.kids[i]
-                if d == self._dims - 1:
-                    found.setdefault(id(kid), kid)
-                else:
-                    walk(kid, d + 1)
-                i += 1
-
-        walk(self._root, 0)
+        self._walk(self._root, 0, box.ranges, found)
         return list(found.values())
+
+    def _walk(
+        self, node: _Node, d: int, ranges: tuple[tuple[int, int], ...], found: dict[int, T]
+    ) -> None:
+        lo, hi = ranges[d]
+        i = bisect_left(node.his, lo)
+        last = d == self._dims - 1
+        while i < len(node.los) and node.los[i] <= hi:
+            kid = node.kids[i]
+            if last:
+                found.setdefault(id(kid), kid)
+            else:
+                self._walk(kid, d + 1, ranges, found)
+            i += 1
 
     def add(self, box: Box, value: T) -> None:
         """Add ``box`` with its value; the caller has checked it meets no box. O(segments cut)."""
+        self._insert(self._root, 0, box.ranges, value)
 
-        def chain(d: int) -> Any:
-            if d == self._dims:
-                return value
+    def _chain(self, ranges: tuple[tuple[int, int], ...], d: int, value: T) -> Any:
+        """A path of one-segment nodes for dimensions ``d ..``, ending in ``value``."""
+        kid: Any = value
+        for k in range(self._dims - 1, d - 1, -1):
             n = _Node()
-            n.los, n.his, n.kids = [box.ranges[d][0]], [box.ranges[d][1]], [chain(d + 1)]
-            return n
+            n.los, n.his, n.kids = [ranges[k][0]], [ranges[k][1]], [kid]
+            kid = n
+        return kid
 
-        def cut(node: _Node, x: int, d: int) -> None:
-            # Make x the start of a segment if a segment runs across it.
-            i = bisect_right(node.los, x) - 1
-            if i >= 0 and node.los[i] < x <= node.his[i]:
-                kid = node.kids[i]
-                twin = kid.copy(self._dims - d - 1) if d < self._dims - 1 else kid
-                node.los.insert(i + 1, x)
-                node.his.insert(i + 1, node.his[i])
-                node.kids.insert(i + 1, twin)
-                node.his[i] = x - 1
+    def _cut(self, node: _Node, x: int, d: int) -> None:
+        """Make ``x`` the start of a segment if a segment runs across it."""
+        i = bisect_right(node.los, x) - 1
+        if i >= 0 and node.los[i] < x <= node.his[i]:
+            kid = node.kids[i]
+            twin = kid.copy(self._dims - d - 1) if d < self._dims - 1 else kid
+            node.los.insert(i + 1, x)
+            node.his.insert(i + 1, node.his[i])
+            node.kids.insert(i + 1, twin)
+            node.his[i] = x - 1
 
-        def insert(node: _Node, d: int) -> None:
-            lo, hi = box.ranges[d]
-            cut(node, lo, d)
-            cut(node, hi + 1, d)
-            i = bisect_left(node.los, lo)
-            x = lo
-            while x <= hi:
-                if i < len(node.los) and node.los[i] == x:
-                    if d == self._dims - 1:
-                        raise ValueError(f"box {box} overlaps a box of the index")
-                    insert(node.kids[i], d + 1)
-                    x = node.his[i] + 1
-                else:
-                    end = hi if i == len(node.los) else min(hi, node.los[i] - 1)
-                    node.los.insert(i, x)
-                    node.his.insert(i, end)
-                    node.kids.insert(i, chain(d + 1))
-                    x = end + 1
-                i += 1
-
-        insert(self._root, 0)
+    def _insert(self, node: _Node, d: int, ranges: tuple[tuple[int, int], ...], value: T) -> None:
+        lo, hi = ranges[d]
+        if node.los:
+            self._cut(node, lo, d)
+            self._cut(node, hi + 1, d)
+        i = bisect_left(node.los, lo)
+        x = lo
+        while x <= hi:
+            if i < len(node.los) and node.los[i] == x:
+                if d == self._dims - 1:
+                    raise ValueError(f"box {Box(ranges)} overlaps a box of the index")
+                self._insert(node.kids[i], d + 1, ranges, value)
+                x = node.his[i] + 1
+            else:
+                end = hi if i == len(node.los) else min(hi, node.los[i] - 1)
+                node.los.insert(i, x)
+                node.his.insert(i, end)
+                node.kids.insert(i, self._chain(ranges, d + 1, value))
+                x = end + 1
+            i += 1

@@ -181,6 +181,18 @@ class IntervalSet(_ChunkedRuns[None]):
         for lo, hi in runs or ():
             self.add(lo, hi)
 
+    @classmethod
+    def full(cls, size: int) -> IntervalSet:
+        """The set ``0 .. size - 1`` (``size`` > 0), built directly. O(1)."""
+        s = cls()
+        s._los.append([0])
+        s._his.append([size - 1])
+        s._vals.append([None])
+        s._maxes.append(size - 1)
+        s._len = 1
+        s._total = size
+        return s
+
     @property
     def total(self) -> int:
         """The number of integers in the set (an exact int, however large). O(1)."""
@@ -260,19 +272,24 @@ class IntervalSet(_ChunkedRuns[None]):
         """
         if lo > hi:
             raise ValueError(f"empty run {lo}..{hi}")
-        c, i = self._locate(lo)
-        if self._at_end(c) or not (self._los[c][i] <= lo and hi <= self._his[c][i]):
+        c = bisect_left(self._maxes, lo)  # self._locate(lo), inlined: this is the hot path
+        if c == len(self._maxes):
             raise ValueError(f"{lo}..{hi} is not within the set")
-        a, b = self._los[c][i], self._his[c][i]
+        his = self._his[c]
+        i = bisect_left(his, lo)
+        a, b = self._los[c][i], his[i]
+        if not (a <= lo and hi <= b):
+            raise ValueError(f"{lo}..{hi} is not within the set")
         if a == lo and b == hi:
             self._delete(c, i)
         elif a == lo:
-            self._set(c, i, hi + 1, b, None)
-        elif b == hi:
-            self._set(c, i, a, lo - 1, None)
+            self._los[c][i] = hi + 1
         else:
-            self._set(c, i, a, lo - 1, None)
-            self._insert(c, i + 1, hi + 1, b, None)
+            his[i] = lo - 1
+            if i == len(his) - 1:
+                self._maxes[c] = lo - 1
+            if b != hi:
+                self._insert(c, i + 1, hi + 1, b, None)
         self._total -= hi - lo + 1
 
     def _check(self) -> None:

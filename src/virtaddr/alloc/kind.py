@@ -138,7 +138,15 @@ class AddressKind(Frozen):
 
         Raises :class:`InvalidAddress`, naming the field, when it does not fit.
         """
-        t = tuple(address)
+        t = address if type(address) is tuple else tuple(address)
+        if len(t) == len(self.fields):
+            # The common case, in one pass of plain comparisons; anything odd falls through
+            # to the checks below, which name what is wrong.
+            for v, (lo, hi) in zip(t, self.bounds.ranges, strict=True):
+                if type(v) is not int or not lo <= v <= hi:
+                    break
+            else:
+                return t
         if len(t) != len(self.fields):
             raise InvalidAddress(
                 f"{self.name} address {t} has {len(t)} fields, expected {len(self.fields)} "

@@ -2,11 +2,12 @@
 
 A space has a kind (its dimensions and bounds) and pools, disjoint boxes with flags. Every pool
 numbers its points in lexicographic order (first dimension most significant) as a mixed-radix
-linear index, so that order is plain integer order and a pool's state is two interval
-structures over ``0 .. size - 1``: the free runs (an :class:`IntervalSet`) and the reserved runs
-with their owners (an :class:`IntervalMap`; a block reservation is one entry per run). Nothing is
-ever stored per address, so memory follows the fragmentation, not the size: an IPv6 /64 costs
-the same as a PCI bus.
+linear index, so that order is plain integer order and a pool's state is its free set over
+``0 .. size - 1`` and who holds the rest (:class:`~virtaddr.alloc.holdings.Holdings`: a dict for
+single addresses, runs for blocks). The free set is chosen per pool: a small pool (a PCI bus, a
+drive bus) is a bitmap, one int (:class:`~virtaddr.alloc.bits.BitSet`), cheap to create and to
+search with a mask; a large one is sorted runs (:class:`IntervalSet`), so memory follows the
+fragmentation, not the size: an IPv6 /64 costs about what a PCI bus does.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from heapq import merge
 from itertools import product
 from typing import Any
 
+from virtaddr.alloc.bits import BitSet
 from virtaddr.alloc.box import Box, BoxLike, boxes_between
+from virtaddr.alloc.holdings import Holdings
 from virtaddr.alloc.index import BoxIndex
-from virtaddr.alloc.intervals import IntervalMap, IntervalSet
+from virtaddr.alloc.intervals import IntervalSet
 from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.alloc.request import Request, RequestLike
 from virtaddr.errors import (
@@ -87,10 +90,17 @@ class _Finger:
     ``start`` to what was released; adding a pool drops every finger.
     """
 
-    __slots__ = ("exhausted", "pos", "start", "states")
+    __slots__ = ("clips", "exhausted", "pos", "start", "states")
 
-    def __init__(self, states: list[_PoolState]) -> None:
-        self.states = states
+    def __init__(self, states: list[_PoolState], box: Box) -> None:
+        # The candidate pools that meet the box, each with its part of the box, clipped once.
+        self.states: list[_PoolState] = []
+        self.clips: list[tuple[tuple[int, int], ...]] = []
+        for st in states:
+            q = st.clip(box)
+            if q is not None:
+                self.states.append(st)
+                self.clips.append(q)
         self.start: Address | None = None
         self.exhausted = False
         self.pos = 0
@@ -106,29 +116,51 @@ class _Finger:
 FINGERS = 32
 
 
+#: Pools of at most this many addresses keep their free space as a bitmap (:class:`BitSet`),
+#: larger ones as runs (:class:`IntervalSet`). A PCI bus is 256 functions, a drive bus a few
+#: dozen units: for those one int is cheaper to create, query and update than sorted lists.
+DENSE_MAX = 1024
+
+#: The masks of request boxes within bitmap pools, by pool shape and relative box (bounded).
+_MASKS: dict[tuple[tuple[int, ...], tuple[tuple[int, int], ...]], int] = {}
+_MASKS_MAX = 4096
+
+
 class _PoolState:
     """A pool's linear index and its free and reserved runs."""
 
-    __slots__ = ("free", "held", "hi", "his", "lo", "los", "pool", "size", "strides")
+    __slots__ = ("free", "held", "hi", "his", "lo", "los", "one", "pool", "size", "strides")
 
-    def __init__(self, pool: Pool) -> None:
+    free: IntervalSet | BitSet
+
+    def __init__(self, pool: Pool, dense: bool | None = None) -> None:
         self.pool = pool
-        self.los = pool.box.lo
-        self.his = pool.box.hi
-        self.lo = self.los  # the lexicographically first point, for ordering pools
-        self.hi = self.his  # the last point
-        strides: list[int] = []
-        n = 1
-        for lo, hi in reversed(pool.box.ranges):
-            strides.append(n)
-            n *= hi - lo + 1
-        self.strides = tuple(reversed(strides))
+        ranges = pool.box.ranges
+        self.los = self.lo = tuple([r[0] for r in ranges])  # lo: the first point, for order
+        self.his = self.hi = tuple([r[1] for r in ranges])
+        # One-dimensional pools (IP addresses, disk names, zPCI ids) take shortcuts.
+        self.one = len(ranges) == 1
+        if self.one:
+            self.strides: tuple[int, ...] = (1,)
+            n = ranges[0][1] - ranges[0][0] + 1
+        else:
+            strides: list[int] = []
+            n = 1
+            for lo, hi in reversed(ranges):
+                strides.append(n)
+                n *= hi - lo + 1
+            strides.reverse()
+            self.strides = tuple(strides)
         self.size = n
-        self.free = IntervalSet([(0, n - 1)])
-        self.held: IntervalMap[Owner] = IntervalMap()
+        if dense is None:
+            dense = n <= DENSE_MAX
+        self.free = BitSet(n) if dense else IntervalSet.full(n)
+        self.held = Holdings(self.free)
 
     def encode(self, address: Sequence[int]) -> int:
         """The linear index of a point of the pool. O(d)."""
+        if self.one:
+            return address[0] - self.los[0]
         x = 0
         for v, lo, s in zip(address, self.los, self.strides, strict=True):
             x += (v - lo) * s
@@ -136,6 +168,8 @@ class _PoolState:
 
     def decode(self, x: int) -> Address:
         """The point at linear index ``x``. O(d)."""
+        if self.one:
+            return (self.los[0] + x,)
         out = []
         for lo, s in zip(self.los, self.strides, strict=True):
             q, x = divmod(x, s)
@@ -217,16 +251,40 @@ class _PoolState:
     def first_free(self, q: Sequence[tuple[int, int]], start: Address | None = None) -> int | None:
         """The smallest free linear index in ``q`` (at or after point ``start``, if given).
 
-        O((log n + d) · k), k the free runs passed over that hold no point of ``q``.
+        A bitmap pool masks its free bits with the box's bits: O(size) in C. Runs: O(log n) when
+        the box is one linear run, else O((log n + d) · k), k the free runs passed over that
+        hold no point of ``q``.
         """
+        if self.one:
+            a, b = q[0]
+            lo = self.los[0]
+            if start is not None and start[0] > a:
+                a = start[0]
+            run = self.free.find(a - lo)
+            if run is None or run[0] > b - lo:
+                return None
+            return max(a - lo, run[0])
         if start is None or start <= self.los:
-            x: int | None = self.encode([a for a, _ in q])
+            first = self.encode([a for a, _ in q])
         else:
             p = next_point(q, start)
-            x = None if p is None else self.encode(p)
+            if p is None:
+                return None
+            first = self.encode(p)
+        free = self.free
+        if isinstance(free, BitSet):
+            return free.first_in_mask(self.mask(q), first)
         last = self.encode([b for _, b in q])
+        k = self.contiguous_from(q)
+        if k == 0 or all(a == b for a, b in q[:k]):
+            # The box is one linear run: no need to step over points outside it.
+            run = free.find(first)
+            if run is None or run[0] > last:
+                return None
+            return max(first, run[0])
+        x: int | None = first
         while x is not None:
-            run = self.free.find(x)
+            run = free.find(x)
             if run is None or run[0] > last:
                 return None
             y = max(x, run[0])
@@ -235,6 +293,22 @@ class _PoolState:
                 return z
             x = z
         return None
+
+    def mask(self, q: Sequence[tuple[int, int]]) -> int:
+        """The bits of the linear indices of box ``q`` (for a bitmap pool). Cached by shape."""
+        key = (
+            self.strides,
+            tuple([(a - lo, b - lo) for (a, b), lo in zip(q, self.los, strict=True)]),
+        )
+        m = _MASKS.get(key)
+        if m is None:
+            m = 0
+            for lo, hi in self.runs(q):
+                m |= ((1 << (hi - lo + 1)) - 1) << lo
+            if len(_MASKS) >= _MASKS_MAX:
+                _MASKS.clear()
+            _MASKS[key] = m
+        return m
 
     def first_held(self, q: Sequence[tuple[int, int]]) -> tuple[int, Owner] | None:
         """The smallest reserved linear index in ``q`` with its owner. O(log n + k·d)."""
@@ -330,10 +404,16 @@ class AddressSpace:
         flags: Iterable[str] = (),
         name: str | None = None,
         data: Any = None,
+        dense: bool | None = None,
     ) -> Pool:
         """Add a pool of free addresses. O(d log P + segments cut).
 
-        Raises :class:`PoolOverlap`, naming both pools, when it meets a pool of the space.
+        ``dense`` chooses how the pool keeps its free space: ``True`` a bitmap (one bit per
+        address: for small pools, cheapest to create and search), ``False`` sorted runs (memory
+        follows the fragmentation, whatever the size), ``None`` (default) a bitmap for pools of at
+        most :data:`DENSE_MAX` addresses. Raises :class:`PoolOverlap`, naming both pools, when it
+        meets a pool of the space, and :class:`InvalidAddress` for a bitmap of more than
+        ``DENSE_MAX * 16`` addresses.
         """
         b = self._box(box)
         clash = self._index.overlapping(b)
@@ -351,7 +431,11 @@ class AddressSpace:
                 f"{self.kind.name} pool {pool.name!r} {b} overlaps pool {other.name!r} "
                 f"{other.box} at {common}"
             )
-        st = _PoolState(pool)
+        if dense and b.size > DENSE_MAX * 16:
+            raise InvalidAddress(
+                f"{self.kind.name} pool {pool.name!r} {b} is too large for a bitmap"
+            )
+        st = _PoolState(pool, dense)
         self._fingers.clear()
         self._index.add(b, st)
         self._states.append(st)
@@ -424,7 +508,7 @@ class AddressSpace:
         if finger is None:
             if len(self._fingers) >= FINGERS:
                 del self._fingers[next(iter(self._fingers))]
-            finger = self._fingers[key] = _Finger(self._candidates(box, flags, pools))
+            finger = self._fingers[key] = _Finger(self._candidates(box, flags, pools), box)
         if finger.exhausted:
             return None
         start = finger.start
@@ -435,15 +519,14 @@ class AddressSpace:
                 i += 1
             finger.pos = i
         best: tuple[_PoolState, int, Address] | None = None
-        for st in states[i:] if i else states:
+        clips = finger.clips
+        for j in range(i, len(states)):
+            st = states[j]
             if best is not None and st.lo > best[2]:
                 break
             if not st.free.total or (start is not None and st.hi < start):
                 continue
-            q = st.clip(box)
-            if q is None:
-                continue
-            x = st.first_free(q, start)
+            x = st.first_free(clips[j], start)
             if x is not None:
                 a = st.decode(x)
                 if best is None or a < best[2]:
@@ -524,11 +607,12 @@ class AddressSpace:
         a = self._address(address)
         st = self._state(a)
         x = st.encode(a)
-        if x not in st.free:
+        try:
+            st.free.remove(x, x)
+        except ValueError:
             hit = st.held.get(x)
             assert hit is not None
-            raise self._collision(a, hit[2])
-        st.free.remove(x, x)
+            raise self._collision(a, hit[2]) from None
         st.held.insert(x, x, owner)
         return a
 
@@ -675,6 +759,8 @@ class AddressSpace:
             for other in self._states[:i]:
                 assert not box.overlaps(other.pool.box), f"{st.pool} overlaps {other.pool}"
             st.free._check()
+            if isinstance(st.free, BitSet):
+                assert st.free.size == st.size, f"pool {st.pool.name}: bitmap of the wrong size"
             st.held._check()
             # Free and held runs partition 0 .. size - 1.
             runs = sorted([(a, b) for a, b in st.free] + [(a, b) for a, b, _ in st.held])

@@ -1,8 +1,11 @@
 """Address kinds: one small declarative module per address type.
 
 Each module declares ``KIND``, an :class:`~virtaddr.alloc.AddressKind` (field names and bounds,
-first most significant), plus text conversions where users write addresses as text. Adding a
-kind is a declaration; the allocator needs no new code. Standard library only.
+first most significant), plus text conversions where users write addresses as text, and, for
+the types libvirt writes in ``<address>``, ``ADDRESS``: a :class:`~virtaddr.kinds.attrs.AddressType`
+saying how libvirt reads and writes each attribute (:mod:`~virtaddr.kinds.address_types` lists
+them all). Adding a kind is a declaration; the allocator, the model's reader and the write-back
+need no new code. Standard library only.
 
 =================  ======================================================
 module             fields
@@ -17,6 +20,7 @@ module             fields
 ``spapr_vio``      reg (pSeries)
 ``zpci``           uid, fid: two kinds (s390 PCI)
 ``virtio_mmio``    none: no allocator kind, only its name
+``isa``            iobase, irq: no allocator kind (never assigned)
 ``ip``             IPv4 (four octets) and IPv6 (one 128-bit field)
 ``disk_names``     index (``sda`` is 0, ``sdaa`` 26)
 =================  ======================================================

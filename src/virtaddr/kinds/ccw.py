@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.kinds.attrs import AddressType, Attr
 
-__all__ = ["KIND", "MAX_CSSID", "MAX_SSID", "VIRTIO_CSSID", "format_address"]
+__all__ = ["ADDRESS", "KIND", "MAX_CSSID", "MAX_SSID", "VIRTIO_CSSID", "format_address"]
 
 MAX_CSSID = 0xFE
 MAX_SSID = 3
@@ -32,4 +33,13 @@ KIND = AddressKind(
         Field("devno", 0, 0xFFFF, hex_width=4),
     ),
     format_address=format_address,
+)
+
+#: ``<address type='ccw'>``: automatic base; written only with a devno, all three in hex. The
+#: all-or-none and bounds checks are one message, in the libvirt model.
+ADDRESS = AddressType(
+    "ccw",
+    tuple(Attr.of_field(f, auto_base=True) for f in KIND.fields),
+    kind=KIND,
+    written_if="devno",
 )

@@ -7,8 +7,9 @@ controller to buses 0..1, target 0, units 0..1.
 from __future__ import annotations
 
 from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.kinds.attrs import AddressType, Attr
 
-__all__ = ["KIND"]
+__all__ = ["ADDRESS", "KIND"]
 
 KIND = AddressKind(
     "drive",
@@ -19,3 +20,6 @@ KIND = AddressKind(
         Field("unit", 0, 0xFFFF),
     ),
 )
+
+#: ``<address type='drive'>``: decimal numbers, each libvirt's ``unsigned int``.
+ADDRESS = AddressType("drive", tuple(Attr(f.name) for f in KIND.fields), kind=KIND)

@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 
 from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.errors import InvalidAddress
+from virtaddr.kinds.attrs import ON_OFF, AddressType, Attr
 
 __all__ = [
+    "ADDRESS",
     "FUNCTIONS",
     "KIND",
     "SLOTS",
@@ -86,3 +88,27 @@ def parse_attrs(attrs: Mapping[str, str]) -> tuple[int | None, ...]:
             raise InvalidAddress(f"pci {f.name}={text!r} is not within {f.lo}..{f.hi:#x}")
         out.append(v)
     return tuple(out)
+
+
+#: ``<address type='pci'>``: libvirt reads every number with an automatic base and refuses
+#: values past the fields' bounds when parsing (its messages: ``function`` without quotes).
+ADDRESS = AddressType(
+    "pci",
+    (
+        *(
+            Attr.of_field(
+                f,
+                auto_base=True,
+                limit_message="Invalid PCI address {name}='{text}', must be <= 0x{hi:X}",
+            )
+            for f in KIND.fields[:3]
+        ),
+        Attr.of_field(
+            KIND.fields[3],
+            auto_base=True,
+            limit_message="Invalid PCI address {name}={text}, must be <= {hi}",
+        ),
+        Attr("multifunction", value=ON_OFF),
+    ),
+    kind=KIND,
+)

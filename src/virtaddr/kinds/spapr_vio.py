@@ -7,8 +7,9 @@ libvirt starts each device kind at QEMU's default reg (:data:`DEFAULT_REG`) and 
 from __future__ import annotations
 
 from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.kinds.attrs import AddressType, Attr
 
-__all__ = ["DEFAULT_REG", "KIND", "MAX_REG", "STEP"]
+__all__ = ["ADDRESS", "DEFAULT_REG", "KIND", "MAX_REG", "STEP"]
 
 MAX_REG = 0xFFFFFFFF
 STEP = 0x1000
@@ -16,3 +17,17 @@ STEP = 0x1000
 DEFAULT_REG = {"net": 0x1000, "scsi": 0x2000, "serial": 0x30000000, "nvram": 0x3000, "tpm": 0x4000}
 
 KIND = AddressKind("spapr-vio", (Field("reg", 0, MAX_REG, hex_width=8),))
+
+#: ``<address type='spapr-vio'>``: the reg, automatic base, written ``0x%08x`` when known.
+ADDRESS = AddressType(
+    "spapr-vio",
+    (
+        Attr.of_field(
+            KIND.fields[0],
+            auto_base=True,
+            limit_message="spapr-vio reg='{value:#x}' exceeds maximum possible value (0xffffffff)",
+        ),
+    ),
+    kind=KIND,
+    written_if="reg",
+)

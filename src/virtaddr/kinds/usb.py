@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.errors import InvalidAddress
+from virtaddr.kinds.attrs import USB_PORT, AddressType, Attr
 
-__all__ = ["KIND", "LEVELS", "format_address", "format_port", "hub_box", "parse_port"]
+__all__ = ["ADDRESS", "KIND", "LEVELS", "format_address", "format_port", "hub_box", "parse_port"]
 
 LEVELS = 4
 MAX_PORT = 0xFF
@@ -92,3 +93,7 @@ def hub_box(bus: int, hub: Sequence[int] | None, ports: int) -> list[tuple[int, 
         raise InvalidAddress(f"a hub has 1..{MAX_PORT} ports, not {ports}")
     box = [(bus, bus)] + [(v, v) for v in prefix] + [(1, ports)]
     return box + [(0, 0)] * (LEVELS + 1 - len(box))
+
+
+#: ``<address type='usb'>``: the bus in decimal, the port as a dotted path (empty: any port).
+ADDRESS = AddressType("usb", (Attr(KIND.fields[0].name), Attr("port", value=USB_PORT)), kind=KIND)

@@ -7,7 +7,10 @@ device uses one and writes no attribute, so there is nothing to allocate: this k
 
 from __future__ import annotations
 
-__all__ = ["ATTRIBUTES", "NAME"]
+from virtaddr.kinds.attrs import AddressType
+
+__all__ = ["ADDRESS", "ATTRIBUTES", "NAME"]
 
 NAME = "virtio-mmio"
 ATTRIBUTES: tuple[str, ...] = ()
+ADDRESS = AddressType(NAME)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from virtaddr.alloc.kind import AddressKind, Field
+from virtaddr.kinds.attrs import AddressType, Attr
 
-__all__ = ["KIND"]
+__all__ = ["ADDRESS", "KIND"]
 
 KIND = AddressKind(
     "virtio-serial",
@@ -14,3 +15,6 @@ KIND = AddressKind(
         Field("port", 0, 0xFFFF),
     ),
 )
+
+#: ``<address type='virtio-serial'>``: decimal numbers, each libvirt's ``unsigned int``.
+ADDRESS = AddressType("virtio-serial", tuple(Attr(f.name) for f in KIND.fields), kind=KIND)

@@ -8,28 +8,12 @@ from typing import Any
 from lxml import etree
 
 from virtaddr.errors import AddressError
+from virtaddr.kinds.address_types import ADDRESS_TYPES
+from virtaddr.kinds.attrs import ON_OFF, UINT, AddressType
 from virtaddr.libvirt.attrs import bad_value_message
 from virtaddr.libvirt.usbport import parse_usb_port
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.numbers import parse_uint
-
-# Address types and the attributes libvirt writes, in its order.
-ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
-    "pci": ("domain", "bus", "slot", "function"),
-    "drive": ("controller", "bus", "target", "unit"),
-    "virtio-serial": ("controller", "bus", "port"),
-    "ccid": ("controller", "slot"),
-    "usb": ("bus",),
-    "dimm": ("slot",),
-    "isa": ("iobase", "irq"),
-    "ccw": ("cssid", "ssid", "devno"),
-    "spapr-vio": ("reg",),
-    "virtio-mmio": (),
-    "unassigned": (),
-    "virtio-s390": (),
-}
-_AUTO_BASE = {"pci", "ccw", "isa", "spapr-vio"}
-_PCI_LIMITS = {"domain": (0xFFFF, "0xFFFF"), "bus": (0xFF, "0xFF"), "slot": (0x1F, "0x1F")}
 
 
 class Device:
@@ -149,53 +133,44 @@ class Device:
         atype = el.get("type")
         if atype is None:
             return [self.error("No type specified for device address")]
-        if atype not in ADDRESS_FIELDS:
+        spec = ADDRESS_TYPES.get(atype)
+        if spec is None:
             return [self.error(f"unknown address type '{atype}'")]
         self.addr_type = atype
         addr: dict[str, Any] = {}
         errors: list[AddressError] = []
-        auto = atype in _AUTO_BASE
-        fields = ADDRESS_FIELDS[atype]
-        if atype == "dimm":
-            fields = ("slot", "base")
-            if el.get("slot") is None:
-                errors.append(self.error("Missing required attribute 'slot' in element 'address'"))
-        if atype == "ccid":
-            fields = ("controller", "slot")
-        for name in fields:
+        # As the address type declares (virtaddr.kinds): each attribute in libvirt's order, read
+        # as libvirt reads it; then the bounds libvirt checks while parsing.
+        for attr in spec.attrs:
+            name = attr.name
             text = el.get(name)
             if text is None:
+                if attr.required:
+                    message = f"Missing required attribute '{name}' in element 'address'"
+                    errors.append(self.error(message))
                 continue
-            value = parse_uint(text, auto_base=auto or name in ("base",))
-            if value is None:
-                errors.append(self.error(bad_value_message(name, "address", text)))
-                continue
-            addr[name] = value
-        if atype == "pci":
-            for name, (limit, shown) in _PCI_LIMITS.items():
-                if addr.get(name, 0) > limit:
-                    errors.append(
-                        self.error(
-                            f"Invalid PCI address {name}='{el.get(name)}', must be <= {shown}"
-                        )
-                    )
-            if addr.get("function", 0) > 7:
-                errors.append(
-                    self.error(f"Invalid PCI address function={el.get('function')}, must be <= 7")
-                )
-            mf = el.get("multifunction")
-            if mf is not None:
-                addr["multifunction"] = mf
-        elif atype == "usb":
-            port = el.get("port")
-            if port is not None and port != "":
-                parsed = parse_usb_port(port)
+            if attr.value == UINT:
+                value = parse_uint(text, auto_base=attr.auto_base)
+                if value is None:
+                    errors.append(self.error(bad_value_message(name, "address", text)))
+                    continue
+                addr[name] = value
+            elif attr.value == ON_OFF:
+                addr[name] = text  # "on"/"off" or what the user wrote, refused later
+            elif text != "":  # a USB port path; empty means any port
+                parsed = parse_usb_port(text)
                 if parsed is None:
-                    errors.append(self.error("Cannot parse <address> 'port' attribute"))
+                    errors.append(self.error(f"Cannot parse <address> '{name}' attribute"))
                 else:
-                    addr["port"] = parsed
-        if not errors and atype in ("ccw", "spapr-vio"):
-            errors += _check_other_arch_address(self, atype, addr, el)
+                    addr[name] = parsed
+        for attr in spec.limited:
+            value = addr.get(attr.name)
+            if value is not None and value > attr.hi:
+                too_big = attr.limit_error(el.get(attr.name) or "", value)
+                if too_big is not None:
+                    errors.append(self.error(too_big))
+        if not errors and atype == "ccw":
+            errors += _check_ccw_address(self, spec, addr, el)
         if atype == "pci":
             errors += _read_zpci(self, addr, el)
         self.addr = addr
@@ -235,22 +210,17 @@ class Device:
         return a.get("domain", 0) == 0 and a.get("bus", 0) == 0 and a.get("slot", 0) == 0
 
 
-def _check_other_arch_address(
-    dev: Device, atype: str, addr: dict[str, Any], el: etree._Element
+def _check_ccw_address(
+    dev: Device, spec: AddressType, addr: dict[str, Any], el: etree._Element
 ) -> list[AddressError]:
-    """libvirt's parse-time checks of ccw and spapr-vio addresses."""
-    if atype == "spapr-vio":
-        reg = addr.get("reg")
-        if reg is not None and reg > 0xFFFFFFFF:
-            message = f"spapr-vio reg='{reg:#x}' exceeds maximum possible value (0xffffffff)"
-            return [dev.error(message)]
-        return []
-    given = [k for k in ("cssid", "ssid", "devno") if k in addr]
+    """libvirt's parse-time check of a ccw address: all three fields or none, within bounds,
+    as one message with the text of all three."""
+    given = [a for a in spec.attrs if a.name in addr]
     if not given:
         return []
-    if len(given) != 3:
+    if len(given) != len(spec.attrs):
         return [dev.error("Invalid partial specification for virtio ccw address")]
-    if addr["cssid"] > 0xFE or addr["ssid"] > 3 or addr["devno"] > 0xFFFF:
+    if any(addr[a.name] > a.hi for a in spec.attrs):
         return [
             dev.error(
                 "Invalid specification for virtio ccw address: "

@@ -6,6 +6,8 @@ from typing import Any
 
 from lxml import etree
 
+from virtaddr.kinds.address_types import ADDRESS_TYPES
+from virtaddr.kinds.attrs import WRITE_ALWAYS, WRITE_ON_OFF, WRITE_USB_PORT
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
@@ -60,52 +62,31 @@ DEVICE_ORDER = (
     "crypto",
 )
 _CONTROLLER_ATTR_ORDER = ("type", "index", "model")
-# A PCI address's bus, slot and function as libvirt writes them, looked up, not formatted.
-_HEX2 = tuple(f"0x{n:02x}" for n in range(256))
-_HEX1 = tuple(f"0x{n:x}" for n in range(8))
 
 
 def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
-    """The attributes of an ``<address>`` in libvirt's order and number formats."""
-    if atype == "pci":  # most addresses, hundreds at a time: one list, no helper calls
-        get = a.get
-        domain, bus, slot, function = (
-            get("domain", 0), get("bus", 0), get("slot", 0), get("function", 0)
-        )  # fmt: skip
-        out = [
-            ("type", "pci"),
-            ("domain", "0x0000" if domain == 0 else f"0x{domain:04x}"),
-            ("bus", _HEX2[bus] if 0 <= bus < 256 else f"0x{bus:02x}"),
-            ("slot", _HEX2[slot] if 0 <= slot < 32 else f"0x{slot:02x}"),
-            ("function", _HEX1[function] if 0 <= function < 8 else f"0x{function:x}"),
-        ]
-        multifunction = get("multifunction")
-        if multifunction == "on" or multifunction == "off":
-            out.append(("multifunction", multifunction))
-        return out
+    """The attributes of an ``<address>`` in libvirt's order and number formats.
+
+    As the address type declares them (:mod:`virtaddr.kinds`); an unknown type is written as
+    its type alone.
+    """
     out = [("type", atype)]
-    if atype == "drive":
-        out += [(k, str(a.get(k, 0))) for k in ("controller", "bus", "target", "unit")]
-    elif atype == "virtio-serial":
-        out += [(k, str(a.get(k, 0))) for k in ("controller", "bus", "port")]
-    elif atype == "ccid":
-        out += [(k, str(a.get(k, 0))) for k in ("controller", "slot")]
-    elif atype == "usb":
-        out.append(("bus", str(a.get("bus", 0))))
-        if a.get("port"):
-            out.append(("port", format_usb_port(a["port"])))
-    elif atype == "dimm":
-        out.append(("slot", str(a.get("slot", 0))))
-        if a.get("base"):
-            out.append(("base", f"0x{a['base']:x}"))
-    elif atype == "ccw" and "devno" in a:
-        out += [
-            ("cssid", f"0x{a['cssid']:x}"),
-            ("ssid", f"0x{a['ssid']:x}"),
-            ("devno", f"0x{a['devno']:04x}"),
-        ]
-    elif atype == "spapr-vio" and "reg" in a:
-        out.append(("reg", f"0x{a['reg']:08x}"))
+    spec = ADDRESS_TYPES.get(atype)
+    if spec is None or (spec.written_if is not None and spec.written_if not in a):
+        return out
+    get = a.get
+    for name, how, table, text in spec.writing:
+        if how == WRITE_ALWAYS:
+            value = get(name, 0)
+            out.append((name, table[value] if 0 <= value < len(table) else text(value)))
+        elif how == WRITE_ON_OFF:
+            value = get(name)
+            if value == "on" or value == "off":
+                out.append((name, value))
+        else:
+            value = get(name)
+            if value:
+                out.append((name, format_usb_port(value) if how == WRITE_USB_PORT else text(value)))
     return out
 
 
