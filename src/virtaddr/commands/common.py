@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ADDRESS_PROBLEM = 1
 EXIT_UNUSABLE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a command killed by it
 PROG = "virtaddr"
 
 
