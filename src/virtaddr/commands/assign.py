@@ -49,7 +49,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="replace each INPUT with its result (atomically; untouched on any problem)",
     )
     where.add_argument(
-        "--out-dir", metavar="DIR", help="write each result to DIR/<basename of INPUT>"
+        "--out-dir",
+        metavar="DIR",
+        help="write each result to DIR/<basename of INPUT> (DIR is created if missing; an "
+        "INPUT is never replaced)",
     )
     where.add_argument(
         "--diff",
@@ -97,7 +100,7 @@ def quick_args(arguments: list[str]) -> argparse.Namespace | None:
 def _run_assign(args: argparse.Namespace) -> int:
     items, problem = batch.expand_inputs(args.inputs)
     inputs = [item.path for item in items]
-    problem = problem or _usage_problem(args, inputs, items)
+    problem = problem or _usage_problem(args, inputs, items) or _make_out_dir(args.out_dir)
     if problem:
         print(f"{PROG} assign: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -129,12 +132,40 @@ def _usage_problem(
     if "-" in inputs and args.out_dir:
         return "--out-dir needs a file name; standard input has none (use -o)"
     if args.out_dir:
-        if not os.path.isdir(args.out_dir):
+        if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
             return f"--out-dir {args.out_dir}: not a directory"
         names = [item.name for item in items]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:
             return f"--out-dir: several INPUTs are named {', '.join(clashes)}"
+        return _replaced_input(args.out_dir, items)
+    return None
+
+
+def _replaced_input(out_dir: str, items: list[batch.Input]) -> str | None:
+    """Why ``--out-dir`` would replace an input (``--out-dir .`` in the inputs' folder), if so.
+
+    Paths compare resolved (``..``, and symbolic links, which a write follows).
+    """
+    inputs = {os.path.realpath(item.path): item.path for item in items if item.path != "-"}
+    for item in items:
+        replaced = inputs.get(os.path.realpath(os.path.join(out_dir, item.name)))
+        if replaced is not None:
+            return (
+                f"--out-dir {out_dir}: the result of {item.path} would replace the input "
+                f"{replaced}; nothing written (--in-place replaces inputs on purpose)"
+            )
+    return None
+
+
+def _make_out_dir(out_dir: str | None) -> str | None:
+    """Create ``--out-dir`` (and its parents) if missing; why not, on failure."""
+    if not out_dir:
+        return None
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        return f"--out-dir {out_dir}: cannot create: {exc.strerror or exc}"
     return None
 
 

@@ -1,0 +1,103 @@
+"""``virtaddr assign``'s options from the field report: ``--out-dir`` that creates its folder and
+never replaces an input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from virtaddr.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+TYPICAL = FIXTURES / "pc-typical.in.xml"  # assign fills in addresses: it would change
+REJECTED = FIXTURES / "pc-reject-double-use.in.xml"  # an address problem (exit 1)
+
+
+@pytest.fixture
+def typical(tmp_path: Path) -> Path:
+    path = tmp_path / "typical.xml"
+    shutil.copyfile(TYPICAL, path)
+    return path
+
+
+@pytest.fixture
+def complete(tmp_path: Path) -> Path:
+    """A domain assign leaves as it is (its own --in-place result)."""
+    path = tmp_path / "complete.xml"
+    shutil.copyfile(TYPICAL, path)
+    assert main(["assign", "--in-place", str(path)]) == 0
+    return path
+
+
+# ---------------------------------------------------------------------------- --out-dir
+
+
+def test_out_dir_is_created_with_its_parents(
+    typical: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "new" / "deeper" / "out"
+    assert main(["assign", "--out-dir", str(out), str(typical)]) == 0
+    assert (out / "typical.xml").read_bytes().count(b"<address") > 3
+    assert capsys.readouterr().err == ""
+
+
+def test_out_dir_that_cannot_be_created(
+    typical: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["assign", "--out-dir", str(tmp_path / "file" / "out"), str(typical)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"virtaddr assign: error: --out-dir {tmp_path / 'file' / 'out'}: ")
+    assert "cannot create" in err
+
+
+@pytest.mark.parametrize(
+    "out_dir",
+    [".", "./", "sub/..", "alias"],
+    ids=["dot", "dot-slash", "dotdot", "symlink"],
+)
+def test_out_dir_never_replaces_an_input(
+    typical: Path,
+    complete: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    out_dir: str,
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = {path: path.read_bytes() for path in (typical, complete)}
+    assert main(["assign", "--out-dir", out_dir, "complete.xml", "typical.xml"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out-dir {out_dir}: the result of complete.xml would replace the input" in err
+    assert "nothing written" in err
+    assert {path: path.read_bytes() for path in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "alias",
+        "complete.xml",
+        "sub",
+        "typical.xml",
+    ]
+
+
+def test_out_dir_refuses_a_symlink_to_an_input(
+    typical: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "typical.xml").symlink_to(typical)  # a write would follow it to the input
+    before = typical.read_bytes()
+    assert main(["assign", "--out-dir", str(out), str(typical)]) == 2
+    assert "would replace the input" in capsys.readouterr().err
+    assert typical.read_bytes() == before
+
+
+def test_out_dir_next_to_the_inputs_is_fine(
+    typical: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["assign", "--out-dir", "out", "typical.xml"]) == 0
+    assert (tmp_path / "out" / "typical.xml").is_file()
