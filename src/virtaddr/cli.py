@@ -2,11 +2,11 @@
 
 Exit status: 0 success; 1 a domain has an address problem libvirt would reject; 2 an input is
 unusable (unreadable, not XML, not a ``<domain>``), an output cannot be written, or the command
-line is wrong. Over several inputs the status is the highest one. Stopped by a signal:
-``virtaddr: interrupted`` and 128 + the signal (130 for SIGINT, 143 for SIGTERM), no output
-half-written; standard output closed early (``virtaddr ... | head``): 141, silently. Heavy
-modules (lxml, the passes) are imported only when a command runs, so that ``virtaddr --help``
-stays fast.
+line is wrong; 3 ``assign --check``: it would change a file. Over several inputs the status is
+the worst one (2, then 1, then 3). Stopped by a signal: ``virtaddr: interrupted`` and 128 + the
+signal (130 for SIGINT, 143 for SIGTERM), no output half-written; standard output closed early
+(``virtaddr ... | head``): 141, silently. Heavy modules (lxml, the passes) are imported only
+when a command runs, so that ``virtaddr --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from virtaddr.commands.common import (
     EXIT_BROKEN_PIPE,
     EXIT_OK,
     EXIT_UNUSABLE,
+    EXIT_WOULD_CHANGE,
     PROG,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "EXIT_BROKEN_PIPE",
     "EXIT_OK",
     "EXIT_UNUSABLE",
+    "EXIT_WOULD_CHANGE",
     "entry",
     "main",
 ]

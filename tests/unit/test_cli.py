@@ -235,6 +235,8 @@ def test_unusable_raised_by_pipeline(
         (["--in-place", "-"], "--in-place cannot replace standard input"),
         (["-", "-", "--in-place"], "can be read only once"),
         (["--out-dir", "/dev/null", "a.xml"], "--out-dir /dev/null: not a directory"),
+        (["--check", "--in-place", "a.xml"], "--check writes nothing"),
+        (["--check", "--out-dir", "o", "a.xml"], "--check writes nothing"),
         (["--in-place", "-o", "x", "a.xml"], "not allowed with argument"),
     ],
 )

@@ -1,5 +1,5 @@
 """``virtaddr assign``'s options from the field report: ``--out-dir`` that creates its folder and
-never replaces an input."""
+never replaces an input, and ``--check`` for CI."""
 
 from __future__ import annotations
 
@@ -101,3 +101,71 @@ def test_out_dir_next_to_the_inputs_is_fine(
     monkeypatch.chdir(tmp_path)
     assert main(["assign", "--out-dir", "out", "typical.xml"]) == 0
     assert (tmp_path / "out" / "typical.xml").is_file()
+
+
+# ---------------------------------------------------------------------------- --check
+
+
+def test_check_exit_status_says_whether_assign_would_change(
+    typical: Path, complete: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = typical.read_bytes()
+    assert main(["assign", "--check", str(typical)]) == 3
+    assert capsys.readouterr() == (f"{typical}: would change\n", "")
+    assert typical.read_bytes() == before
+
+    assert main(["assign", "--check", str(complete)]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_check_with_diff_prints_the_diff(
+    typical: Path, complete: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["assign", "--check", "--diff", str(typical)]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith(f"--- {typical}\n+++ {typical}\n@@ ")
+    assert "+            <address type='pci'" in out
+
+    assert main(["assign", "--check", "--diff", str(complete)]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_diff_alone_still_exits_0(typical: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assign", "--diff", str(typical)]) == 0
+    assert "+            <address" in capsys.readouterr().out
+
+
+def test_check_over_several_files_a_problem_outranks_a_change(
+    typical: Path, complete: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rejected = tmp_path / "rejected.xml"
+    shutil.copyfile(REJECTED, rejected)
+    unusable = tmp_path / "unusable.xml"
+    unusable.write_text("<domain")
+
+    assert main(["assign", "--check", str(complete), str(typical)]) == 3
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "virtaddr assign: 2 files: 1 ok, 1 would change, 0 with problems, 0 unusable\n"
+    )
+
+    assert main(["assign", "--check", str(typical), str(rejected)]) == 1
+    assert main(["assign", "--check", str(rejected), str(typical), str(unusable)]) == 2
+    capsys.readouterr()
+
+    assert main(["assign", "--check", "-j", "2", str(tmp_path)]) == 2  # a directory
+    captured = capsys.readouterr()
+    assert captured.out == f"{typical}: would change\n"
+    assert captured.err.endswith("4 files: 1 ok, 1 would change, 1 with problems, 1 unusable\n")
+
+
+def test_check_reads_standard_input(
+    typical: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import io
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(typical.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["assign", "--check", "-"]) == 3
+    assert capsysbinary.readouterr().out == b"<stdin>: would change\n"

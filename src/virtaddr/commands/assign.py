@@ -30,7 +30,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Fill in every missing device address of each domain XML INPUT and write "
         "the completed XML (to standard output by default). Nothing is written for an input "
         "with an address problem. Exit status: 0 success, 1 an address problem, 2 an unusable "
-        "input or bad usage; over several inputs the highest.",
+        "input or bad usage, 3 with --check: an INPUT would change; over several inputs the "
+        "worst (2, 1, 3, 0).",
     )
     assign.add_argument(
         "inputs",
@@ -59,6 +60,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print a unified diff of each INPUT against its result; write nothing",
     )
+    assign.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 3 if assign would change an INPUT (with --diff: print the "
+        "diff, otherwise 'INPUT: would change'), 0 if not, 1 or 2 on a problem",
+    )
     batch.add_arguments(assign)
     live_options.add_arguments(assign)
     growth_options.add_arguments(assign)
@@ -84,6 +91,7 @@ def quick_args(arguments: list[str]) -> argparse.Namespace | None:
         in_place=False,
         out_dir=None,
         diff=False,
+        check=False,
         jobs=1,
         progress=None,
         connect=None,
@@ -109,7 +117,7 @@ def _run_assign(args: argparse.Namespace) -> int:
     if status:
         return status
     worker = functools.partial(_assign_item, args.in_place, args.out_dir, args.output, live=live)
-    worker = functools.partial(worker, diff=args.diff)
+    worker = functools.partial(worker, diff=args.diff, check=args.check)
     worker = functools.partial(worker, growth=growth_options.from_args(args))
     summary = batch.run_batch(
         items, worker, jobs=args.jobs, progress=args.progress, command="assign"
@@ -121,10 +129,15 @@ def _usage_problem(
     args: argparse.Namespace, inputs: list[str], items: list[batch.Input]
 ) -> str | None:
     several = len(inputs) > 1 or any(os.path.isdir(path) for path in args.inputs)
+    if args.check and (args.output is not None or args.in_place or args.out_dir):
+        return "--check writes nothing: it goes without -o, --in-place and --out-dir"
     if several and args.output is not None:
         return "-o/--output takes a single INPUT; use --in-place or --out-dir for several"
-    if several and not (args.in_place or args.out_dir or args.diff):
-        return "several INPUTs need --in-place or --out-dir"
+    if several and not (args.in_place or args.out_dir or args.diff or args.check):
+        return (
+            "several INPUTs need --in-place or --out-dir (or --diff or --check, which write "
+            "nothing)"
+        )
     if inputs.count("-") > 1:
         return "standard input ('-') can be read only once"
     if "-" in inputs and args.in_place:
@@ -177,6 +190,7 @@ def _assign_item(
     live: live_options.LiveOptions | None = None,
     growth: growth_options.GrowthOptions | None = None,
     diff: bool = False,
+    check: bool = False,
 ) -> int:
     """The batch worker: assign ``item`` and write its result where the options say."""
     if in_place:
@@ -186,7 +200,9 @@ def _assign_item(
     else:
         destination = None if output in (None, "-") else output
     edit = minimal_edit.DIFF if diff else minimal_edit.IN_PLACE if in_place else None
-    return _assign_one(item.path, destination, live, growth, edit)
+    if check and not diff:
+        edit = minimal_edit.CHECK
+    return _assign_one(item.path, destination, live, growth, edit, check=check)
 
 
 def _assign_one(
@@ -195,10 +211,13 @@ def _assign_one(
     live: live_options.LiveOptions | None = None,
     growth: growth_options.GrowthOptions | None = None,
     edit: str | None = None,
+    *,
+    check: bool = False,
 ) -> int:
     """Assign the addresses of one input and write its result; return its exit status.
 
-    ``edit`` (``--in-place``/``--diff``): splice the changes into the original text.
+    ``edit`` (``--in-place``/``--diff``/``--check``): splice the changes into the original
+    text. ``check``: the status says whether the input would change (EXIT_WOULD_CHANGE).
     """
     from virtaddr import api
     from virtaddr.xmldoc import xmlio
@@ -221,5 +240,5 @@ def _assign_one(
     if live is not None and (status := live.finish(doc, path)):
         return status
     if edit is not None:
-        return minimal_edit.write(doc, original, path, edit)
+        return minimal_edit.write(doc, original, path, edit, check=check)
     return write_result(doc, destination)

@@ -35,7 +35,9 @@ from virtaddr.commands.common import (
     EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
     EXIT_UNUSABLE,
+    EXIT_WOULD_CHANGE,
     PROG,
+    worst_status,
 )
 
 if TYPE_CHECKING:  # argparse is imported only when a parser is built (not for 'assign FILE')
@@ -100,17 +102,27 @@ class Outcome:
 
 
 class Summary:
-    """The counts of a batch run by exit status and the highest status (the command's)."""
+    """The counts of a batch run by exit status and the highest status (the command's).
 
-    __slots__ = ("ok", "problems", "status", "unusable")
+    ``changed``: the files ``assign --check`` would change (not counted in ``ok``).
+    """
+
+    __slots__ = ("changed", "ok", "problems", "status", "unusable")
 
     def __init__(
-        self, ok: int = 0, problems: int = 0, unusable: int = 0, status: int = EXIT_OK
+        self,
+        ok: int = 0,
+        problems: int = 0,
+        unusable: int = 0,
+        status: int = EXIT_OK,
+        *,
+        changed: int = 0,
     ) -> None:
         self.ok = ok
         self.problems = problems
         self.unusable = unusable
         self.status = status
+        self.changed = changed
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Summary):
@@ -123,21 +135,23 @@ class Summary:
     def __repr__(self) -> str:
         return (
             f"Summary(ok={self.ok}, problems={self.problems}, unusable={self.unusable}, "
-            f"status={self.status})"
+            f"status={self.status}, changed={self.changed})"
         )
 
-    def _key(self) -> tuple[int, int, int, int]:
-        return (self.ok, self.problems, self.unusable, self.status)
+    def _key(self) -> tuple[int, int, int, int, int]:
+        return (self.ok, self.problems, self.unusable, self.status, self.changed)
 
     @property
     def files(self) -> int:
-        return self.ok + self.problems + self.unusable
+        return self.ok + self.changed + self.problems + self.unusable
 
     def line(self) -> str:
-        """``N files: A ok, B with problems, C unusable``."""
+        """``N files: A ok, B with problems, C unusable`` (``, D would change`` after ``ok``
+        when there are such files)."""
         noun = "file" if self.files == 1 else "files"
+        changed = f", {self.changed} would change" if self.changed else ""
         return (
-            f"{self.files} {noun}: {self.ok} ok, {self.problems} with problems, "
+            f"{self.files} {noun}: {self.ok} ok{changed}, {self.problems} with problems, "
             f"{self.unusable} unusable"
         )
 
@@ -203,7 +217,7 @@ def run_batch(
     """
     prefix = f"{PROG} {command}" if command else PROG
     bar = _progress_bar(inputs, progress, prefix)
-    counts = {EXIT_OK: 0, EXIT_ADDRESS_PROBLEM: 0, EXIT_UNUSABLE: 0}
+    counts = {EXIT_OK: 0, EXIT_WOULD_CHANGE: 0, EXIT_ADDRESS_PROBLEM: 0, EXIT_UNUSABLE: 0}
     status = EXIT_OK
     try:
         with contextlib.closing(_outcomes(inputs, worker, jobs, bar)) as outcomes:
@@ -211,17 +225,23 @@ def run_batch(
                 _show(group, bar)
                 for outcome in group:
                     code = outcome.status
-                    counts[min(max(code, EXIT_OK), EXIT_UNUSABLE)] += 1
-                    status = max(status, code)
+                    counts[code if code in counts else EXIT_UNUSABLE] += 1
+                    status = worst_status(status, code)
     except _WorkerDied as exc:
         if bar is not None:
             bar.close()
         print(f"{prefix}: error: {exc}", file=sys.stderr)
-        status = max(status, EXIT_UNUSABLE)
+        status = worst_status(status, EXIT_UNUSABLE)
     finally:
         if bar is not None:
             bar.close()
-    summary = Summary(counts[EXIT_OK], counts[EXIT_ADDRESS_PROBLEM], counts[EXIT_UNUSABLE], status)
+    summary = Summary(
+        counts[EXIT_OK],
+        counts[EXIT_ADDRESS_PROBLEM],
+        counts[EXIT_UNUSABLE],
+        status,
+        changed=counts[EXIT_WOULD_CHANGE],
+    )
     if len(inputs) > 1:
         print(f"{prefix}: {summary.line()}", file=sys.stderr)
     return summary
