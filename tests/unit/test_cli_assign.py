@@ -1,8 +1,9 @@
 """``virtaddr assign``'s options from the field report: ``--out-dir`` that creates its folder and
-never replaces an input, and ``--check`` for CI."""
+never replaces an input, ``--check`` for CI, and the hint when libvirt's growth gives up."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -169,3 +170,52 @@ def test_check_reads_standard_input(
     monkeypatch.setattr(sys, "stdin", stdin)
     assert main(["assign", "--check", "-"]) == 3
     assert capsysbinary.readouterr().out == b"<stdin>: would change\n"
+
+
+# ---------------------------------------------------------------------------- --grow deep hint
+
+
+def _many_disks(path: Path, count: int) -> Path:
+    def name(n: int) -> str:
+        text = ""
+        n += 1
+        while n:
+            n, letter = divmod(n - 1, 26)
+            text = chr(ord("a") + letter) + text
+        return "vd" + text
+
+    disks = "".join(
+        f"<disk type='file'><source file='/d{n}.img'/><target dev='{name(n)}' bus='virtio'/>"
+        "</disk>\n"
+        for n in range(count)
+    )
+    path.write_text(
+        "<domain type='qemu'><name>big</name><memory>65536</memory>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+        f"<devices>\n{disks}</devices></domain>\n"
+    )
+    return path
+
+
+def test_libvirts_growth_giving_up_points_to_grow_deep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = _many_disks(tmp_path / "big.xml", 1000)  # libvirt's growth ends near 700 on pc
+    assert main(["assign", str(big)]) == 1
+    err = capsys.readouterr().err
+    libvirt_words = "but none is available, and it cannot be automatically added"
+    assert f"{libvirt_words}; --grow deep builds a deeper PCI topology" in err
+
+    assert main(["check", str(big)]) == 1
+    captured = capsys.readouterr()
+    assert libvirt_words + "\n" in captured.out  # check's errors stay in libvirt's words
+    assert f"{big}: note: libvirt's growth gives up here; virtaddr assign --grow deep" in (
+        captured.err
+    )
+
+    assert main(["assign", "--grow", "deep", "-o", os.devnull, str(big)]) == 0
+
+
+def test_other_problems_get_no_hint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["assign", str(REJECTED)]) == 1
+    assert "--grow" not in capsys.readouterr().err

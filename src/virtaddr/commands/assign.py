@@ -236,6 +236,10 @@ def _assign_one(
     except VirtaddrError as exc:
         return report_failure(exc, path)
     if result.errors:
+        if growth is None or not growth.deep:
+            for error in result.errors:  # after libvirt's words, what would get past them
+                if growth_options.deep_growth_would_help(error.message):
+                    error.message += f"; {growth_options.DEEP_GROWTH_HINT}"
         return report_errors(result.errors, path)
     if live is not None and (status := live.finish(doc, path)):
         return status

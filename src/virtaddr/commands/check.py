@@ -9,7 +9,7 @@ import io
 import sys
 from typing import Any
 
-from virtaddr.commands import batch
+from virtaddr.commands import batch, growth_options
 from virtaddr.commands.common import (
     EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
@@ -113,12 +113,16 @@ def _check_one(path: str, *, strict: bool, schema: bool, text: bool) -> tuple[in
     code = EXIT_OK
     if result.errors or (strict and result.warnings):
         code = EXIT_ADDRESS_PROBLEM
+    notes = list(result.notes)
+    if any(growth_options.deep_growth_would_help(p.message) for p in result.errors):
+        hint = growth_options.DEEP_GROWTH_HINT
+        notes.append(f"libvirt's growth gives up here; virtaddr assign {hint}")
     if text:
-        for note in result.notes:
+        for note in notes:
             print(f"{name}: note: {note}", file=sys.stderr)
         for problem in result.problems:
             print(problem.format())
-    return code, _entry(name, code, result.problems, result.notes)
+    return code, _entry(name, code, result.problems, notes)
 
 
 def _entry(name: str, code: int, problems: list[Any], notes: list[str]) -> dict[str, Any]:

@@ -16,7 +16,23 @@ if TYPE_CHECKING:
 
     from virtaddr.passes.result import AssignResult
 
-__all__ = ["GrowthOptions", "add_arguments", "from_args"]
+__all__ = [
+    "DEEP_GROWTH_HINT",
+    "GrowthOptions",
+    "add_arguments",
+    "deep_growth_would_help",
+    "from_args",
+]
+
+DEEP_GROWTH_HINT = "--grow deep builds a deeper PCI topology with room for more"
+
+
+def deep_growth_would_help(message: str) -> bool:
+    """True when ``message`` is libvirt's growth giving up: the failures ``--grow deep``
+    handles (too many devices for the topology libvirt grows)."""
+    from virtaddr.passes.pci_deep import CAPACITY_MESSAGES
+
+    return any(capacity in message for capacity in CAPACITY_MESSAGES)
 
 
 class GrowthOptions:
