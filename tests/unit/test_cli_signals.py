@@ -333,3 +333,30 @@ def test_a_file_being_replaced_is_finished_first(
     written = sorted(out.iterdir())
     assert 1 <= len(written) <= int(jobs)  # each worker finished the file it was writing
     assert all(path.read_bytes() == expected for path in written)
+
+
+def test_a_worker_killed_alone_is_reported(tmp_path: Path) -> None:
+    """Not a stop: the out-of-memory killer, say. Reported, exit 2, the others stopped."""
+    batch(tmp_path / "in", 600, bad_first=True)
+    run = Run(["check", "-j", "2", str(tmp_path / "in")])
+    run.wait_until(lambda: b"double use" in run.stdout, "reported the first file")
+    children = Path(f"/proc/{run.proc.pid}/task/{run.proc.pid}/children")
+    if not children.exists():
+        run.stop(signal.SIGTERM, group=True)
+        pytest.skip("this kernel does not list a process's children in /proc")
+    os.kill(int(children.read_text().split()[0]), signal.SIGKILL)
+    try:
+        run.proc.wait(timeout=BOUND)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.proc.pid, signal.SIGKILL)
+        pytest.fail("still running after a worker was killed")
+    for reader in run._readers:
+        reader.join(timeout=BOUND)
+    run.assert_group_gone()
+    assert run.proc.returncode == 2
+    err = bytes(run.stderr).decode()
+    assert err.startswith(
+        "virtaddr check: error: a worker process ended unexpectedly (killed by signal 9); "
+        "the files not reported above were not processed\n"
+    )
+    assert "Traceback" not in err

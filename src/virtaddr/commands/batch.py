@@ -344,10 +344,10 @@ def _parallel(
                 break
             try:
                 group = pending.popleft().result()
-            except BrokenProcessPool:
-                raise _WorkerDied.of(
-                    [p for pid, p in workers.items() if p not in others], len(inputs)
-                ) from None
+            except BrokenProcessPool:  # a worker died: how, once they are all gone
+                mine = [p for p in workers.values() if p not in others]
+                _stop_workers(pool, mine)
+                raise _WorkerDied.of(mine) from None
             yield group
     except BaseException:
         _stop_workers(pool, [p for p in workers.values() if p not in others])
@@ -372,13 +372,19 @@ class _WorkerDied(Exception):
     """A worker process ended in the middle of the run (killed by someone else, out of memory)."""
 
     @classmethod
-    def of(cls, workers: list[Any], total: int) -> BaseException:
+    def of(cls, workers: list[Any]) -> BaseException:
+        """What to raise for the pool's ``workers`` once one has died: :class:`Interrupted`
+        when they were all stopped by a stop signal (sent to the group with us, which is
+        stopping too), else this, saying how the others ended."""
         codes = [p.exitcode for p in workers if p.exitcode]
-        for signum in signals.STOP_SIGNALS:  # told to stop along with us: we are stopping
-            if -signum in codes or 128 + signum in codes:
-                return signals.Interrupted(signum)
+        stops = {
+            code: signum for signum in signals.STOP_SIGNALS for code in (-signum, 128 + signum)
+        }
+        foreign = [code for code in codes if code not in stops]
+        if codes and not foreign:
+            return signals.Interrupted(stops[codes[0]])
         how = ", ".join(
-            f"killed by signal {-code}" if code < 0 else f"exit status {code}" for code in codes
+            f"killed by signal {-code}" if code < 0 else f"exit status {code}" for code in foreign
         )
         return cls(f"a worker process ended unexpectedly ({how or 'unknown cause'}); "
                    "the files not reported above were not processed")  # fmt: skip
