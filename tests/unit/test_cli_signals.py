@@ -360,3 +360,23 @@ def test_a_worker_killed_alone_is_reported(tmp_path: Path) -> None:
         "the files not reported above were not processed\n"
     )
     assert "Traceback" not in err
+
+
+def test_main_in_a_process_leaves_its_signal_handlers_and_alarm(tmp_path: Path) -> None:
+    """A program (or a test runner's timeout) calling main keeps its handlers and its timer."""
+
+    def mine(signum: int, frame: object) -> None:  # pragma: no cover - never called
+        raise AssertionError("not expected to run")
+
+    old = {signum: signal.signal(signum, mine) for signum in (signal.SIGTERM, signal.SIGALRM)}
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        out = tmp_path / "out.xml"
+        assert main(["assign", "-o", str(out), str(DOMAIN)]) == 0
+        assert signal.getsignal(signal.SIGTERM) is mine
+        assert signal.getsignal(signal.SIGALRM) is mine
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
