@@ -5,7 +5,7 @@ or a :func:`functools.partial` of one) that takes an :class:`Input`, prints what
 and returns the file's exit status. :func:`run_batch` runs it over every input, in parallel
 processes with ``-j N``, prints each file's output in input order (never interleaved), draws a
 progress bar on standard error when that is a terminal and the run takes a while, prints a
-summary line when there was more than one file, and returns the highest exit status::
+summary line when there was more than one file, and returns the worst exit status::
 
     def add_parser(subparsers):
         ...
@@ -204,7 +204,8 @@ def run_batch(
     progress: bool | None = None,
     command: str = "",
 ) -> Summary:
-    """Run ``worker`` over ``inputs`` and return the summary; its ``status`` is the highest.
+    """Run ``worker`` over ``inputs`` and return the summary; its ``status`` is the worst
+    (:func:`~virtaddr.commands.common.worst_status`).
 
     With ``jobs`` > 1 (and more than one input, none of them standard input) the files go to a
     pool of ``jobs`` processes, so ``worker`` must be picklable. Each file's output is printed
@@ -303,8 +304,9 @@ def _parallel(
     Chunks are handed out a few per worker ahead, not all at once, so that stopping cancels
     little. On any exception (a stop signal, a broken pipe, the consumer closing this
     generator) the workers are stopped before it propagates: SIGTERM, which a worker answers
-    by unwinding what it is writing (see :mod:`~virtaddr.commands.signals`), then SIGKILL for
-    one still there after :data:`_STOP_GRACE` seconds. The executor is not waited for: its
+    by unwinding its chunk once any file it is replacing is done (see
+    :mod:`~virtaddr.commands.signals`), then SIGKILL for one still there after
+    :data:`_STOP_GRACE` seconds. The executor is not waited for: its
     threads end with the workers, and nothing may hang a command that was told to stop.
     """
     import multiprocessing  # only for -j N

@@ -9,11 +9,11 @@ it is erased only while a file's messages are printed (:meth:`Progress.hidden`),
 again. What each file is at comes from a byte per input (:data:`RUNNING`, :data:`DONE`), written
 by whoever processes it: the main process, or with ``-j N`` the workers in shared memory.
 
-The line is formatted by ``tqdm.format_meter`` (the ``progress`` extra), imported only when a
-bar is drawn. Only its formatter is used, not a ``tqdm`` object: the bar must be redrawn from
-outside the loop (the thread), erased under the same lock as the messages, and fed from other
-processes' progress, none of which a ``tqdm`` object's own drawing does; its formatter gives the
-rate, elapsed time, ETA, bar and trimming to the terminal's width.
+The line is formatted by tqdm (the ``progress`` extra), imported only when a bar is drawn:
+its public ``tqdm.format_meter`` gives the bar, rate, elapsed time, ETA and the trimming to the
+terminal's width. A ``tqdm`` object is not used: when to draw and erase is decided here (the
+thread, the messages' lock, progress counted in other processes), and an object would add its
+class-wide lock, instance list and monitor thread to keep out of the way.
 """
 
 from __future__ import annotations
