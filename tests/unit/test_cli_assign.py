@@ -216,6 +216,19 @@ def test_libvirts_growth_giving_up_points_to_grow_deep(
     assert main(["assign", "--grow", "deep", "-o", os.devnull, str(big)]) == 0
 
 
-def test_other_problems_get_no_hint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["assign", str(REJECTED)]) == 1
-    assert "--grow" not in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "pc-reject-double-use",  # another problem
+        "diff-dmi-to-pci-bridge-no-slot",  # libvirt's words, but no topology places it
+    ],
+)
+def test_no_hint_where_grow_deep_would_not_help(
+    fixture: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = FIXTURES / f"{fixture}.in.xml"
+    assert main(["assign", str(path)]) == 1
+    assert main(["check", str(path)]) == 1
+    assert main(["assign", "--grow", "deep", "-o", os.devnull, str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "--grow deep builds" not in captured.out + captured.err

@@ -17,7 +17,7 @@ from virtaddr.commands.common import (
     report_failure,
     write_result,
 )
-from virtaddr.errors import VirtaddrError
+from virtaddr.errors import DomainError, VirtaddrError
 
 if TYPE_CHECKING:
     import argparse
@@ -236,9 +236,9 @@ def _assign_one(
     except VirtaddrError as exc:
         return report_failure(exc, path)
     if result.errors:
-        if growth is None or not growth.deep:
+        if (growth is None or not growth.deep) and _fits_deeper(result.errors, path, live, growth):
             for error in result.errors:  # after libvirt's words, what would get past them
-                if growth_options.deep_growth_would_help(error.message):
+                if growth_options.growth_gave_up(error.message):
                     error.message += f"; {growth_options.DEEP_GROWTH_HINT}"
         return report_errors(result.errors, path)
     if live is not None and (status := live.finish(doc, path)):
@@ -246,3 +246,24 @@ def _assign_one(
     if edit is not None:
         return minimal_edit.write(doc, original, path, edit, check=check)
     return write_result(doc, destination)
+
+
+def _fits_deeper(
+    errors: list[DomainError],
+    path: str,
+    live: live_options.LiveOptions | None,
+    growth: growth_options.GrowthOptions | None,
+) -> bool:
+    """Whether libvirt's growth gave up on ``path`` where ``--grow deep`` would not (the input
+    is read again: the failed pass has changed its tree; not standard input, read once)."""
+    if path == "-" or not any(growth_options.growth_gave_up(e.message) for e in errors):
+        return False
+    from virtaddr.xmldoc import xmlio
+
+    try:
+        doc = xmlio.read_document(path)
+        if live is not None:
+            live.prepare(doc.tree)
+    except VirtaddrError:
+        return False
+    return growth_options.fits_deeper(doc.tree, doc.source, growth)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import functools
 import io
 import sys
@@ -114,7 +115,9 @@ def _check_one(path: str, *, strict: bool, schema: bool, text: bool) -> tuple[in
     if result.errors or (strict and result.warnings):
         code = EXIT_ADDRESS_PROBLEM
     notes = list(result.notes)
-    if any(growth_options.deep_growth_would_help(p.message) for p in result.errors):
+    if any(
+        growth_options.growth_gave_up(p.message) for p in result.errors
+    ) and growth_options.fits_deeper(copy.deepcopy(doc.tree), doc.source):
         hint = growth_options.DEEP_GROWTH_HINT
         notes.append(f"libvirt's growth gives up here; virtaddr assign {hint}")
     if text:

@@ -20,19 +20,35 @@ __all__ = [
     "DEEP_GROWTH_HINT",
     "GrowthOptions",
     "add_arguments",
-    "deep_growth_would_help",
+    "fits_deeper",
     "from_args",
+    "growth_gave_up",
 ]
 
 DEEP_GROWTH_HINT = "--grow deep builds a deeper PCI topology with room for more"
 
 
-def deep_growth_would_help(message: str) -> bool:
-    """True when ``message`` is libvirt's growth giving up: the failures ``--grow deep``
-    handles (too many devices for the topology libvirt grows)."""
+def growth_gave_up(message: str) -> bool:
+    """True when ``message`` is one of libvirt's when its growth gives up: the failures
+    ``--grow deep`` handles when there are simply too many devices (see :func:`fits_deeper`:
+    the same words also come from a controller that no topology can place)."""
     from virtaddr.passes.pci_deep import CAPACITY_MESSAGES
 
     return any(capacity in message for capacity in CAPACITY_MESSAGES)
+
+
+def fits_deeper(
+    tree: etree._ElementTree, source: str | None, options: GrowthOptions | None = None
+) -> bool:
+    """True when ``--grow deep`` (with ``options``' hotplug room) assigns ``tree``; the caller
+    gives a tree it can spare (this changes it)."""
+    from virtaddr.errors import VirtaddrError
+
+    pcie, pci = (options.hotplug_pcie, options.hotplug_pci) if options else (0, 0)
+    try:
+        return not GrowthOptions(True, pcie, pci).assign(tree, source).errors
+    except VirtaddrError:
+        return False
 
 
 class GrowthOptions:
