@@ -12,6 +12,7 @@ controllers also by model, ``<model name>`` and ``<target>`` attributes.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -19,7 +20,11 @@ from lxml import etree
 
 from virtaddr.xmldoc.numbers import parse_uint
 
-__all__ = ["address_differences"]
+__all__ = ["DomainLike", "address_differences"]
+
+DomainLike = str | bytes | os.PathLike[str] | etree._Element | etree._ElementTree
+"""A domain as the library takes it (see :mod:`virtaddr.api`): XML text or bytes, a path
+(``pathlib.Path``; a ``str`` is always text), or an lxml element or tree."""
 
 _FIELDS = {
     "pci": ("domain", "bus", "slot", "function"),
@@ -141,10 +146,12 @@ def _controller_details(el: etree._Element) -> dict[str, Any]:
     return out
 
 
-def address_differences(expected: etree._Element, actual: etree._Element) -> list[str]:
+def address_differences(expected: DomainLike, actual: DomainLike) -> list[str]:
     """The address differences of domain ``actual`` against domain ``expected``; empty: same.
 
-    Both are ``<domain>`` root elements (an lxml tree's root). Each difference is one line:
+    Each is XML text or bytes, a path (``pathlib.Path``), or a ``<domain>`` lxml element or
+    tree (not modified); text, bytes and files are parsed safely and must be a ``<domain>``
+    (:class:`~virtaddr.errors.UnusableInput` otherwise). Each difference is one line:
     ``different NAME: expected {...}, got {...}``, ``missing NAME: ...``, ``extra NAME: ...``,
     ``unexpected NAME: ...`` (an address where ``expected`` has none), ``duplicate NAME: ...``
     (two devices of ``actual`` with one identity) or ``different-model NAME: ...`` (a
@@ -161,10 +168,12 @@ def address_differences(expected: etree._Element, actual: etree._Element) -> lis
     >>> b.find("devices/disk/address").set("slot", "0x04")
     >>> [line.split(":")[0] for line in address_differences(a, b)]
     ['different disk vda']
+    >>> address_differences(etree.tostring(a).decode(), etree.tostring(a))  # text, bytes
+    []
     """
     problems: list[str] = []
-    exp = _identities(expected)
-    act_list = _identities(actual)
+    exp = _identities(_root(expected, "<expected>"))
+    act_list = _identities(_root(actual, "<actual>"))
     act: dict[tuple[Any, ...], etree._Element] = {}
     for key, el in act_list:
         act[key] = el
@@ -206,3 +215,20 @@ def address_differences(expected: etree._Element, actual: etree._Element) -> lis
             continue  # an added device without an address changes no address
         problems.append(f"extra {_label(key)}: {got} (absent in EXPECTED)")
     return problems
+
+
+def _root(domain: DomainLike, name: str) -> etree._Element:
+    """The ``<domain>`` element of ``domain``; ``name`` names text or bytes in errors."""
+    if isinstance(domain, etree._ElementTree):
+        return domain.getroot()
+    if isinstance(domain, etree._Element):
+        return domain
+    from virtaddr.xmldoc import xmlio
+
+    if isinstance(domain, str | bytes):
+        return xmlio.parse_document(domain, name).tree.getroot()
+    if isinstance(domain, os.PathLike):
+        return xmlio.read_document(os.fspath(domain)).tree.getroot()
+    raise TypeError(
+        f"a domain is XML text, bytes, a path or an lxml element, not {type(domain).__name__}"
+    )

@@ -2,6 +2,8 @@
 
 The only module that imports ``libvirt`` (libvirt-python), and only when one of its functions is
 called; without it they raise :class:`LibvirtMissing`, whose message says how to install it.
+The first such call also silences libvirt's default error printer (for the whole process): the
+errors still raise, and virtaddr says them once, in its own messages.
 
 * :func:`read_profile` reads what the hypervisor behind a connection supports (``--connect``).
 * :func:`verify` defines a completed domain under a temporary name, reads back what libvirt
@@ -58,7 +60,21 @@ def _libvirt() -> Any:
         import libvirt  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         raise LibvirtMissing() from None
+    global _quiet
+    if not _quiet:
+        # libvirt's default error handler prints every error to stderr ("libvirt: XML-RPC
+        # error : Failed to connect socket to ...") before the call raises it; virtaddr reports
+        # the raised error itself, in its own words, so the printer would only say it twice.
+        libvirt.registerErrorHandler(_ignore_error, None)
+        _quiet = True
     return libvirt
+
+
+_quiet = False  # libvirt's default error printer replaced (once per process)
+
+
+def _ignore_error(context: object, error: object) -> None:
+    """libvirt's error callback: nothing (the error is raised to the caller too)."""
 
 
 def require() -> None:

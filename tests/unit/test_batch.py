@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from virtaddr.cli import main
-from virtaddr.commands import batch
+from virtaddr.commands import batch, progress
 from virtaddr.compare import address_differences
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -151,8 +151,9 @@ def test_progress_only_when_asked_or_on_a_terminal(
     main(argv)
     assert "\r" not in capsys.readouterr().err  # a captured stderr is not a terminal
 
-    monkeypatch.setattr(batch, "_PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(batch, "_PROGRESS_INTERVAL", 0.0)
+    pytest.importorskip("tqdm", reason="the progress bar needs tqdm (the 'progress' extra)")
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
     main([*argv, "--progress"])
     err = capsys.readouterr().err
     assert "\r[" in err and "/6 files" in err

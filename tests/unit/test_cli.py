@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+import virtaddr
 import virtaddr.api
 from virtaddr import __version__
 from virtaddr.api import AssignResult
@@ -162,6 +163,29 @@ def test_help_does_not_import_lxml() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_python_dash_m_is_the_command(tmp_path: Path) -> None:
+    """``python -m virtaddr`` (no console script needed): same usage, output and statuses."""
+    src = str(Path(virtaddr.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    good = Path(__file__).resolve().parents[2] / "fixtures" / "pc-typical.in.xml"
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<domain")
+
+    def run(*argv: str) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "virtaddr", *argv]
+        return subprocess.run(command, capture_output=True, env=env, check=False, timeout=60)
+
+    version = run("--version")
+    assert (version.returncode, version.stdout) == (0, f"virtaddr {__version__}\n".encode())
+    assert run("--help").stdout.startswith(b"usage: virtaddr ")
+    assigned = run("assign", str(good))
+    assert assigned.returncode == 0
+    assert b'<address type="pci"' in assigned.stdout
+    unusable = run("assign", str(bad))
+    assert unusable.returncode == 2
+    assert unusable.stderr.startswith(f"{bad}:1: not well-formed XML".encode())
+
+
 # ---------------------------------------------------------------------------- exit 2
 
 
@@ -212,7 +236,9 @@ def test_unusable_raised_by_pipeline(
         (["a.xml", "b.xml"], "several INPUTs need --in-place or --out-dir"),
         (["--in-place", "-"], "--in-place cannot replace standard input"),
         (["-", "-", "--in-place"], "can be read only once"),
-        (["--out-dir", "/nonexistent-dir-xyz", "a.xml"], "not a directory"),
+        (["--out-dir", "/dev/null", "a.xml"], "--out-dir /dev/null: not a directory"),
+        (["--check", "--in-place", "a.xml"], "--check writes nothing"),
+        (["--check", "--out-dir", "o", "a.xml"], "--check writes nothing"),
         (["--in-place", "-o", "x", "a.xml"], "not allowed with argument"),
     ],
 )

@@ -17,7 +17,7 @@ from virtaddr.commands.common import (
     report_failure,
     write_result,
 )
-from virtaddr.errors import VirtaddrError
+from virtaddr.errors import DomainError, VirtaddrError
 
 if TYPE_CHECKING:
     import argparse
@@ -30,7 +30,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Fill in every missing device address of each domain XML INPUT and write "
         "the completed XML (to standard output by default). Nothing is written for an input "
         "with an address problem. Exit status: 0 success, 1 an address problem, 2 an unusable "
-        "input or bad usage; over several inputs the highest.",
+        "input or bad usage, 3 with --check: an INPUT would change; over several inputs the "
+        "worst (2, 1, 3, 0).",
     )
     assign.add_argument(
         "inputs",
@@ -49,7 +50,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="replace each INPUT with its result (atomically; untouched on any problem)",
     )
     where.add_argument(
-        "--out-dir", metavar="DIR", help="write each result to DIR/<basename of INPUT>"
+        "--out-dir",
+        metavar="DIR",
+        help="write each result to DIR/<basename of INPUT> (DIR is created if missing; an "
+        "INPUT is never replaced)",
     )
     where.add_argument(
         "--diff",
@@ -57,6 +61,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="print a unified diff of each INPUT against its result; write nothing",
     )
     version_option.add_argument(assign)
+    assign.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 3 if assign would change an INPUT (with --diff: print the "
+        "diff, otherwise 'INPUT: would change'), 0 if not, 1 or 2 on a problem",
+    )
     batch.add_arguments(assign)
     live_options.add_arguments(assign)
     growth_options.add_arguments(assign)
@@ -82,6 +92,7 @@ def quick_args(arguments: list[str]) -> argparse.Namespace | None:
         in_place=False,
         out_dir=None,
         diff=False,
+        check=False,
         jobs=1,
         progress=None,
         libvirt=None,
@@ -99,7 +110,7 @@ def quick_args(arguments: list[str]) -> argparse.Namespace | None:
 def _run_assign(args: argparse.Namespace) -> int:
     items, problem = batch.expand_inputs(args.inputs)
     inputs = [item.path for item in items]
-    problem = problem or _usage_problem(args, inputs, items)
+    problem = problem or _usage_problem(args, inputs, items) or _make_out_dir(args.out_dir)
     if problem:
         print(f"{PROG} assign: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -108,7 +119,7 @@ def _run_assign(args: argparse.Namespace) -> int:
     if status:
         return status
     worker = functools.partial(_assign_item, args.in_place, args.out_dir, args.output, live=live)
-    worker = functools.partial(worker, diff=args.diff)
+    worker = functools.partial(worker, diff=args.diff, check=args.check)
     worker = functools.partial(worker, growth=growth_options.from_args(args))
     profile = live.profile if live is not None else None
     worker = functools.partial(worker, libvirt=version_option.from_args(args, "assign", profile))
@@ -122,10 +133,15 @@ def _usage_problem(
     args: argparse.Namespace, inputs: list[str], items: list[batch.Input]
 ) -> str | None:
     several = len(inputs) > 1 or any(os.path.isdir(path) for path in args.inputs)
+    if args.check and (args.output is not None or args.in_place or args.out_dir):
+        return "--check writes nothing: it goes without -o, --in-place and --out-dir"
     if several and args.output is not None:
         return "-o/--output takes a single INPUT; use --in-place or --out-dir for several"
-    if several and not (args.in_place or args.out_dir or args.diff):
-        return "several INPUTs need --in-place or --out-dir"
+    if several and not (args.in_place or args.out_dir or args.diff or args.check):
+        return (
+            "several INPUTs need --in-place or --out-dir (or --diff or --check, which write "
+            "nothing)"
+        )
     if inputs.count("-") > 1:
         return "standard input ('-') can be read only once"
     if "-" in inputs and args.in_place:
@@ -133,12 +149,40 @@ def _usage_problem(
     if "-" in inputs and args.out_dir:
         return "--out-dir needs a file name; standard input has none (use -o)"
     if args.out_dir:
-        if not os.path.isdir(args.out_dir):
+        if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
             return f"--out-dir {args.out_dir}: not a directory"
         names = [item.name for item in items]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:
             return f"--out-dir: several INPUTs are named {', '.join(clashes)}"
+        return _replaced_input(args.out_dir, items)
+    return None
+
+
+def _replaced_input(out_dir: str, items: list[batch.Input]) -> str | None:
+    """Why ``--out-dir`` would replace an input (``--out-dir .`` in the inputs' folder), if so.
+
+    Paths compare resolved (``..``, and symbolic links, which a write follows).
+    """
+    inputs = {os.path.realpath(item.path): item.path for item in items if item.path != "-"}
+    for item in items:
+        replaced = inputs.get(os.path.realpath(os.path.join(out_dir, item.name)))
+        if replaced is not None:
+            return (
+                f"--out-dir {out_dir}: the result of {item.path} would replace the input "
+                f"{replaced}; nothing written (--in-place replaces inputs on purpose)"
+            )
+    return None
+
+
+def _make_out_dir(out_dir: str | None) -> str | None:
+    """Create ``--out-dir`` (and its parents) if missing; why not, on failure."""
+    if not out_dir:
+        return None
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        return f"--out-dir {out_dir}: cannot create: {exc.strerror or exc}"
     return None
 
 
@@ -151,6 +195,7 @@ def _assign_item(
     growth: growth_options.GrowthOptions | None = None,
     diff: bool = False,
     libvirt: str | None = None,
+    check: bool = False,
 ) -> int:
     """The batch worker: assign ``item`` and write its result where the options say."""
     if in_place:
@@ -160,7 +205,9 @@ def _assign_item(
     else:
         destination = None if output in (None, "-") else output
     edit = minimal_edit.DIFF if diff else minimal_edit.IN_PLACE if in_place else None
-    return _assign_one(item.path, destination, live, growth, edit, libvirt)
+    if check and not diff:
+        edit = minimal_edit.CHECK
+    return _assign_one(item.path, destination, live, growth, edit, libvirt, check=check)
 
 
 def _assign_one(
@@ -170,11 +217,14 @@ def _assign_one(
     growth: growth_options.GrowthOptions | None = None,
     edit: str | None = None,
     libvirt: str | None = None,
+    *,
+    check: bool = False,
 ) -> int:
     """Assign the addresses of one input and write its result; return its exit status.
 
-    ``edit`` (``--in-place``/``--diff``): splice the changes into the original text;
-    ``libvirt``: the version to reproduce (default the newest).
+    ``edit`` (``--in-place``/``--diff``/``--check``): splice the changes into the original
+    text. ``libvirt``: the version to reproduce (default the newest). ``check``: the status
+    says whether the input would change (EXIT_WOULD_CHANGE).
     """
     from virtaddr import api
     from virtaddr.xmldoc import xmlio
@@ -193,9 +243,37 @@ def _assign_one(
     except VirtaddrError as exc:
         return report_failure(exc, path)
     if result.errors:
+        if (growth is None or not growth.deep) and _fits_deeper(
+            result.errors, path, live, growth, libvirt
+        ):
+            for error in result.errors:  # after libvirt's words, what would get past them
+                if growth_options.growth_gave_up(error.message):
+                    error.message += f"; {growth_options.DEEP_GROWTH_HINT}"
         return report_errors(result.errors, path)
     if live is not None and (status := live.finish(doc, path)):
         return status
     if edit is not None:
-        return minimal_edit.write(doc, original, path, edit)
+        return minimal_edit.write(doc, original, path, edit, check=check)
     return write_result(doc, destination)
+
+
+def _fits_deeper(
+    errors: list[DomainError],
+    path: str,
+    live: live_options.LiveOptions | None,
+    growth: growth_options.GrowthOptions | None,
+    libvirt: str | None = None,
+) -> bool:
+    """Whether libvirt's growth gave up on ``path`` where ``--grow deep`` would not (the input
+    is read again: the failed pass has changed its tree; not standard input, read once)."""
+    if path == "-" or not any(growth_options.growth_gave_up(e.message) for e in errors):
+        return False
+    from virtaddr.xmldoc import xmlio
+
+    try:
+        doc = xmlio.read_document(path)
+        if live is not None:
+            live.prepare(doc.tree)
+    except VirtaddrError:
+        return False
+    return growth_options.fits_deeper(doc.tree, doc.source, growth, libvirt)

@@ -5,7 +5,7 @@ or a :func:`functools.partial` of one) that takes an :class:`Input`, prints what
 and returns the file's exit status. :func:`run_batch` runs it over every input, in parallel
 processes with ``-j N``, prints each file's output in input order (never interleaved), draws a
 progress bar on standard error when that is a terminal and the run takes a while, prints a
-summary line when there was more than one file, and returns the highest exit status::
+summary line when there was more than one file, and returns the worst exit status::
 
     def add_parser(subparsers):
         ...
@@ -26,13 +26,24 @@ import io
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from virtaddr.commands.common import EXIT_ADDRESS_PROBLEM, EXIT_OK, EXIT_UNUSABLE, PROG
+from virtaddr.commands import signals
+from virtaddr.commands.common import (
+    EXIT_ADDRESS_PROBLEM,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    EXIT_WOULD_CHANGE,
+    PROG,
+    worst_status,
+)
 
 if TYPE_CHECKING:  # argparse is imported only when a parser is built (not for 'assign FILE')
     import argparse
+
+    from virtaddr.commands.progress import Progress
 
 __all__ = [
     "Input",
@@ -46,8 +57,8 @@ __all__ = [
 CORPUS_INPUT = "input.xml"
 """A directory's subdirectory ``NAME/`` holding this file is one input named ``NAME``."""
 
-_PROGRESS_DELAY = 0.5  # seconds before a progress bar appears: short runs stay quiet
-_PROGRESS_INTERVAL = 0.1
+_CHUNKS_AHEAD = 4  # chunks handed to the pool per worker ahead of the one printed next
+_STOP_GRACE = 3.0  # seconds a stopped worker has to unwind before it is killed
 
 
 # Plain classes rather than dataclasses: ``@dataclass`` costs ~0.5 ms of start-up per class,
@@ -91,17 +102,27 @@ class Outcome:
 
 
 class Summary:
-    """The counts of a batch run by exit status and the highest status (the command's)."""
+    """The counts of a batch run by exit status and the highest status (the command's).
 
-    __slots__ = ("ok", "problems", "status", "unusable")
+    ``changed``: the files ``assign --check`` would change (not counted in ``ok``).
+    """
+
+    __slots__ = ("changed", "ok", "problems", "status", "unusable")
 
     def __init__(
-        self, ok: int = 0, problems: int = 0, unusable: int = 0, status: int = EXIT_OK
+        self,
+        ok: int = 0,
+        problems: int = 0,
+        unusable: int = 0,
+        status: int = EXIT_OK,
+        *,
+        changed: int = 0,
     ) -> None:
         self.ok = ok
         self.problems = problems
         self.unusable = unusable
         self.status = status
+        self.changed = changed
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Summary):
@@ -114,21 +135,23 @@ class Summary:
     def __repr__(self) -> str:
         return (
             f"Summary(ok={self.ok}, problems={self.problems}, unusable={self.unusable}, "
-            f"status={self.status})"
+            f"status={self.status}, changed={self.changed})"
         )
 
-    def _key(self) -> tuple[int, int, int, int]:
-        return (self.ok, self.problems, self.unusable, self.status)
+    def _key(self) -> tuple[int, int, int, int, int]:
+        return (self.ok, self.problems, self.unusable, self.status, self.changed)
 
     @property
     def files(self) -> int:
-        return self.ok + self.problems + self.unusable
+        return self.ok + self.changed + self.problems + self.unusable
 
     def line(self) -> str:
-        """``N files: A ok, B with problems, C unusable``."""
+        """``N files: A ok, B with problems, C unusable`` (``, D would change`` after ``ok``
+        when there are such files)."""
         noun = "file" if self.files == 1 else "files"
+        changed = f", {self.changed} would change" if self.changed else ""
         return (
-            f"{self.files} {noun}: {self.ok} ok, {self.problems} with problems, "
+            f"{self.files} {noun}: {self.ok} ok{changed}, {self.problems} with problems, "
             f"{self.unusable} unusable"
         )
 
@@ -181,28 +204,46 @@ def run_batch(
     progress: bool | None = None,
     command: str = "",
 ) -> Summary:
-    """Run ``worker`` over ``inputs`` and return the summary; its ``status`` is the highest.
+    """Run ``worker`` over ``inputs`` and return the summary; its ``status`` is the worst
+    (:func:`~virtaddr.commands.common.worst_status`).
 
     With ``jobs`` > 1 (and more than one input, none of them standard input) the files go to a
     pool of ``jobs`` processes, so ``worker`` must be picklable. Each file's output is printed
     in input order once it is done. ``progress`` None: a bar on standard error when it is a
     terminal. With more than one input a summary line ``PROG COMMAND: N files: ...`` ends the
     run on standard error.
+
+    A stop signal (see :mod:`~virtaddr.commands.signals`) raises out of here once the workers
+    have stopped.
     """
-    bar = _Progress(len(inputs), _want_progress(progress) and len(inputs) > 1)
-    counts = {EXIT_OK: 0, EXIT_ADDRESS_PROBLEM: 0, EXIT_UNUSABLE: 0}
+    prefix = f"{PROG} {command}" if command else PROG
+    bar = _progress_bar(inputs, progress, prefix)
+    counts = {EXIT_OK: 0, EXIT_WOULD_CHANGE: 0, EXIT_ADDRESS_PROBLEM: 0, EXIT_UNUSABLE: 0}
     status = EXIT_OK
-    for outcome in _outcomes(inputs, worker, jobs):
-        bar.clear()
-        _replay(outcome)
-        code = outcome.status
-        counts[min(max(code, EXIT_OK), EXIT_UNUSABLE)] += 1
-        status = max(status, code)
-        bar.advance()
-    bar.clear()
-    summary = Summary(counts[EXIT_OK], counts[EXIT_ADDRESS_PROBLEM], counts[EXIT_UNUSABLE], status)
+    try:
+        with contextlib.closing(_outcomes(inputs, worker, jobs, bar)) as outcomes:
+            for group in outcomes:
+                _show(group, bar)
+                for outcome in group:
+                    code = outcome.status
+                    counts[code if code in counts else EXIT_UNUSABLE] += 1
+                    status = worst_status(status, code)
+    except _WorkerDied as exc:
+        if bar is not None:
+            bar.close()
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        status = worst_status(status, EXIT_UNUSABLE)
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = Summary(
+        counts[EXIT_OK],
+        counts[EXIT_ADDRESS_PROBLEM],
+        counts[EXIT_UNUSABLE],
+        status,
+        changed=counts[EXIT_WOULD_CHANGE],
+    )
     if len(inputs) > 1:
-        prefix = f"{PROG} {command}" if command else PROG
         print(f"{prefix}: {summary.line()}", file=sys.stderr)
     return summary
 
@@ -238,25 +279,143 @@ def _directory_inputs(directory: str) -> Iterator[Input]:
 
 
 def _outcomes(
-    inputs: Sequence[Input], worker: Callable[[Input], int], jobs: int
-) -> Iterable[Outcome]:
+    inputs: Sequence[Input], worker: Callable[[Input], int], jobs: int, bar: Progress | None
+) -> Iterator[list[Outcome]]:
+    """The outcomes of ``inputs`` in input order, in groups (one file, or a pool's chunk)."""
     if jobs <= 1 or len(inputs) <= 1 or any(item.path == "-" for item in inputs):
-        return (_captured(worker, item) for item in inputs)
-    return _parallel(inputs, worker, jobs)
+        if bar is not None:
+            bar.start()
+        for index, item in enumerate(inputs):
+            if bar is not None:
+                bar.started(index)
+            outcome = _captured(worker, item)
+            if bar is not None:
+                bar.finished(index)
+            yield [outcome]
+        return
+    yield from _parallel(inputs, worker, jobs, bar)
 
 
 def _parallel(
-    inputs: Sequence[Input], worker: Callable[[Input], int], jobs: int
-) -> Iterator[Outcome]:
+    inputs: Sequence[Input], worker: Callable[[Input], int], jobs: int, bar: Progress | None
+) -> Iterator[list[Outcome]]:
+    """The outcomes of ``inputs`` from a pool of ``jobs`` processes, a chunk of files at a time.
+
+    Chunks are handed out a few per worker ahead, not all at once, so that stopping cancels
+    little. On any exception (a stop signal, a broken pipe, the consumer closing this
+    generator) the workers are stopped before it propagates: SIGTERM, which a worker answers
+    by unwinding its chunk once any file it is replacing is done (see
+    :mod:`~virtaddr.commands.signals`), then SIGKILL for one still there after
+    :data:`_STOP_GRACE` seconds. The executor is not waited for: its
+    threads end with the workers, and nothing may hang a command that was told to stop.
+    """
+    import multiprocessing  # only for -j N
+    from concurrent.futures import ProcessPoolExecutor  # ~10 ms to import
+    from concurrent.futures.process import BrokenProcessPool
+
     jobs = min(jobs, len(inputs))
     # Chunks amortise the cost of a round trip; small enough that progress stays smooth.
-    chunksize = max(1, min(32, len(inputs) // (jobs * 8)))
+    size = max(1, min(32, len(inputs) // (jobs * 8)))
+    context = multiprocessing.get_context()
+    states = None
+    if bar is not None:
+        states = context.RawArray("b", len(inputs))
+        bar.states = states
     sys.stdout.flush()
     sys.stderr.flush()
-    from concurrent.futures import ProcessPoolExecutor  # only for -j N: ~10 ms to import
+    others = set(multiprocessing.active_children())
+    workers: dict[int | None, Any] = {}
+    with signals.blocked():  # a worker starts with the stop signals blocked: see worker_init
+        pool = ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_worker_init, initargs=(states,)
+        )
+    pending: deque[Any] = deque()
+    frontier = 0
+    try:
+        while True:
+            while frontier < len(inputs) and len(pending) < jobs * _CHUNKS_AHEAD:
+                chunk = [(i, inputs[i]) for i in range(frontier, min(frontier + size, len(inputs)))]
+                with signals.blocked():
+                    pending.append(pool.submit(_run_chunk, worker, chunk))
+                frontier += len(chunk)
+                workers.update((p.pid, p) for p in multiprocessing.active_children())
+            if bar is not None:
+                bar.frontier = frontier
+                bar.start()  # not before: the workers are forked by the first submit
+            if not pending:
+                break
+            try:
+                group = pending.popleft().result()
+            except BrokenProcessPool:  # a worker died: how, once they are all gone
+                mine = [p for p in workers.values() if p not in others]
+                _stop_workers(pool, mine)
+                raise _WorkerDied.of(mine) from None
+            yield group
+    except BaseException:
+        _stop_workers(pool, [p for p in workers.values() if p not in others])
+        raise
+    pool.shutdown()
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_captured, [worker] * len(inputs), inputs, chunksize=chunksize)
+
+def _stop_workers(pool: Any, workers: list[Any]) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    deadline = time.monotonic() + _STOP_GRACE
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in workers:
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
+class _WorkerDied(Exception):
+    """A worker process ended in the middle of the run (killed by someone else, out of memory)."""
+
+    @classmethod
+    def of(cls, workers: list[Any]) -> BaseException:
+        """What to raise for the pool's ``workers`` once one has died: :class:`Interrupted`
+        when they were all stopped by a stop signal (sent to the group with us, which is
+        stopping too), else this, saying how the others ended."""
+        codes = [p.exitcode for p in workers if p.exitcode]
+        stops = {
+            code: signum for signum in signals.STOP_SIGNALS for code in (-signum, 128 + signum)
+        }
+        foreign = [code for code in codes if code not in stops]
+        if codes and not foreign:
+            return signals.Interrupted(stops[codes[0]])
+        how = ", ".join(
+            f"killed by signal {-code}" if code < 0 else f"exit status {code}" for code in foreign
+        )
+        return cls(f"a worker process ended unexpectedly ({how or 'unknown cause'}); "
+                   "the files not reported above were not processed")  # fmt: skip
+
+
+_STATES: Any = None  # in a worker: the shared progress bytes (None: no progress bar)
+
+
+def _worker_init(states: Any) -> None:
+    global _STATES
+    _STATES = states
+    signals.worker_init()
+
+
+def _run_chunk(worker: Callable[[Input], int], chunk: list[tuple[int, Input]]) -> list[Outcome]:
+    """In a worker: run ``worker`` over a chunk of (index, input) pairs."""
+    outcomes = []
+    states = _STATES
+    with signals.in_chunk():
+        if states is None:
+            outcomes = [_captured(worker, item) for _, item in chunk]
+        else:
+            from virtaddr.commands.progress import DONE, RUNNING
+
+            for index, item in chunk:
+                states[index] = RUNNING
+                outcomes.append(_captured(worker, item))
+                states[index] = DONE
+    return outcomes
 
 
 def _captured(worker: Callable[[Input], int], item: Input) -> Outcome:
@@ -289,51 +448,54 @@ def _write(stream: TextIO, data: bytes) -> None:
     buffer: BinaryIO | None = getattr(stream, "buffer", None)
     stream.flush()
     if buffer is not None:
-        buffer.write(data)
+        view = memoryview(data)
+        while view:  # under PYTHONUNBUFFERED ``buffer`` is the raw file: a write may be partial
+            written = buffer.write(view)
+            view = view[len(view) if written is None else written :]
         buffer.flush()
     else:  # a text-only stream (a test's capture)
         stream.write(data.decode("utf-8", "replace"))
         stream.flush()
 
 
-def _want_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    isatty = getattr(sys.stderr, "isatty", None)
+def _progress_bar(inputs: Sequence[Input], progress: bool | None, prefix: str) -> Progress | None:
+    """The bar to draw, if any: asked for, or by default when standard error is a terminal."""
+    if len(inputs) <= 1:
+        return None
+    if progress is None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        if not (isatty and isatty()):
+            return None
+    elif not progress:
+        return None
+    from virtaddr.commands.progress import Progress, format_meter  # threading: only for a bar
+
+    formatter = format_meter()
+    if formatter is None:
+        if progress:
+            print(f"{prefix}: --progress: the progress bar needs tqdm (a dependency of "
+                  "virtaddr): pip install tqdm", file=sys.stderr)  # fmt: skip
+        return None
+    return Progress([item.path for item in inputs], sys.stderr, formatter)
+
+
+def _show(group: list[Outcome], bar: Progress | None) -> None:
+    """Print what the files of ``group`` printed, erasing the bar meanwhile if it is in the way."""
+    if bar is None:
+        for outcome in group:
+            _replay(outcome)
+        return
+    if any(o.stderr or (o.stdout and _stdout_is_terminal()) for o in group):
+        with bar.hidden():
+            bar.printed(len(group))
+            for outcome in group:
+                _replay(outcome)
+    else:
+        bar.printed(len(group))
+        for outcome in group:
+            _replay(outcome)
+
+
+def _stdout_is_terminal() -> bool:
+    isatty = getattr(sys.stdout, "isatty", None)
     return bool(isatty and isatty())
-
-
-class _Progress:
-    """``[#####.....]  512/10000 files  170/s`` on standard error, redrawn in place."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled
-        self.done = 0
-        self.start = time.monotonic()
-        self.drawn_at = 0.0
-        self.shown = False
-
-    def advance(self) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.start < _PROGRESS_DELAY or now - self.drawn_at < _PROGRESS_INTERVAL:
-            return
-        self.drawn_at = now
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        rate = self.done / max(now - self.start, 1e-9)
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] "
-            f"{self.done}/{self.total} files  {rate:.0f}/s"
-        )
-        sys.stderr.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.shown = False

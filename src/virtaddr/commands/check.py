@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import functools
 import io
 import sys
 from typing import Any
 
-from virtaddr.commands import batch, version_option
+from virtaddr.commands import batch, growth_options, version_option
 from virtaddr.commands.common import (
     EXIT_ADDRESS_PROBLEM,
     EXIT_OK,
@@ -124,12 +125,18 @@ def _check_one(
     code = EXIT_OK
     if result.errors or (strict and result.warnings):
         code = EXIT_ADDRESS_PROBLEM
+    notes = list(result.notes)
+    if any(
+        growth_options.growth_gave_up(p.message) for p in result.errors
+    ) and growth_options.fits_deeper(copy.deepcopy(doc.tree), doc.source, libvirt=libvirt):
+        hint = growth_options.DEEP_GROWTH_HINT
+        notes.append(f"libvirt's growth gives up here; virtaddr assign {hint}")
     if text:
-        for note in result.notes:
+        for note in notes:
             print(f"{name}: note: {note}", file=sys.stderr)
         for problem in result.problems:
             print(problem.format())
-    return code, _entry(name, code, result.problems, result.notes)
+    return code, _entry(name, code, result.problems, notes)
 
 
 def _entry(name: str, code: int, problems: list[Any], notes: list[str]) -> dict[str, Any]:

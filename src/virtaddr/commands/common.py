@@ -15,7 +15,18 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ADDRESS_PROBLEM = 1
 EXIT_UNUSABLE = 2
+EXIT_WOULD_CHANGE = 3
+"""``assign --check``: no problem, and assign would change the file (ranks below 1 and 2)."""
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a command killed by it
 PROG = "virtaddr"
+
+_RANK = {EXIT_OK: 0, EXIT_WOULD_CHANGE: 1, EXIT_ADDRESS_PROBLEM: 2, EXIT_UNUSABLE: 3}
+
+
+def worst_status(first: int, second: int) -> int:
+    """The exit status of two results together: 2 over 1 over 3 over 0 (a file that would
+    change hides no problem of another)."""
+    return max(first, second, key=lambda status: _RANK.get(status, len(_RANK)))
 
 
 def write_result(doc: Document, destination: str | None) -> int:

@@ -16,7 +16,42 @@ if TYPE_CHECKING:
 
     from virtaddr.passes.result import AssignResult
 
-__all__ = ["GrowthOptions", "add_arguments", "from_args"]
+__all__ = [
+    "DEEP_GROWTH_HINT",
+    "GrowthOptions",
+    "add_arguments",
+    "fits_deeper",
+    "from_args",
+    "growth_gave_up",
+]
+
+DEEP_GROWTH_HINT = "--grow deep builds a deeper PCI topology with room for more"
+
+
+def growth_gave_up(message: str) -> bool:
+    """True when ``message`` is one of libvirt's when its growth gives up: the failures
+    ``--grow deep`` handles when there are simply too many devices (see :func:`fits_deeper`:
+    the same words also come from a controller that no topology can place)."""
+    from virtaddr.passes.pci_deep import CAPACITY_MESSAGES
+
+    return any(capacity in message for capacity in CAPACITY_MESSAGES)
+
+
+def fits_deeper(
+    tree: etree._ElementTree,
+    source: str | None,
+    options: GrowthOptions | None = None,
+    libvirt: str | None = None,
+) -> bool:
+    """True when ``--grow deep`` (with ``options``' hotplug room) assigns ``tree``; the caller
+    gives a tree it can spare (this changes it)."""
+    from virtaddr.errors import VirtaddrError
+
+    pcie, pci = (options.hotplug_pcie, options.hotplug_pci) if options else (0, 0)
+    try:
+        return not GrowthOptions(True, pcie, pci).assign(tree, source, libvirt).errors
+    except VirtaddrError:
+        return False
 
 
 class GrowthOptions:

@@ -1,11 +1,19 @@
-"""``assign --in-place`` and ``assign --diff``: the result as minimal edits of the original file."""
+"""``assign --in-place``, ``--diff`` and ``--check``: the result as minimal edits of the original
+file (``--check`` only says whether there are any)."""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING
 
-from virtaddr.commands.common import EXIT_OK, EXIT_UNUSABLE, source_name, write_file, write_stdout
+from virtaddr.commands.common import (
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    EXIT_WOULD_CHANGE,
+    source_name,
+    write_file,
+    write_stdout,
+)
 from virtaddr.errors import UnusableInput
 
 if TYPE_CHECKING:
@@ -13,6 +21,7 @@ if TYPE_CHECKING:
 
 IN_PLACE = "in-place"
 DIFF = "diff"
+CHECK = "check"
 
 
 def read(path: str) -> tuple[bytes, Document]:
@@ -31,8 +40,13 @@ def read(path: str) -> tuple[bytes, Document]:
     return data, xmlio.parse_document(data, source)
 
 
-def write(doc: Document, original: bytes, path: str, mode: str) -> int:
-    """Replace ``path`` by the spliced result (``IN_PLACE``) or print the diff (``DIFF``)."""
+def write(doc: Document, original: bytes, path: str, mode: str, *, check: bool = False) -> int:
+    """Replace ``path`` by the spliced result (``IN_PLACE``), print the diff (``DIFF``) or
+    ``PATH: would change`` when there is one (``CHECK``).
+
+    ``check`` (always with ``CHECK``): EXIT_WOULD_CHANGE rather than EXIT_OK when the result
+    differs from ``original``.
+    """
     from virtaddr.xmldoc import splice
 
     try:
@@ -42,9 +56,14 @@ def write(doc: Document, original: bytes, path: str, mode: str) -> int:
         print(f"{source_name(path)}: cannot edit the text in place ({exc}); nothing written",
               file=sys.stderr)  # fmt: skip
         return EXIT_UNUSABLE
+    changed = EXIT_WOULD_CHANGE if (check or mode == CHECK) and result != original else EXIT_OK
     if mode == DIFF:
         write_stdout(_unified_diff(doc, original, result, source_name(path)).encode("utf-8"))
-        return EXIT_OK
+        return changed
+    if mode == CHECK:
+        if changed:
+            print(f"{source_name(path)}: would change")
+        return changed
     if result == original:
         return EXIT_OK
     return write_file(path, result)
