@@ -25,7 +25,7 @@ def advice(explicit: ExplicitPass) -> list[Problem]:
     for dev, addr in explicit.pci_explicit:
         if dev.tag == "controller" or addr[1] >= buses.nbuses or _pinned(domain, dev, addr):
             continue
-        flags = int(dev.props.get("pci_flags") or PCI_DEVICE)
+        flags = int(dev.pci_flags or PCI_DEVICE)
         bus = buses.buses[addr[1]]
         if flags & PCI_DEVICE and not flags & PCIE_DEVICE and bus.model in _PCIE_PORTS:
             out.append(

@@ -135,7 +135,7 @@ class ExplicitPass:
                 continue
             addr = dev.pci
             assert addr is not None
-            flags = dev.props.get("pci_flags") or PCI_DEVICE
+            flags = dev.pci_flags or PCI_DEVICE
             if addr[0] != 0:
                 self._error(
                     dev,
@@ -199,7 +199,7 @@ class ExplicitPass:
         """One space per drive bus: explicit and name-derived disk addresses, SCSI hostdevs."""
         spaces = {bus: _whole_space(drive_kind.KIND) for bus in _DRIVE_BUSES}
         for d in self.domain.lists["disk"]:
-            bus = d.props.get("bus")
+            bus = d.bus
             if bus in spaces and d.addr_type == "drive":
                 self._drive_reserve(spaces[bus], d)
         for h in self.domain.lists["hostdev"]:
@@ -222,7 +222,7 @@ class ExplicitPass:
         space = AddressSpace.from_dims(("controller", 0, _UINT), ("port", 0, _UINT))
         nports: dict[int, int] = {}
         for c in self.domain.controllers("virtio-serial"):
-            idx, n = c.props["index"], _serial_ports(c)
+            idx, n = c.index, _serial_ports(c)
             if idx in nports or n <= 0:
                 continue
             nports[idx] = n
@@ -348,7 +348,7 @@ def _serial_ports(ctrl: Device) -> int:
 
 def _fixed_place(c: Device, family: str) -> tuple[PciAddr, str] | None:
     """Where libvirt pins controller ``c`` on this machine family, and its message if not there."""
-    ctype, idx = c.get("type"), c.props.get("index")
+    ctype, idx = c.get("type"), c.index
     if family == "pc" and ctype == "ide" and idx == 0:
         return (0, 0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1"
     if family == "pc" and ctype == "usb" and idx == 0 and controller_model(c) == "piix3-uhci":

@@ -163,9 +163,9 @@ def _rerun(tree: etree._ElementTree) -> list[AddressError]:
 
 def _parse_problems(device: DeviceInput, parsed: Device) -> list[AddressError]:
     """What libvirt's device parser rejects, before any attach or detach check: a controller's
-    bad ``index``, then a bad ``<address>``. Sets ``parsed.props["index"]`` for a controller."""
+    bad ``index``, then a bad ``<address>``. Sets ``parsed.index`` for a controller."""
     if parsed.tag == "controller":
-        parsed.props["index"], message = parse_controller_index(parsed.get("index"))
+        parsed.index, message = parse_controller_index(parsed.get("index"))
         if message is not None:
             return _failure(device, message)
     refused = parse_checks.device_parse_error(parsed)
@@ -270,8 +270,8 @@ def _attach_check(domain: Domain, new: Device) -> str | None:
         for d in domain.lists["disk"]:
             if name is not None and d.child_get("target", "dev") == name:
                 return f"Requested operation is not valid: target {name} already exists"
-        new.props["bus"] = disk_bus(new)
-        if new.props["bus"] == "scsi":
+        new.bus = disk_bus(new)
+        if new.bus == "scsi":
             return _scsi_address_in_use(domain, new)
     elif new.tag == "controller":
         return _controller_check(domain, new)
@@ -293,7 +293,7 @@ def _memory_slot_check(domain: Domain) -> str | None:
 def _scsi_address_in_use(domain: Domain, new: Device) -> str | None:
     probe = Device("disk", new.elem)
     probe.read_address()
-    probe.props["bus"] = "scsi"
+    probe.bus = "scsi"
     if drive_address_from_name(probe) is not None or probe.addr_type != "drive":
         return None
     key = _drive_key(probe)
@@ -311,7 +311,7 @@ def _drive_key(d: Device) -> tuple[int, int, int, int]:
 
 
 def _controller_check(domain: Domain, new: Device) -> str | None:
-    ctype, index = new.get("type") or "ide", new.props["index"]
+    ctype, index = new.get("type") or "ide", new.index
     if index != -1 and domain.controller(ctype, index) is not None:
         return f"Requested operation is not valid: controller index='{index}' already exists"
     if ctype == "ide":  # the device's validation: define's machine checks (other.py)
@@ -431,7 +431,7 @@ def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:
             f"'{shown}' and alias '(<null>)'"
         )
     if tag == "controller":
-        index = wanted.props["index"]
+        index = wanted.index
         found = domain.controller(wanted.get("type") or "", index) if index != -1 else None
         return found, "" if found is not None else not_present
     if tag in ("channel", "console", "serial", "parallel"):

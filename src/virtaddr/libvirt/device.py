@@ -41,8 +41,26 @@ class Device:
     """One device: a view over its ``<element>`` (or a device virtaddr adds, with no element yet).
 
     ``addr_type``/``addr`` hold the address as libvirt sees it at this point of the pipeline;
-    ``addr_dirty`` says it must be written back. ``props`` holds decisions libvirt makes that
-    are not written (effective model, bus, connect flags, ...).
+    ``addr_dirty`` says it must be written back.
+
+    The other fields are what libvirt decides about the device on the way, each set by the
+    stage that decides it and read by the later ones (typed slots, not a dict: the PCI pass reads
+    them for every device in its two runs):
+
+    - ``index``: a controller's index as libvirt reads it (``-1`` when absent or bad) or fills it
+      in; ``None`` until the indexes are read, when messages still show the attribute as written.
+    - ``index_dirty``/``model_dirty``: the controller's ``index``/``model`` attribute was filled
+      in, so the write-back writes it.
+    - ``model``: the effective model (controllers, interfaces, videos, memballoons) once the
+      device defaults settled it: libvirt's later rules read that one, never the attribute
+      again; ``None`` before (or when there is none).
+    - ``bus``: a disk's or input's effective bus, worked out once from its element (the drive,
+      USB, PCI and virtio-mmio stages all pick their devices by it).
+    - ``pci_flags``: the connect flags the PCI pass gives the device (``0``: not a PCI device);
+      ``check`` and the deep growth read them too.
+    - ``model_name``/``filled_target``: a PCI controller's ``<model name>`` and ``<target>``
+      attributes libvirt fills in, for the write-back.
+    - ``zpci_ids``: an s390 PCI device's ``uid``/``fid`` once settled (``<zpci>`` written back).
     """
 
     __slots__ = (
@@ -53,11 +71,19 @@ class Device:
         "addr_dirty",
         "addr_type",
         "attrs",
+        "bus",
         "children",
         "elem",
-        "props",
+        "filled_target",
+        "index",
+        "index_dirty",
+        "model",
+        "model_dirty",
+        "model_name",
+        "pci_flags",
         "seq",
         "tag",
+        "zpci_ids",
     )
 
     def __init__(self, tag: str, elem: etree._Element | None = None) -> None:
@@ -66,7 +92,16 @@ class Device:
         self.addr_type: str | None = None
         self.addr: dict[str, Any] = {}
         self.addr_dirty = False
-        self.props: dict[str, Any] = {}
+        # what libvirt decides (see the class docstring)
+        self.index: int | None = None
+        self.index_dirty = False
+        self.model: str | None = None
+        self.model_dirty = False
+        self.bus: str | None = None
+        self.pci_flags = 0
+        self.model_name: str | None = None
+        self.filled_target: dict[str, str] | None = None
+        self.zpci_ids: dict[str, int] | None = None
         # For devices virtaddr adds: attributes and simple children of the new element.
         # (shared empty tuples until set: most devices are read, not added)
         self.attrs: Sequence[tuple[str, str]] = ()
@@ -134,7 +169,7 @@ class Device:
             dev = self.child_get("target", "dev")
             return f"disk {dev}" if dev else "disk"
         if t == "controller":
-            idx = self.props.get("index", self.get("index"))
+            idx = self.index if self.index is not None else self.get("index")
             return f"controller {self.get('type')} index {idx}"
         kind = self.get("type") or self.get("model") or ""
         name = f"{t} {kind}".strip()

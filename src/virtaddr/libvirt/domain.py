@@ -196,7 +196,7 @@ class Domain:
 
     def controller(self, ctype: str, index: int) -> Device | None:
         for c in self.lists["controller"]:
-            if c.get("type") == ctype and c.props.get("index") == index:
+            if c.get("type") == ctype and c.index == index:
                 return c
         return None
 
@@ -238,8 +238,8 @@ _ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
 
 def _controller_index(ctrl: Device) -> int:
-    if "index" in ctrl.props:
-        return int(ctrl.props["index"])
+    if ctrl.index is not None:
+        return ctrl.index
     text = ctrl.get("index")
     if text is None:
         return -1

@@ -19,7 +19,7 @@ def read_controller_indexes(domain: Domain) -> list[AddressError]:
     """Parse every controller's ``index`` (``-1`` where absent); report bad values."""
     errors = []
     for c in domain.lists["controller"]:
-        c.props["index"], problem = parse_controller_index(c.get("index"))
+        c.index, problem = parse_controller_index(c.get("index"))
         if problem is not None:
             errors.append(c.error(problem))
     return errors
@@ -90,9 +90,9 @@ def ensure_controllers(
 def add_controller(domain: Domain, ctype: str, index: int, model: str | None) -> Device:
     attrs = [("type", ctype), ("index", str(index))]
     dev = domain.add_device("controller", attrs)
-    dev.props["index"] = index
+    dev.index = index
     if model is not None:
-        dev.props["model"] = model
+        dev.model = model
     return dev
 
 
@@ -100,30 +100,30 @@ def fill_controller_indexes(domain: Domain) -> None:
     """Controllers without ``index`` get the lowest unused one of their type."""
     ctrls = domain.lists["controller"]
     for pos, c in enumerate(ctrls):
-        if c.props["index"] != -1:
+        if c.index != -1:
             continue
         ctype = c.get("type")
         model = c.get("model")
         if ctype == "usb" and model in USB2_MODELS and pos > 0:
             prev = ctrls[pos - 1]
             if prev.get("type") == "usb" and prev.get("model") in USB2_MODELS:
-                pidx = prev.props["index"]
+                pidx = prev.index
                 if not any(
                     o is not c
                     and o.get("type") == "usb"
                     and o.get("model") == model
-                    and o.props["index"] == pidx
+                    and o.index == pidx
                     for o in ctrls
                 ):
-                    c.props["index"] = pidx
-                    c.props["index_dirty"] = True
+                    c.index = pidx
+                    c.index_dirty = True
                     continue
-        used = {o.props["index"] for o in ctrls if o.get("type") == ctype}
+        used = {o.index for o in ctrls if o.get("type") == ctype}
         i = 0
         while i in used:
             i += 1
-        c.props["index"] = i
-        c.props["index_dirty"] = True
+        c.index = i
+        c.index_dirty = True
 
 
 def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
@@ -134,7 +134,7 @@ def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
         return [bad.error("Can't add another USB controller: USB is disabled for this domain")]
     seen: dict[tuple[str | None, int], Device] = {}
     for c in domain.lists["controller"]:
-        key = (c.get("type"), c.props["index"])
+        key = (c.get("type"), c.index)
         other = seen.get(key)
         if other is not None:
             if (
@@ -151,8 +151,8 @@ def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
 
 def controller_model(c: Device) -> str | None:
     """The controller's model: the one :func:`fill_device_defaults` settled, else as written."""
-    props = c.props  # called often by the PCI pass: no attribute read once the model is settled
-    return props["model"] if "model" in props else c.get("model")
+    model = c.model  # called often by the PCI pass: no attribute read once the model is settled
+    return model if model is not None else c.get("model")
 
 
 def add_default_devices(domain: Domain) -> list[AddressError]:
@@ -174,7 +174,7 @@ def add_default_devices(domain: Domain) -> list[AddressError]:
     balloons = domain.lists["memballoon"]
     if not balloons:
         dev = domain.add_device("memballoon", [("model", "virtio")])
-        dev.props["model"] = "virtio"
+        dev.model = "virtio"
     return errors
 
 
@@ -222,9 +222,8 @@ def fill_disk_buses(domain: Domain) -> None:
     """Each disk's bus, worked out once: it depends only on the disk's element, which no stage
     changes, so the second round of device defaults (after devices were added) keeps it."""
     for d in domain.lists["disk"]:
-        props = d.props
-        if "bus" not in props:
-            props["bus"] = disk_bus(d)
+        if d.bus is None:
+            d.bus = disk_bus(d)
 
 
 def input_bus(dev: Device, arch: str) -> str | None:
@@ -243,24 +242,24 @@ def input_bus(dev: Device, arch: str) -> str | None:
 def fill_device_defaults(domain: Domain) -> None:
     """Effective models and buses libvirt chooses in its per-device post-parse."""
     for i in domain.lists["input"]:
-        i.props["bus"] = input_bus(i, domain.machine.arch)
+        i.bus = input_bus(i, domain.machine.arch)
     if not domain.machine.is_x86:
         fill_device_defaults_other_arch(domain)
         return
     fill_disk_buses(domain)
     for n in domain.lists["net"]:
-        n.props["model"] = n.child_get("model", "type") or "rtl8139"
+        n.model = n.child_get("model", "type") or "rtl8139"
     for v in domain.lists["video"]:
         t = v.child_get("model", "type")
-        v.props["model"] = "cirrus" if t in (None, "default") else t
+        v.model = "cirrus" if t in (None, "default") else t
     for c in domain.lists["controller"]:
         ctype = c.get("type")
-        model = c.props.get("model", c.get("model"))
+        model = controller_model(c)
         if model is None and ctype in ("usb", "scsi"):
             model = "piix3-uhci" if ctype == "usb" else "lsilogic"
             if not c.is_new:
-                c.props["model_dirty"] = True
-        c.props["model"] = model
+                c.model_dirty = True
+        c.model = model
 
 
 def add_implicit_video(domain: Domain) -> None:
@@ -269,7 +268,7 @@ def add_implicit_video(domain: Domain) -> None:
     if _has_graphics(domain):
         model = _DEFAULT_VIDEO.get(domain.machine.family, "cirrus")
         dev = domain.add_device("video", [])
-        dev.props["model"] = model
+        dev.model = model
         dev.children = [("model", [("type", model)])]
 
 
@@ -298,7 +297,7 @@ def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
     wants_balloon = family in ("pseries", "s390-ccw") or machine.arch.startswith("riscv")
     if wants_balloon and not domain.lists["memballoon"]:
         dev = domain.add_device("memballoon", [("model", "virtio")])
-        dev.props["model"] = "virtio"
+        dev.model = "virtio"
     if family == "pseries":
         _add_pseries_usb_inputs(domain)
         _add_console_compat_serial(domain)
@@ -341,7 +340,6 @@ def _add_console_compat_serial(domain: Domain) -> None:
     if console.child_get("target", "type") not in (None, "serial"):
         return
     serial = domain.add_device("serial", [("type", console.get("type") or "pty")])
-    serial.props["compat_of"] = console
     if console.addr_type is not None:
         serial.set_address(console.addr_type, console.addr)
         serial.addr_dirty = False
@@ -353,13 +351,13 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
     family = machine.family
     fill_disk_buses(domain)
     for n in domain.lists["net"]:
-        n.props["model"] = n.child_get("model", "type") or _DEFAULT_NET.get(family, "rtl8139")
+        n.model = n.child_get("model", "type") or _DEFAULT_NET.get(family, "rtl8139")
     for v in domain.lists["video"]:
         t = v.child_get("model", "type")
-        v.props["model"] = _DEFAULT_VIDEO.get(family, "cirrus") if t in (None, "default") else t
+        v.model = _DEFAULT_VIDEO.get(family, "cirrus") if t in (None, "default") else t
     for c in domain.lists["controller"]:
         ctype = c.get("type")
-        model = c.props.get("model", c.get("model"))
+        model = controller_model(c)
         if model is None and ctype in ("usb", "scsi"):
             if ctype == "scsi":
                 model = _DEFAULT_SCSI.get(family, "lsilogic")
@@ -370,5 +368,5 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
             else:
                 model = "piix3-uhci"
             if not c.is_new:
-                c.props["model_dirty"] = True
-        c.props["model"] = model
+                c.model_dirty = True
+        c.model = model

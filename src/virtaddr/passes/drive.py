@@ -34,7 +34,7 @@ _SCSI_MAX_UNIT = {
 
 def drive_address_from_name(disk: Device) -> AddressError | None:
     """Give a disk on a drive bus with no address the address its target name implies."""
-    bus = disk.props["bus"]
+    bus = disk.bus
     if bus not in _NAME_LAYOUT or disk.addr_type is not None:
         return None
     name = disk.child_get("target", "dev")
@@ -68,7 +68,7 @@ def assign_drive_addresses(domain: Domain) -> list[AddressError]:
     errors = []
     disk_keys: set[tuple[int, int, int, int]] = set()  # the drive addresses of SCSI disks
     for d in domain.lists["disk"]:
-        bus = d.props["bus"]
+        bus = d.bus
         if d.addr_type is None and bus in _NAME_LAYOUT:
             err = drive_address_from_name(d)
             if err:
@@ -120,7 +120,7 @@ def add_drive_controllers(domain: Domain) -> None:
     """Add every missing controller 0..max for the drive addresses of each bus."""
     highest: dict[str, int] = {}  # per drive bus: the highest controller a disk names
     for d in domain.lists["disk"]:
-        bus = d.props["bus"]
+        bus = d.bus
         if bus in _NAME_LAYOUT and d.addr_type == "drive":
             highest[bus] = max(highest.get(bus, 0), d.addr.get("controller", 0))
     for bus in DRIVE_BUSES:
@@ -146,7 +146,7 @@ def disk_validation_errors(domain: Domain) -> list[AddressError]:
         name = d.child_get("target", "dev")
         if name is None:
             continue
-        bus = d.props["bus"]
+        bus = d.bus
         problem = _disk_error(d, bus, name)
         if problem is not None:
             errors.append(problem)
@@ -162,7 +162,7 @@ def check_drive_addresses(
     errors: list[AddressError] = []
     seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
     for d in domain.lists["disk"] if disks is None else disks:
-        bus = d.props["bus"]
+        bus = d.bus
         problem = _disk_error(d, bus, d.child_get("target", "dev"))
         if problem is not None:
             errors.append(problem)

@@ -24,10 +24,10 @@ def virtio_devices(domain: Domain, *, ccw: bool) -> Iterator[Device]:
     """
     lists = domain.lists
     candidates: list[Device] = []
-    candidates += [d for d in lists["disk"] if d.props.get("bus") == "virtio"]
-    candidates += [n for n in lists["net"] if n.props.get("model") in VIRTIO_NET_MODELS]
-    candidates += [v for v in lists["video"] if v.props.get("model") == "virtio"]
-    candidates += [i for i in lists["input"] if i.props.get("bus") == "virtio"]
+    candidates += [d for d in lists["disk"] if d.bus == "virtio"]
+    candidates += [n for n in lists["net"] if n.model in VIRTIO_NET_MODELS]
+    candidates += [v for v in lists["video"] if v.model == "virtio"]
+    candidates += [i for i in lists["input"] if i.bus == "virtio"]
     candidates += [c for c in lists["controller"] if c.get("type") in ("virtio-serial", "scsi")]
     candidates += [
         h

@@ -132,12 +132,8 @@ def check_machine_controllers(domain: Domain) -> list[AddressError]:
         errors.append(
             ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type")
         )
-    elif len(ides) > 1 or any(c.props["index"] != 0 for c in ides):
-        bad = (
-            next(c for c in ides if c.props["index"] != 0)
-            if any(c.props["index"] != 0 for c in ides)
-            else ides[1]
-        )
+    elif len(ides) > 1 or any(c.index != 0 for c in ides):
+        bad = next(c for c in ides if c.index != 0) if any(c.index != 0 for c in ides) else ides[1]
         errors.append(bad.error("Only a single IDE controller is supported for this machine type"))
     return errors
 

@@ -174,7 +174,7 @@ class DeepPciPass(PciPass):
             if i not in declared:
                 model = self.buses.buses[i].model
                 ctrl = add_controller(self.domain, "pci", i, model)
-                ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]
+                ctrl.pci_flags = CONTROLLER_FLAGS[model]
 
     def _simulate(self) -> None:
         """libvirt's final placement without writing anything; raises _Shortage."""
@@ -258,7 +258,7 @@ class DeepPciPass(PciPass):
         added = []
         for i, model in enumerate(models):
             ctrl = add_controller(self.domain, "pci", first + i, model)
-            ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]
+            ctrl.pci_flags = CONTROLLER_FLAGS[model]
             added.append(ctrl)
         return added
 

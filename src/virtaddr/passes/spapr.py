@@ -23,7 +23,7 @@ def _kinds(domain: Domain) -> list[tuple[Device, str, bool]]:
     pseries = domain.machine.family == "pseries"
     out: list[tuple[Device, str, bool]] = []
     for n in domain.lists["net"]:
-        out.append((n, "net", n.props.get("model") == "spapr-vlan"))
+        out.append((n, "net", n.model == "spapr-vlan"))
     for c in domain.lists["controller"]:
         out.append((c, "scsi", c.get("type") == "scsi" and controller_model(c) == "ibmvscsi"))
     for s in domain.lists["serial"]:

@@ -60,9 +60,9 @@ def usb_devices(domain: Domain) -> Iterator[Device]:
     lists = domain.lists
     yield from (h for h in lists["hub"] if h.get("type") == "usb")
     yield from (h for h in lists["hostdev"] if h.tag == "hostdev" and h.get("type") == "usb")
-    yield from (d for d in lists["disk"] if d.props.get("bus") == "usb")
+    yield from (d for d in lists["disk"] if d.bus == "usb")
     yield from (c for c in lists["controller"] if c.get("type") == "ccid")
-    yield from (i for i in lists["input"] if i.props.get("bus") == "usb")
+    yield from (i for i in lists["input"] if i.bus == "usb")
     yield from (s for s in lists["serial"] if s.child_get("target", "type") == "usb-serial")
     yield from (s for s in lists["sound"] if s.get("model") == "usb")
     yield from (r for r in lists["redirdev"] if r.get("bus") == "usb")
@@ -97,7 +97,7 @@ class UsbPass:
             n = controller_ports(c)
             if controller_model(c) in _COMPANIONS or controller_model(c) == "none":
                 continue
-            idx = c.props["index"]
+            idx = c.index
             if idx in self.buses:
                 self.errors.append(c.error(f"Duplicate USB controllers with index {idx}"))
                 return self.errors

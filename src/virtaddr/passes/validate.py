@@ -151,7 +151,7 @@ def video_misfits(domain: Domain) -> list[AddressError]:
     videos = domain.lists["video"]
     errors: list[AddressError] = []
     for n, v in enumerate(videos):
-        model = v.props.get("model")
+        model = v.model
         if model == "none" and len(videos) > 1:
             message = "a 'none' video type must be the only video device defined for the domain"
             errors.append(v.error(message))

@@ -31,9 +31,9 @@ def _ports(ctrl: Device) -> int:
 
 def assign_virtio_serial(domain: Domain) -> list[AddressError]:
     errors: list[AddressError] = []
-    ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.props["index"])
-    used: dict[int, set[int]] = {c.props["index"]: set() for c in ctrls}
-    nports = {c.props["index"]: _ports(c) for c in ctrls}
+    ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.index)
+    used: dict[int, set[int]] = {c.index: set() for c in ctrls}
+    nports = {c.index: _ports(c) for c in ctrls}
     for d in domain.walk():
         if d.addr_type != "virtio-serial" or d.addr.get("port", 0) == 0:
             continue

@@ -41,7 +41,7 @@ class ZpciIds:
 
     @staticmethod
     def _ids(d: Device) -> dict[str, int]:
-        ids = d.props.get("zpci")
+        ids = d.zpci_ids
         if ids is None:
             ids = dict(d.addr.get("zpci", {}))
         return dict(ids)
@@ -60,7 +60,7 @@ class ZpciIds:
             except Collision:
                 # libvirt prints the id in octal here
                 return d.error(f"zPCI {name} {ids[name]:o} is already reserved")
-        d.props["zpci"] = ids
+        d.zpci_ids = ids
         d.addr_dirty = True
         return None
 
