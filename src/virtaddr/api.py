@@ -5,15 +5,15 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from lxml import etree
 
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.result import AssignResult
 
 if TYPE_CHECKING:
     from virtaddr.hotplug.plan import DeviceInput
-    from virtaddr.passes.problems import Problem
     from virtaddr.profile import HypervisorProfile
     from virtaddr.xmldoc.xmlio import Document
 
@@ -28,16 +28,6 @@ __all__ = [
     "check",
     "plan",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # ``Problem`` (re-exported) loads on first use: ``virtaddr assign`` never needs it, and
-    # its module costs start-up time (P1 in benchmarks/README.md).
-    if name == "Problem":
-        from virtaddr.passes.problems import Problem
-
-        return Problem
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Assigned is a plain class rather than a dataclass: ``@dataclass`` (and its module) would add
@@ -259,7 +249,6 @@ def plan(
     (True, 1)
     """
     from virtaddr.hotplug import plan as planning
-    from virtaddr.passes.problems import Problem
     from virtaddr.xmldoc import xmlio
 
     doc = _domain_document(domain, source)
@@ -268,7 +257,7 @@ def plan(
     inputs = [_device_input(device, n) for n, device in enumerate(devices, 1)]
     run = planning.detach_devices if detach else planning.attach_devices
     result = run(tree, inputs, source=name)
-    problems = tuple(Problem.from_error(error) for error in result.errors)
+    problems = tuple(result.problems)
     if problems:
         return Assigned(None, problems)
     if doc is None:
@@ -327,12 +316,10 @@ def _assign_document(
 def _assign_tree(
     tree: etree._ElementTree, source: str | None, profile: HypervisorProfile | None
 ) -> tuple[Problem, ...]:
-    from virtaddr.passes.problems import Problem
-
     if profile is not None:
         profile.prepare(tree)
     result = assign_tree(tree, source=source)
-    problems = [Problem.from_error(error) for error in result.errors]
+    problems = list(result.problems)
     if profile is not None and not problems:
         problems += profile.review(tree, source)
     return tuple(problems)

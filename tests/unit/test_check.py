@@ -18,7 +18,7 @@ from virtaddr.check import check_tree
 from virtaddr.check import schemas as check_schemas
 from virtaddr.cli import main
 from virtaddr.kinds import pci as pci_kind
-from virtaddr.passes.problems import Problem
+from virtaddr.libvirt.problems import Problem
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT_SCHEMA = json.loads((REPO / "schemas" / "check-report.schema.json").read_text())

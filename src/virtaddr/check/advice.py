@@ -7,10 +7,10 @@ from lxml import etree
 from virtaddr.check.explicit import ExplicitPass
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import WARNING, Problem
 from virtaddr.passes.defaults import controller_model
 from virtaddr.passes.pci_buses import PciAddr, format_pci
 from virtaddr.passes.pci_flags import INTEGRATED, PCI_DEVICE, PCIE_DEVICE
-from virtaddr.passes.problems import WARNING, Problem
 
 __all__ = ["advice", "hotplug_advice"]
 

@@ -15,16 +15,16 @@ from collections.abc import Hashable, Iterable
 
 from virtaddr.alloc import AddressKind, AddressSpace
 from virtaddr.check.fit import address_type_errors
-from virtaddr.errors import AddressError, Collision, InvalidAddress, OutOfPool
+from virtaddr.errors import Collision, InvalidAddress, OutOfPool
 from virtaddr.kinds import drive as drive_kind
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import ERROR, Problem, Related
 from virtaddr.passes import defaults, drive, other, vserial
 from virtaddr.passes.defaults import ROOT_MODELS, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import PCI_DEVICE, PCIE_DEVICE, UPSTREAM_PORT
-from virtaddr.passes.problems import ERROR, Problem, Related
 from virtaddr.passes.usb import UsbPass
 
 __all__ = ["ExplicitPass"]
@@ -85,9 +85,10 @@ class ExplicitPass:
         return self.problems
 
     # ---------------------------------------------------------------- reporting
-    def _errors(self, errors: Iterable[AddressError]) -> None:
-        for e in errors:
-            self._add(Problem.from_error(e, code="libvirt"))
+    def _errors(self, problems: Iterable[Problem]) -> None:
+        """libvirt's own problems (code ``libvirt``), as its stages find them."""
+        for p in problems:
+            self._add(p)
 
     def _add(self, problem: Problem) -> None:
         if problem not in self.problems:

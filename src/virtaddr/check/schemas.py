@@ -14,7 +14,7 @@ from lxml import etree
 
 from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
-from virtaddr.passes.problems import ERROR, WARNING, Problem
+from virtaddr.libvirt.problems import ERROR, WARNING, Problem
 
 __all__ = ["LIBVIRT_RNG", "SCHEMA_DIR", "address_problems", "relaxng_problems"]
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.machine import PPC64_ARCHES, S390_ARCHES, X86_ARCHES
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes import defaults, parse_checks, writeback
 from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
@@ -104,8 +105,8 @@ def attach_devices(
 ) -> AssignResult:
     """The domain in ``tree`` after attaching ``devices`` in order, as ``attach-device --config``.
 
-    ``tree`` is modified in place. The errors name the DEVICE.xml they concern (its ``source``);
-    a problem of the domain itself names ``source``.
+    ``tree`` is modified in place. The problems of an attach name the DEVICE.xml (its
+    ``source``); a problem of the domain as given names ``source``.
     """
     return _run(tree, devices, source, _attach_one)
 
@@ -124,46 +125,52 @@ def _run(
     tree: etree._ElementTree,
     devices: Sequence[DeviceInput],
     source: str | None,
-    step: Callable[[etree._ElementTree, DeviceInput], list[AddressError]],
+    step: Callable[[etree._ElementTree, DeviceInput], list[Problem]],
 ) -> AssignResult:
     defined = run_pipeline(tree, source=source)
-    if defined.errors:
+    if not defined.ok:
         return defined
     for device in devices:
-        errors = step(tree, device)
-        if errors:
-            for e in errors:
-                e.source = device.source
-            return AssignResult(tree, errors)
+        problems = step(tree, device)
+        if problems:
+            return AssignResult(tree, problems)
     return AssignResult(tree, [])
 
 
-def _reparse_check(domain: Domain) -> list[AddressError]:
+def _stored_domain(tree: etree._ElementTree, device: DeviceInput) -> Domain:
+    """The domain as stored so far, for attaching or detaching ``device``: what goes wrong is
+    reported against the device's file, at no line (the domain's lines are neither file's once
+    a device was attached or detached)."""
+    return Domain(tree, device.source, lines_known=False)
+
+
+def _reparse_check(domain: Domain) -> list[Problem]:
     """The parse-time checks libvirt runs on the stored domain before each attach or detach.
 
     libvirt works on a copy of the persistent definition made by formatting and parsing it
     again, so what an earlier attach stored past define's checks (a USB controller next to
     ``model='none'``) makes every later attach or detach fail. Reads the controllers' indexes.
     """
-    errors = defaults.read_controller_indexes(domain) or defaults.check_duplicate_indexes(domain)
-    for e in errors:
-        e.line = None
-    return errors
+    return defaults.read_controller_indexes(domain) or defaults.check_duplicate_indexes(domain)
 
 
-def _rerun(tree: etree._ElementTree) -> list[AddressError]:
-    domain = Domain(tree)
-    errors = rerun_stages(domain)
-    if not errors:
+def _rerun(tree: etree._ElementTree, device: DeviceInput) -> list[Problem]:
+    domain = _stored_domain(tree, device)
+    problems = rerun_stages(domain)
+    if not problems:
         writeback.write_back(domain)
-    for e in errors:
-        e.line = None  # a line of the domain as modified so far: neither input file's
-    return errors
+    return problems
 
 
-def _parse_problems(device: DeviceInput, parsed: Device) -> list[AddressError]:
-    """What libvirt's device parser rejects, before any attach or detach check: a controller's
-    bad ``index``, then a bad ``<address>``. Sets ``parsed.index`` for a controller."""
+def _as_written(device: DeviceInput) -> Device:
+    """The device as its file has it: problems found in it point into that file."""
+    return Device(local(device.element.tag), device.element, device.source)
+
+
+def _parse_problems(device: DeviceInput, parsed: Device) -> list[Problem]:
+    """What libvirt's device parser rejects in ``parsed`` (the device as its file has it, see
+    :func:`_as_written`), before any attach or detach check: a controller's bad ``index``, then
+    a bad ``<address>``. Sets ``parsed.index`` for a controller."""
     if parsed.tag == "controller":
         parsed.index, message = parse_controller_index(parsed.get("index"))
         if message is not None:
@@ -171,37 +178,30 @@ def _parse_problems(device: DeviceInput, parsed: Device) -> list[AddressError]:
     refused = parse_checks.device_parse_error(parsed)
     if refused is not None:
         return _failure(device, refused.message)
-    problems = parsed.read_address()
-    line = device.element.sourceline
-    for problem in problems:
-        problem.line = line if isinstance(line, int) else None
-    return problems
+    return parsed.read_address()
 
 
-def _failure(device: DeviceInput, message: str) -> list[AddressError]:
-    line = device.element.sourceline
-    return [
-        AddressError(
-            message,
-            line=line if isinstance(line, int) else None,
-            device=Device(local(device.element.tag), device.element).describe(),
-        )
-    ]
+def _failure(device: DeviceInput, message: str) -> list[Problem]:
+    """libvirt's refusal of ``device``, named as written (a controller by its index attribute)."""
+    return [_as_written(device).error(message)]
 
 
 # ---------------------------------------------------------------------------- attach
 
 
-def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
-    domain = Domain(tree)
-    errors = _reparse_check(domain)
-    if errors:
-        return errors
-    tag = local(device.element.tag)
-    new = Device(tag, _copy_for_insertion(device.element))
-    problems = _parse_problems(device, new)
+def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[Problem]:
+    domain = _stored_domain(tree, device)
+    problems = _reparse_check(domain)
     if problems:
         return problems
+    tag = local(device.element.tag)
+    parsed = _as_written(device)
+    problems = _parse_problems(device, parsed)
+    if problems:
+        return problems
+    new = Device(tag, _copy_for_insertion(device.element), device.source, lines_known=False)
+    new.index = parsed.index
+    new.addr_type, new.addr = parsed.addr_type, parsed.addr
     refused = parse_checks.missing_target(new)  # the attached device is validated at parse
     if refused is not None:
         return _failure(device, refused.message)
@@ -216,7 +216,7 @@ def _attach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     if message:
         return _failure(device, message)
     _insert(domain, new)
-    return _rerun(tree)
+    return _rerun(tree, device)
 
 
 def _device_validation(domain: Domain, new: Device) -> str | None:
@@ -387,13 +387,13 @@ def _qualify(domain: Domain, name: str) -> str:
 # ---------------------------------------------------------------------------- detach
 
 
-def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressError]:
-    domain = Domain(tree)
-    errors = _reparse_check(domain)
-    if errors:
-        return errors
+def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[Problem]:
+    domain = _stored_domain(tree, device)
+    problems = _reparse_check(domain)
+    if problems:
+        return problems
     tag = local(device.element.tag)
-    wanted = Device(tag, device.element)
+    wanted = _as_written(device)
     problems = _parse_problems(device, wanted)
     if problems:
         return problems
@@ -405,7 +405,7 @@ def _detach_one(tree: etree._ElementTree, device: DeviceInput) -> list[AddressEr
     if found is None or found.elem is None:
         return _failure(device, message)
     remove_element(found.elem)
-    return _rerun(tree)
+    return _rerun(tree, device)
 
 
 def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:

@@ -7,8 +7,8 @@ from typing import Any
 
 from lxml import etree
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.attrs import bad_value_message, parse_uint
+from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.libvirt.usbport import parse_usb_port
 
 # Address types and the attributes libvirt writes, in its order.
@@ -41,7 +41,9 @@ class Device:
     """One device: a view over its ``<element>`` (or a device virtaddr adds, with no element yet).
 
     ``addr_type``/``addr`` hold the address as libvirt sees it at this point of the pipeline;
-    ``addr_dirty`` says it must be written back.
+    ``addr_dirty`` says it must be written back. ``source`` names the input the element comes
+    from and ``lines_known`` says whether its source lines are that input's (not for a domain
+    modified in memory): :meth:`error` makes a problem complete with both.
 
     The other fields are what libvirt decides about the device on the way, each set by the
     stage that decides it and read by the later ones (typed slots, not a dict: the PCI pass reads
@@ -77,18 +79,28 @@ class Device:
         "filled_target",
         "index",
         "index_dirty",
+        "lines_known",
         "model",
         "model_dirty",
         "model_name",
         "pci_flags",
         "seq",
+        "source",
         "tag",
         "zpci_ids",
     )
 
-    def __init__(self, tag: str, elem: etree._Element | None = None) -> None:
+    def __init__(
+        self,
+        tag: str,
+        elem: etree._Element | None = None,
+        source: str | None = None,
+        lines_known: bool = True,
+    ) -> None:
         self.tag = tag
         self.elem = elem
+        self.source = source
+        self.lines_known = lines_known
         self.addr_type: str | None = None
         self.addr: dict[str, Any] = {}
         self.addr_dirty = False
@@ -119,7 +131,10 @@ class Device:
 
     @property
     def line(self) -> int | None:
-        return self.elem.sourceline if self.elem is not None else None
+        """The element's line in ``source`` (None for a device virtaddr adds, or when the lines
+        are not the input's)."""
+        elem = self.elem
+        return elem.sourceline if elem is not None and self.lines_known else None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         if self.elem is None:
@@ -175,11 +190,12 @@ class Device:
         name = f"{t} {kind}".strip()
         return f"{name} #{self.seq}" if self.seq else name
 
-    def error(self, message: str) -> AddressError:
-        return AddressError(message, line=self.line, device=self.describe())
+    def error(self, message: str) -> Problem:
+        """An error about this device, located: its source, its line and its name."""
+        return Problem(ERROR, message, self.line, self.describe(), self.source)
 
     # ---------------------------------------------------------------- addresses
-    def read_address(self) -> list[AddressError]:
+    def read_address(self) -> list[Problem]:
         """Parse the ``<address>`` child into ``addr_type``/``addr``; return the problems."""
         el = self.child("address")
         if el is None:
@@ -193,7 +209,7 @@ class Device:
             return [self.error(f"unknown address type '{atype}'")]
         self.addr_type = atype
         addr: dict[str, Any] = {}
-        errors: list[AddressError] = []
+        errors: list[Problem] = []
         auto = atype in _AUTO_BASE
         fields = ADDRESS_FIELDS[atype]
         if atype == "dimm":
@@ -277,7 +293,7 @@ class Device:
 
 def _check_other_arch_address(
     dev: Device, atype: str, addr: dict[str, Any], el: etree._Element
-) -> list[AddressError]:
+) -> list[Problem]:
     """libvirt's parse-time checks of ccw and spapr-vio addresses."""
     if atype == "spapr-vio":
         reg = addr.get("reg")
@@ -300,7 +316,7 @@ def _check_other_arch_address(
     return []
 
 
-def _read_zpci(dev: Device, addr: dict[str, Any], el: etree._Element) -> list[AddressError]:
+def _read_zpci(dev: Device, addr: dict[str, Any], el: etree._Element) -> list[Problem]:
     """The ``<zpci uid fid>`` child of a PCI address into ``addr['zpci']`` (absent ids left out)."""
     zpci = next((c for c in el if local(c.tag) == "zpci"), None)
     if zpci is None:

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.machine import Machine
+from virtaddr.libvirt.problems import ERROR, Problem
 
 # The order in which libvirt visits "all devices" (its device walk).
 WALK_ORDER = (
@@ -44,9 +45,15 @@ _LIST_TO_TAG = {"net": "interface"}
 
 
 class Domain:
-    """The devices of one ``<domain>``, in libvirt's list orders, plus the machine."""
+    """The devices of one ``<domain>``, in libvirt's list orders, plus the machine.
 
-    def __init__(self, tree: etree._ElementTree, source: str | None = None) -> None:
+    ``source`` names the input in every problem found in the domain; ``lines_known=False`` for a
+    tree modified in memory, whose source lines would point to no input's (a hotplug's re-run).
+    """
+
+    def __init__(
+        self, tree: etree._ElementTree, source: str | None = None, *, lines_known: bool = True
+    ) -> None:
         root = tree.getroot()
         if local(root.tag) != "domain":
             raise UnusableInput(
@@ -55,6 +62,7 @@ class Domain:
         self.tree = tree
         self.root = root
         self.source = source
+        self.lines_known = lines_known
         self.ns = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else None
         os_type = self._find(root, "os", "type")
         arch = os_type.get("arch", "") if os_type is not None else ""
@@ -63,7 +71,7 @@ class Domain:
         self.devices_elem = self._find(root, "devices")
         self.lists: dict[str, list[Device]] = {name: [] for name in WALK_ORDER}
         self.added: list[Device] = []
-        self.problems: list[AddressError] = []
+        self.problems: list[Problem] = []  # of the <address> elements, as read
         self._disk_max: dict[str | None, int] = {}  # per bus: highest disk name index so far
         if self.devices_elem is not None:
             self._collect()
@@ -89,6 +97,7 @@ class Domain:
         iface_hostdevs: list[Device] = []
         lists = self.lists
         problems = self.problems
+        source, lines_known = self.source, self.lines_known
         for el in self.devices_elem:
             tag = el.tag
             if tag.__class__ is not str:
@@ -98,7 +107,7 @@ class Domain:
             name = _TAG_TO_LIST.get(tag)
             if name is None:
                 continue
-            dev = Device(tag, el)
+            dev = Device(tag, el, source, lines_known)
             dev.seq = counters[tag] = counters.get(tag, 0) + 1
             found = dev.read_address()
             if found:
@@ -200,10 +209,18 @@ class Domain:
                 return c
         return None
 
+    def view(self, elem: etree._Element) -> Device:
+        """A device over ``elem`` (an element of ``<devices>``), outside the lists."""
+        return Device(local(elem.tag), elem, self.source, self.lines_known)
+
+    def error(self, message: str, line: int | None = None) -> Problem:
+        """An error about the domain itself (no device), at ``line`` when it is known."""
+        return Problem(ERROR, message, line if self.lines_known else None, None, self.source)
+
     # ---------------------------------------------------------------- changes
     def add_device(self, tag: str, attrs: list[tuple[str, str]], *, append: bool = True) -> Device:
         """A device libvirt adds: appended to its list (controllers too, as libvirt does)."""
-        dev = Device(tag)
+        dev = Device(tag, None, self.source)
         dev.attrs = list(attrs)
         name = _TAG_TO_LIST[tag]
         if append:

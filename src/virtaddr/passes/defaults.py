@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.machine import S390_ARCHES, X86_ARCHES
+from virtaddr.libvirt.problems import Problem
 
 USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 ROOT_MODELS = ("pci-root", "pcie-root")
@@ -15,7 +15,7 @@ _C_INT = re.compile(r"[ \t\n\v\f\r]*([-+]?[0-9]+)", re.ASCII)  # C strtol, base 
 _NAME_PREFIX_BUS = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
 
 
-def read_controller_indexes(domain: Domain) -> list[AddressError]:
+def read_controller_indexes(domain: Domain) -> list[Problem]:
     """Parse every controller's ``index`` (``-1`` where absent); report bad values."""
     errors = []
     for c in domain.lists["controller"]:
@@ -126,7 +126,7 @@ def fill_controller_indexes(domain: Domain) -> None:
         c.index_dirty = True
 
 
-def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
+def check_duplicate_indexes(domain: Domain) -> list[Problem]:
     errors = []
     usb = domain.controllers("usb")
     if len(usb) > 1 and any(c.get("model") == "none" for c in usb):
@@ -155,7 +155,7 @@ def controller_model(c: Device) -> str | None:
     return model if model is not None else c.get("model")
 
 
-def add_default_devices(domain: Domain) -> list[AddressError]:
+def add_default_devices(domain: Domain) -> list[Problem]:
     """USB controller 0, SATA 0 (q35), the PCI root, the memballoon."""
     errors = check_console_targets(domain)
     if errors:
@@ -178,7 +178,7 @@ def add_default_devices(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def check_console_targets(domain: Domain) -> list[AddressError]:
+def check_console_targets(domain: Domain) -> list[Problem]:
     """Only the first console may be of serial type (libvirt's console compat, post-parse, where
     a console without a target type is still of serial type on every architecture)."""
     for console in domain.lists["console"][1:]:
@@ -187,7 +187,7 @@ def check_console_targets(domain: Domain) -> list[AddressError]:
     return []
 
 
-def _ensure_pci_root(domain: Domain, root_model: str) -> list[AddressError]:
+def _ensure_pci_root(domain: Domain, root_model: str) -> list[Problem]:
     """Add the machine's PCI root as index 0, or refuse an index 0 of another model."""
     root = domain.controller("pci", 0)
     if root is None:
@@ -284,11 +284,11 @@ def default_scsi_model(domain: Domain) -> str:
     return _DEFAULT_SCSI.get(domain.machine.family, "lsilogic")
 
 
-def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
+def add_default_devices_other_arch(domain: Domain) -> list[Problem]:
     """The devices libvirt adds on ARM/RISC-V ``virt``, ``vexpress``, pSeries and s390-ccw."""
     machine = domain.machine
     family = machine.family
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     if family == "pseries" and domain.controller("usb", 0) is None:
         add_controller(domain, "usb", 0, "qemu-xhci")
     root_model = {"virt": "pcie-root", "pseries": "pci-root", "s390-ccw": "pci-root"}.get(family)

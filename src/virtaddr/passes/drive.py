@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import (
     controller_model,
     default_scsi_model,
@@ -32,7 +32,7 @@ _SCSI_MAX_UNIT = {
 }
 
 
-def drive_address_from_name(disk: Device) -> AddressError | None:
+def drive_address_from_name(disk: Device) -> Problem | None:
     """Give a disk on a drive bus with no address the address its target name implies."""
     bus = disk.bus
     if bus not in _NAME_LAYOUT or disk.addr_type is not None:
@@ -63,7 +63,7 @@ def _is_scsi_hostdev(h: Device) -> bool:
     )
 
 
-def assign_drive_addresses(domain: Domain) -> list[AddressError]:
+def assign_drive_addresses(domain: Domain) -> list[Problem]:
     """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order)."""
     errors = []
     disk_keys: set[tuple[int, int, int, int]] = set()  # the drive addresses of SCSI disks
@@ -135,13 +135,13 @@ def add_hostdev_scsi_controllers(domain: Domain) -> None:
     maybe_add_hostdev_scsi_controllers(domain, domain.lists["hostdev"], default_scsi_model(domain))
 
 
-def disk_validation_errors(domain: Domain) -> list[AddressError]:
+def disk_validation_errors(domain: Domain) -> list[Problem]:
     """Each disk's first problem in libvirt's per-device validation, in device-walk order.
 
     A disk without ``<target dev>`` is left out: libvirt's generic check refuses it first
     (:func:`virtaddr.passes.parse_checks.missing_target`).
     """
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     for d in domain.lists["disk"]:
         name = d.child_get("target", "dev")
         if name is None:
@@ -157,9 +157,9 @@ def disk_validation_errors(domain: Domain) -> list[AddressError]:
 
 def check_drive_addresses(
     domain: Domain, *, duplicates: bool = True, disks: tuple[Device, ...] | None = None
-) -> list[AddressError]:
+) -> list[Problem]:
     """The define-time validation of drive addresses (libvirt stops at the first)."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
     for d in domain.lists["disk"] if disks is None else disks:
         bus = d.bus
@@ -188,9 +188,9 @@ def check_drive_addresses(
 
 def _drive_limit_errors(
     domain: Domain, d: Device, bus: str, a: tuple[int, int, int, int]
-) -> list[AddressError]:
+) -> list[Problem]:
     """What the driver refuses in the drive address ``a`` of a disk on ``bus``, in its order."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     if bus == "scsi":
         if a[1] != 0:
             errors.append(d.error("SCSI controller only supports 1 bus"))
@@ -220,7 +220,7 @@ def _drive_limit_errors(
 _HARDDISK_PREFIXES = ("hd", "sd", "vd", "xvd", "ubd")
 
 
-def _disk_error(disk: Device, bus: str, name: str | None) -> AddressError | None:
+def _disk_error(disk: Device, bus: str, name: str | None) -> Problem | None:
     """The problem that ends a disk's validation before its drive address is looked at (``name``
     is its ``<target dev>``): an address of another type on a drive bus; then libvirt's generic
     disk validation of bus and name against the device kind (a floppy only on fdc, nothing else

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import controller_model
 
 VIRTIO_NET_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
@@ -47,7 +47,7 @@ def virtio_devices(domain: Domain, *, ccw: bool) -> Iterator[Device]:
             yield d
 
 
-def assign_virtio_mmio(domain: Domain) -> list[AddressError]:
+def assign_virtio_mmio(domain: Domain) -> list[Problem]:
     family = domain.machine.family
     if family not in ("virt", "vexpress"):
         return []

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import local
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ensure_controllers
 
 
-def assign_smartcards(domain: Domain) -> list[AddressError]:
+def assign_smartcards(domain: Domain) -> list[Problem]:
     """Smartcards without an address go to ccid controller 0, next slot; controllers are added."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     cards = domain.lists["smartcard"]
     for card in cards:
         if card.addr_type not in (None, "ccid"):
@@ -35,7 +35,7 @@ def assign_smartcards(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def assign_dimm_slots(domain: Domain) -> list[AddressError]:
+def assign_dimm_slots(domain: Domain) -> list[Problem]:
     """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>."""
     max_mem = domain._find(domain.root, "maxMemory")
     mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
@@ -43,7 +43,7 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
         return _memory_hotplug_errors(domain, max_mem is not None)
     slots_text = max_mem.get("slots", "0")
     nslots = int(slots_text) if slots_text.isdigit() else 0
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     used: set[int] = set()
     for m in mems:
         if m.addr_type == "dimm":
@@ -73,7 +73,7 @@ def assign_dimm_slots(domain: Domain) -> list[AddressError]:
     return errors or _memory_hotplug_errors(domain, True)
 
 
-def _memory_hotplug_errors(domain: Domain, hotplug: bool) -> list[AddressError]:
+def _memory_hotplug_errors(domain: Domain, hotplug: bool) -> list[Problem]:
     """QEMU's domain validation of memory devices, after every address is assigned: none at all
     without ``<maxMemory>``, a virtio-pmem or virtio-mem device only at a PCI address."""
     mems = [m for m in domain.lists["memory"] if m.get("model") != "sgx-epc"]
@@ -107,7 +107,7 @@ def _union_base(atype: str, addr: dict[str, Any]) -> int:
     return int(words[2]) | int(words[3]) << 32
 
 
-def console_follows_serial(domain: Domain) -> list[AddressError]:
+def console_follows_serial(domain: Domain) -> list[Problem]:
     """The first console of the input, when it is the copy of serial 0, shows serial 0's
     address as libvirt stores it (a usb-serial's USB port, a pci-serial's PCI address). One
     that only virtaddr adds (libvirt's parse-time copy on other architectures) is left alone:
@@ -125,8 +125,8 @@ def console_follows_serial(domain: Domain) -> list[AddressError]:
     return []
 
 
-def check_machine_controllers(domain: Domain) -> list[AddressError]:
-    errors: list[AddressError] = []
+def check_machine_controllers(domain: Domain) -> list[Problem]:
+    errors: list[Problem] = []
     ides = domain.controllers("ide")
     if ides and domain.machine.is_q35:
         errors.append(
@@ -138,7 +138,7 @@ def check_machine_controllers(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def check_zpci(domain: Domain) -> list[AddressError]:
+def check_zpci(domain: Domain) -> list[Problem]:
     """Only s390 QEMU has zPCI: elsewhere a ``<zpci>`` inside a PCI address is refused."""
     if domain.machine.family == "s390-ccw":
         return []

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtaddr.errors import AddressError, OutOfPool
+from virtaddr.errors import OutOfPool
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ROOT_MODELS, USB2_MODELS, add_controller, controller_model
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import (
@@ -52,7 +53,7 @@ class PciPass:
         self.pseries = family == "pseries"
         self.zpci = ZpciIds(domain) if family == "s390-ccw" else None
         self.flags = Flags(pcie=self.pcie)
-        self.errors: list[AddressError] = []
+        self.errors: list[Problem] = []
         self.dry = True
         self.buses = PciBusSet()
         flags_of = self.flags.of
@@ -60,7 +61,7 @@ class PciPass:
             d.pci_flags = flags_of(d)
 
     # ---------------------------------------------------------------- driver
-    def run(self) -> list[AddressError]:
+    def run(self) -> list[Problem]:
         try:
             if not self.domain.machine.has_pci:
                 self._no_pci_buses()
@@ -73,7 +74,7 @@ class PciPass:
         return self.errors
 
     def _fail(self, dev: Device | None, message: str) -> PlacementFailed:
-        err = dev.error(message) if dev is not None else AddressError(message)
+        err = dev.error(message) if dev is not None else self.domain.error(message)
         self.errors.append(err)
         return PlacementFailed()
 
@@ -324,7 +325,7 @@ class PciPass:
         """Whether the explicit-address collection reserves ``d``'s address itself."""
         return not self._skip_collect(d)
 
-    def explicit_error(self, d: Device, addr: PciAddr, flags: int) -> AddressError | None:
+    def explicit_error(self, d: Device, addr: PciAddr, flags: int) -> Problem | None:
         """libvirt's objection to ``d`` explicitly at ``addr`` on the current buses, if any."""
         try:
             self._check_explicit(d, addr, flags)
@@ -672,8 +673,8 @@ def _set_pci(dev: Device, addr: PciAddr, *, multifunction: bool = False) -> None
     dev.adopt_address("pci", values)
 
 
-def assign_pci_addresses(domain: Domain) -> list[AddressError]:
+def assign_pci_addresses(domain: Domain) -> list[Problem]:
     try:
         return PciPass(domain).run()
     except OutOfPool as exc:  # an explicit address outside every bus's slot range
-        return [AddressError(str(exc))]
+        return [domain.error(str(exc))]

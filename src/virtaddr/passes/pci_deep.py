@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import add_controller, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr
@@ -58,7 +58,7 @@ _SWITCH_PORTS = 32
 _RETRIES = 64
 
 
-def assign_pci_addresses_deep(domain: Domain) -> list[AddressError]:
+def assign_pci_addresses_deep(domain: Domain) -> list[Problem]:
     return DeepPciPass(domain).run()
 
 

@@ -17,8 +17,9 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes import (
     arch_checks,
     ccw,
@@ -56,7 +57,7 @@ __all__ = [
     "run_pipeline",
 ]
 
-Growth = Callable[[Domain], list[AddressError]]
+Growth = Callable[[Domain], list[Problem]]
 """The PCI stage: places every PCI device, adding the buses it needs."""
 
 LIBVIRT_GROWTH: Growth = pci.assign_pci_addresses
@@ -85,17 +86,17 @@ class Stage(NamedTuple):
     """One step of define: its name, what it does, and whether an attach runs it too."""
 
     name: str
-    run: Callable[[Run], list[AddressError]]
+    run: Callable[[Run], list[Problem]]
     at_define: bool = True
     at_attach: bool = True
 
 
 def _on_domain(
-    step: Callable[[Domain], list[AddressError] | None],
-) -> Callable[[Run], list[AddressError]]:
+    step: Callable[[Domain], list[Problem] | None],
+) -> Callable[[Run], list[Problem]]:
     """A stage from a step of the domain alone; a step that returns nothing finds no problem."""
 
-    def stage(run: Run) -> list[AddressError]:
+    def stage(run: Run) -> list[Problem]:
         return step(run.domain) or []
 
     stage.__name__ = step.__name__
@@ -103,22 +104,22 @@ def _on_domain(
     return stage
 
 
-def _parse(run: Run) -> list[AddressError]:
+def _parse(run: Run) -> list[Problem]:
     return parse_checks.parse_errors(run.domain) or run.domain.problems
 
 
-def _address_misfits(run: Run) -> list[AddressError]:
+def _address_misfits(run: Run) -> list[Problem]:
     """Addresses of a type libvirt refuses for the device: judged now, as written; those the
     parser refuses are reported here, the others at device validation."""
     run.misfits = address_misfits(run.domain)
     return run.misfits.at_parse
 
 
-def _grow_pci(run: Run) -> list[AddressError]:
+def _grow_pci(run: Run) -> list[Problem]:
     return run.growth(run.domain)
 
 
-def _device_validation(run: Run) -> list[AddressError]:
+def _device_validation(run: Run) -> list[Problem]:
     """libvirt's device validation, after every address is assigned: missing targets, drive
     addresses, address misfits and IDE controllers, met in walk order; then smartcards."""
     domain = run.domain
@@ -171,33 +172,33 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def run_stages(run: Run) -> list[AddressError]:
+def run_stages(run: Run) -> list[Problem]:
     """Run :data:`STAGES` in order (those an attach runs, for an attach); stop at the first
     stage that finds a problem, as libvirt does."""
     for stage in STAGES:
         if stage.at_attach if run.attach else stage.at_define:
-            errors = stage.run(run)
-            if errors:
-                return errors
+            problems = stage.run(run)
+            if problems:
+                return problems
     return []
 
 
 def run_pipeline(
     tree: etree._ElementTree, *, source: str | None = None, growth: Growth = LIBVIRT_GROWTH
 ) -> AssignResult:
-    """Define ``tree``'s domain: every stage, then the new addresses and controllers written."""
+    """Define ``tree``'s domain: every stage, then the new addresses and controllers written.
+
+    Every problem names ``source``: the domain and its devices make them located.
+    """
     domain = Domain(tree, source)
     require_supported_guest(domain, source)
-    errors = run_stages(Run(domain, growth))
-    for e in errors:
-        if e.source is None:
-            e.source = source
-    if not errors:
+    problems = run_stages(Run(domain, growth))
+    if not problems:
         writeback.write_back(domain)
-    return AssignResult(tree, errors)
+    return AssignResult(tree, problems)
 
 
-def rerun_stages(domain: Domain) -> list[AddressError]:
+def rerun_stages(domain: Domain) -> list[Problem]:
     """The stages again on a stored domain with a device attached or detached (``--config``)."""
     return run_stages(Run(domain, attach=True))
 
@@ -207,8 +208,8 @@ def assign_deep(tree: etree._ElementTree, *, source: str | None = None) -> Assig
     trial = run_pipeline(copy.deepcopy(tree), source=source)
     if trial.ok:
         return run_pipeline(tree, source=source)
-    if not any(m in e.message for e in trial.errors for m in pci_deep.CAPACITY_MESSAGES):
-        return AssignResult(tree, trial.errors)
+    if not any(m in p.message for p in trial.problems for m in pci_deep.CAPACITY_MESSAGES):
+        return AssignResult(tree, trial.problems)
     return run_pipeline(tree, source=source, growth=DEEP_GROWTH)
 
 

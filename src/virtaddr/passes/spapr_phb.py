@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import controller_model
 
 PHB_MODEL_NAME = "spapr-pci-host-bridge"
@@ -15,7 +15,7 @@ def written_target_index(c: Device) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
 
 
-def check_phb_target_indexes(ctrls: list[Device]) -> AddressError | None:
+def check_phb_target_indexes(ctrls: list[Device]) -> Problem | None:
     """Target index 0 belongs to the PHB with controller index 0, and only to it."""
     for c in ctrls:
         if controller_model(c) != "pci-root":
@@ -33,7 +33,7 @@ def check_phb_target_indexes(ctrls: list[Device]) -> AddressError | None:
     return None
 
 
-def fill_phb_defaults(ctrls: list[Device]) -> AddressError | None:
+def fill_phb_defaults(ctrls: list[Device]) -> Problem | None:
     """<model name> and <target index> of each PHB, in controller order as libvirt fills them.
 
     A PHB is recognised (for target indexes in use) only once its model name is known, so a

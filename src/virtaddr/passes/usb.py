@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.libvirt.usbport import MAX_DEPTH, format_usb_port
 from virtaddr.passes.defaults import controller_model
 
@@ -72,9 +72,9 @@ class UsbPass:
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
         self.buses: dict[int, _Hub] = {}
-        self.errors: list[AddressError] = []
+        self.errors: list[Problem] = []
 
-    def run(self) -> list[AddressError]:
+    def run(self) -> list[Problem]:
         devices = list(usb_devices(self.domain))
         ctrls = self.domain.controllers("usb")
         for c in ctrls:
@@ -187,5 +187,5 @@ class UsbPass:
         self.errors.append(d.error("No free USB ports"))
 
 
-def assign_usb_addresses(domain: Domain) -> list[AddressError]:
+def assign_usb_addresses(domain: Domain) -> list[Problem]:
     return UsbPass(domain).run()

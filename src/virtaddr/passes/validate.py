@@ -11,10 +11,10 @@ are judged on the addresses as written, before any pass changes them.
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import WALK_ORDER, Domain
 from virtaddr.libvirt.machine import ARM_ARCHES
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.ccw import ccw_misfits
 from virtaddr.passes.defaults import input_bus
 
@@ -38,8 +38,8 @@ class AddressMisfits:
     __slots__ = ("at_parse", "at_validation")
 
     def __init__(self) -> None:
-        self.at_parse: list[AddressError] = []
-        self.at_validation: list[AddressError] = []
+        self.at_parse: list[Problem] = []
+        self.at_validation: list[Problem] = []
 
 
 def address_misfits(domain: Domain) -> AddressMisfits:
@@ -68,7 +68,7 @@ _USB_DISABLED = {
 _ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
 
-def kind_parse_errors(domain: Domain) -> list[AddressError]:
+def kind_parse_errors(domain: Domain) -> list[Problem]:
     """The first of these parser refusals, in libvirt's parse order of the kinds: USB companion
     controllers (ich9-uhci) with no other USB controller; a USB input, USB host device or USB hub
     when USB is disabled. (A second watchdog, IOMMU or vsock device:
@@ -97,7 +97,7 @@ def usb_disabled(domain: Domain) -> bool:
     return bool(usb) and all(c.get("model") == "none" for c in usb)
 
 
-def usb_disabled_error(domain: Domain, dev: Device) -> AddressError | None:
+def usb_disabled_error(domain: Domain, dev: Device) -> Problem | None:
     """The parser's refusal of ``dev`` (a USB input, host device or hub) when USB is disabled."""
     tag = dev.tag
     if dev.elem is None or tag not in _USB_DISABLED or not usb_disabled(domain):
@@ -111,11 +111,11 @@ def usb_disabled_error(domain: Domain, dev: Device) -> AddressError | None:
     return dev.error(_USB_DISABLED[tag]) if wanted else None
 
 
-def machine_misfits(domain: Domain) -> list[AddressError]:
+def machine_misfits(domain: Domain) -> list[Problem]:
     """IOMMU and NVRAM devices and CCW addresses refused by device validation for the machine
     (libvirt's generic check of the IOMMU's address, then QEMU's of the machine, ACPI and
     address type), each kind in walk order."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     machine = domain.machine
     arm_virt = machine.family == "virt" and machine.arch in ARM_ARCHES
     for dev in domain.lists["iommu"]:
@@ -144,12 +144,12 @@ def machine_misfits(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def video_misfits(domain: Domain) -> list[AddressError]:
+def video_misfits(domain: Domain) -> list[Problem]:
     """Videos device validation refuses (after the device defaults): a 'none' video next to
     another one; a secondary video of a model other than qxl or virtio (the first video is the
     primary one)."""
     videos = domain.lists["video"]
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     for n, v in enumerate(videos):
         model = v.model
         if model == "none" and len(videos) > 1:
@@ -160,7 +160,7 @@ def video_misfits(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def in_walk_order(errors: list[AddressError]) -> list[AddressError]:
+def in_walk_order(errors: list[Problem]) -> list[Problem]:
     """``errors`` (each in walk order within its kind) sorted by the device kind of each, in
     libvirt's device walk, where its per-device validation meets them."""
     if len(errors) < 2:
@@ -169,7 +169,7 @@ def in_walk_order(errors: list[AddressError]) -> list[AddressError]:
     return sorted(errors, key=lambda e: rank.get((e.device or "").split(" ", 1)[0], len(rank)))
 
 
-def check_smartcard_count(domain: Domain) -> list[AddressError]:
+def check_smartcard_count(domain: Domain) -> list[Problem]:
     """libvirt refuses more than one smartcard (even when every one is at ccid 0:0)."""
     cards = domain.lists["smartcard"]
     if len(cards) < 2:
@@ -177,9 +177,9 @@ def check_smartcard_count(domain: Domain) -> list[AddressError]:
     return [cards[1].error("this QEMU binary lacks multiple smartcard support")]
 
 
-def address_type_errors(domain: Domain) -> list[AddressError]:
+def address_type_errors(domain: Domain) -> list[Problem]:
     """One error per device whose ``<address>`` type libvirt refuses for that device."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     arch = domain.machine.arch
     for devices in domain.lists.values():
         for dev in devices:

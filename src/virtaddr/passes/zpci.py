@@ -8,10 +8,11 @@ device-walk order. PCI controllers libvirt adds while placing get none, characte
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError, Collision
+from virtaddr.errors import Collision
 from virtaddr.kinds import zpci
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 
 _CHARDEVS = ("serial", "parallel", "channel", "console")
 
@@ -46,7 +47,7 @@ class ZpciIds:
             ids = dict(d.addr.get("zpci", {}))
         return dict(ids)
 
-    def _ensure(self, d: Device, ids: dict[str, int]) -> AddressError | None:
+    def _ensure(self, d: Device, ids: dict[str, int]) -> Problem | None:
         """Fill the missing ids (lowest free) and reserve both; libvirt's message on a clash."""
         for name, space in (("uid", self.uids), ("fid", self.fids)):
             if name not in ids:
@@ -64,7 +65,7 @@ class ZpciIds:
         d.addr_dirty = True
         return None
 
-    def collect(self) -> AddressError | None:
+    def collect(self) -> Problem | None:
         """The devices that give at least one id, in device-walk order."""
         self._reset()
         for d in self.domain.walk():
@@ -77,7 +78,7 @@ class ZpciIds:
                     return error
         return None
 
-    def assign_placed(self) -> AddressError | None:
+    def assign_placed(self) -> Problem | None:
         """Both ids for the PCI devices that have none, in device-walk order."""
         for d in self.domain.walk():
             if self._capable(d) and not self._ids(d):
