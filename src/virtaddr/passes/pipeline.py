@@ -29,7 +29,6 @@ from virtaddr.passes import (
     other,
     parse_checks,
     pci,
-    pci_deep,
     spapr,
     usb,
     vserial,
@@ -63,7 +62,15 @@ Growth = Callable[[Domain], list[Problem]]
 LIBVIRT_GROWTH: Growth = pci.assign_pci_addresses
 """libvirt's own: pci-bridges where its first pass can plug them, root ports on the root complex."""
 
-DEEP_GROWTH: Growth = pci_deep.assign_pci_addresses_deep
+
+def _deep_growth(domain: Domain) -> list[Problem]:
+    # imported on use: the module (with its dataclasses) costs every assign ~2 ms otherwise
+    from virtaddr.passes import pci_deep
+
+    return pci_deep.assign_pci_addresses_deep(domain)
+
+
+DEEP_GROWTH: Growth = _deep_growth
 """``--grow deep``: a deeper topology where libvirt's growth gives up (:mod:`.pci_deep`)."""
 
 
@@ -205,6 +212,8 @@ def rerun_stages(domain: Domain) -> list[Problem]:
 
 def assign_deep(tree: etree._ElementTree, *, source: str | None = None) -> AssignResult:
     """libvirt's assignment when it succeeds; the deep strategy when libvirt's growth gives up."""
+    from virtaddr.passes import pci_deep
+
     trial = run_pipeline(copy.deepcopy(tree), source=source)
     if trial.ok:
         return run_pipeline(tree, source=source)
