@@ -10,15 +10,15 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from lxml import etree
 
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.result import AssignResult
 
 if TYPE_CHECKING:
     from virtaddr.hotplug.plan import DeviceInput
-    from virtaddr.passes.problems import Problem
     from virtaddr.profile import HypervisorProfile
     from virtaddr.xmldoc.xmlio import Document
 
@@ -33,16 +33,6 @@ __all__ = [
     "check",
     "plan",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # ``Problem`` (re-exported) loads on first use: ``virtaddr assign`` never needs it, and
-    # its module costs start-up time (P1 in benchmarks/README.md).
-    if name == "Problem":
-        from virtaddr.passes.problems import Problem
-
-        return Problem
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Assigned is a plain class rather than a dataclass: ``@dataclass`` (and its module) would add
@@ -299,7 +289,6 @@ def plan(
     (True, 1)
     """
     from virtaddr.hotplug import plan as planning
-    from virtaddr.passes.problems import Problem
     from virtaddr.passes.versions import rules_for
     from virtaddr.xmldoc import xmlio
 
@@ -310,7 +299,7 @@ def plan(
     inputs = [_device_input(device, n) for n, device in enumerate(devices, 1)]
     run = planning.detach_devices if detach else planning.attach_devices
     result = run(tree, inputs, source=name, rules=rules)
-    problems = tuple(Problem.from_error(error) for error in result.errors)
+    problems = tuple(result.problems)
     if problems:
         return Assigned(None, problems)
     if doc is None:
@@ -372,14 +361,13 @@ def _assign_tree(
     profile: HypervisorProfile | None,
     libvirt: str | None,
 ) -> tuple[Problem, ...]:
-    from virtaddr.passes.problems import Problem
     from virtaddr.passes.versions import rules_for
 
     rules_for(libvirt)  # an unsupported version is refused before the domain is touched
     if profile is not None:
         profile.prepare(tree)
     result = assign_tree(tree, source=source, libvirt=libvirt)
-    problems = [Problem.from_error(error) for error in result.errors]
+    problems = list(result.problems)
     if profile is not None and not problems:
         problems += profile.review(tree, source)
     return tuple(problems)

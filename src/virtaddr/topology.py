@@ -200,7 +200,7 @@ def assigned_topology(
 
     work = copy.deepcopy(tree)
     result = run_pipeline(work, source=source, rules=rules)
-    if result.errors:
+    if not result.ok:
         return None, result.errors
     topo = read_topology(work, source=source)
     if growth:

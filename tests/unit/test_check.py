@@ -20,7 +20,7 @@ from virtaddr.cli import main
 from virtaddr.kinds import pci as pci_kind
 from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import ON_OFF, UINT, USB_PORT
-from virtaddr.passes.problems import Problem
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.versions import LIBVIRT_9_0
 
 REPO = Path(__file__).resolve().parents[2]

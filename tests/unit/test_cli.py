@@ -1,7 +1,7 @@
 """The command line through ``main(argv)``, with a stand-in for the address pipeline.
 
 The stand-in (``fake_pipeline``) gives every ``<disk>`` without an address a PCI address and
-reports an AddressError for every ``<disk>`` whose target is ``bad``; it lets the CLI's own
+reports an error Problem for every ``<disk>`` whose target is ``bad``; it lets the CLI's own
 logic (exit codes, where results go, atomic writes, several inputs) be tested on its own.
 """
 
@@ -19,9 +19,9 @@ from lxml import etree
 import virtaddr
 import virtaddr.api
 from virtaddr import __version__
-from virtaddr.api import AssignResult
+from virtaddr.api import AssignResult, Problem
 from virtaddr.cli import main
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.xmldoc.xmledit import set_address
 
 GOOD = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -76,13 +76,17 @@ def fake_assign_tree(
     root = tree.getroot()
     if root.get("type") == "unusable":
         raise UnusableInput("domain type 'unusable' is not supported", line=1, source=source)
-    errors = []
+    errors: list[Problem] = []
     for disk in root.iter("disk"):
         target = disk.find("target")
         if target is not None and target.get("dev") == "bad":
             errors.append(
-                AddressError(
-                    "no free PCI slot", line=line_of(disk), device="disk bad", source=source
+                Problem(
+                    "error",
+                    "no free PCI slot",
+                    line=line_of(disk),
+                    device="disk bad",
+                    source=source,
                 )
             )
             continue

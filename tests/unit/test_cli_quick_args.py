@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from virtaddr import cli
 from virtaddr.commands.assign import quick_args
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "q35-typical.in.xml"
 
 
 @pytest.mark.parametrize("path", ["domain.xml", "/tmp/a b.xml", "dir/", "x"])
@@ -44,3 +47,23 @@ def test_assign_file_imports_no_argparse() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_assigning_a_domain_imports_no_dataclasses(tmp_path: Path) -> None:
+    # the whole define pipeline (its problems included) without ``dataclasses``, which costs
+    # every process milliseconds (P1): ``--grow deep``'s module loads on use only
+    bad = tmp_path / "bad.xml"
+    bad.write_text(
+        "<domain type='qemu'><name>d</name><memory>65536</memory>"
+        "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+        "<interface type='user'><address type='pci' bus='0' slot='3'/></interface>"
+        "<interface type='user'><address type='pci' bus='0' slot='3'/></interface>"
+        "</devices></domain>"
+    )
+    code = (
+        "import sys; from virtaddr.cli import main; "
+        f"codes = [main(['assign', {str(FIXTURE)!r}]), main(['assign', {str(bad)!r}])]; "
+        "print(codes, sorted({'argparse', 'dataclasses', 'json'} & set(sys.modules)))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.stdout.strip().splitlines()[-1] == "[0, 1] []", run.stdout[-500:] + run.stderr

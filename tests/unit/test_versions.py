@@ -7,7 +7,6 @@ both daemons' answers as checked with ``../shared/oracle/libvirt-assign --libvir
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -54,12 +53,12 @@ def test_one_rules_object_per_version_newest_default() -> None:
     assert rules_for("9.0") is LIBVIRT_9_0
     with pytest.raises(ValueError, match=r"unsupported libvirt version '10\.0'"):
         rules_for("10.0")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         LIBVIRT_9_0.version = "9.1"  # type: ignore[misc]
 
 
 def test_every_switch_is_a_named_field_that_differs_or_is_data() -> None:
-    switches = [f.name for f in dataclasses.fields(LibvirtRules) if f.type == "bool"]
+    switches = [n for n, t in LibvirtRules.__annotations__.items() if t in ("bool", bool)]
     assert switches, "no behaviour switches"
     for name in switches:  # a switch both versions set alike would be dead weight
         assert getattr(LIBVIRT_9_0, name) != getattr(LIBVIRT_11_3, name), name

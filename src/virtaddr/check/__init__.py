@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from virtaddr.libvirt.domain import Domain
-from virtaddr.passes.problems import Problem
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.versions import LibvirtRules
 
 __all__ = ["CheckResult", "check_tree"]
@@ -67,8 +67,8 @@ def check_tree(
     result = CheckResult()
     explicit = ExplicitPass(domain)
     problems = explicit.run()
-    problems += [Problem.from_error(e) for e in parse_checks.every_parse_error(domain)]
-    parse_lines = {e.line for e in domain.problems if e.line is not None}
+    problems += parse_checks.every_parse_error(domain)
+    parse_lines = {p.line for p in domain.problems if p.line is not None}
     problems += address_problems(domain, skip_lines=parse_lines)
 
     assigned = copy.deepcopy(tree)
@@ -77,9 +77,9 @@ def check_tree(
     for p in problems:
         if p.is_error:
             covered |= p.lines
-    for e in outcome.errors[:1]:
-        if e.line is None or e.line not in covered:
-            problems.append(Problem.from_error(e))
+    for p in outcome.problems[:1]:
+        if p.line is None or p.line not in covered:
+            problems.append(p)
     if outcome.ok:
         problems += hotplug_advice(assigned, domain)
     problems += advice(explicit)
@@ -87,15 +87,8 @@ def check_tree(
         found, note = relaxng_problems(tree, source)
         problems += found
         result.notes.append(note)
-    problems = [p if p.source == source else _with_source(p, source) for p in problems]
     result.problems = _ordered(problems)
     return result
-
-
-def _with_source(p: Problem, source: str | None) -> Problem:
-    from dataclasses import replace
-
-    return replace(p, source=source)
 
 
 def _ordered(problems: list[Problem]) -> list[Problem]:

@@ -7,10 +7,10 @@ from lxml import etree
 from virtaddr.check.explicit import ExplicitPass
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import WARNING, Problem
 from virtaddr.passes.defaults import controller_model
 from virtaddr.passes.pci_buses import PciAddr, format_pci
 from virtaddr.passes.pci_flags import INTEGRATED, PCI_DEVICE, PCIE_DEVICE
-from virtaddr.passes.problems import WARNING, Problem
 
 __all__ = ["advice", "hotplug_advice"]
 
@@ -25,7 +25,7 @@ def advice(explicit: ExplicitPass) -> list[Problem]:
     for dev, addr in explicit.pci_explicit:
         if dev.tag == "controller" or addr[1] >= buses.nbuses or _pinned(domain, dev, addr):
             continue
-        flags = int(dev.props.get("pci_flags") or PCI_DEVICE)
+        flags = int(dev.pci_flags or PCI_DEVICE)
         bus = buses.buses[addr[1]]
         if flags & PCI_DEVICE and not flags & PCIE_DEVICE and bus.model in _PCIE_PORTS:
             out.append(

@@ -15,16 +15,16 @@ from collections.abc import Hashable, Iterable
 
 from virtaddr.alloc import AddressKind, AddressSpace
 from virtaddr.check.fit import address_type_errors
-from virtaddr.errors import AddressError, Collision, InvalidAddress, OutOfPool
+from virtaddr.errors import Collision, InvalidAddress, OutOfPool
 from virtaddr.kinds import drive as drive_kind
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import ERROR, Problem, Related
 from virtaddr.passes import defaults, drive, other, vserial
 from virtaddr.passes.defaults import ROOT_MODELS, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import PCI_DEVICE, PCIE_DEVICE, UPSTREAM_PORT
-from virtaddr.passes.problems import ERROR, Problem, Related
 from virtaddr.passes.usb import UsbPass
 
 __all__ = ["ExplicitPass"]
@@ -85,9 +85,10 @@ class ExplicitPass:
         return self.problems
 
     # ---------------------------------------------------------------- reporting
-    def _errors(self, errors: Iterable[AddressError]) -> None:
-        for e in errors:
-            self._add(Problem.from_error(e, code="libvirt"))
+    def _errors(self, problems: Iterable[Problem]) -> None:
+        """libvirt's own problems (code ``libvirt``), as its stages find them."""
+        for p in problems:
+            self._add(p)
 
     def _add(self, problem: Problem) -> None:
         if problem not in self.problems:
@@ -135,7 +136,7 @@ class ExplicitPass:
                 continue
             addr = dev.pci
             assert addr is not None
-            flags = dev.props.get("pci_flags") or PCI_DEVICE
+            flags = dev.pci_flags or PCI_DEVICE
             if addr[0] != 0:
                 self._error(
                     dev,
@@ -199,7 +200,7 @@ class ExplicitPass:
         """One space per drive bus: explicit and name-derived disk addresses, SCSI hostdevs."""
         spaces = {bus: _whole_space(drive_kind.KIND) for bus in _DRIVE_BUSES}
         for d in self.domain.lists["disk"]:
-            bus = d.props.get("bus")
+            bus = d.bus
             if bus in spaces and d.addr_type == "drive":
                 self._drive_reserve(spaces[bus], d)
         for h in self.domain.lists["hostdev"]:
@@ -222,7 +223,7 @@ class ExplicitPass:
         space = AddressSpace.from_dims(("controller", 0, _UINT), ("port", 0, _UINT))
         nports: dict[int, int] = {}
         for c in self.domain.controllers("virtio-serial"):
-            idx, n = c.props["index"], _serial_ports(c)
+            idx, n = c.index, _serial_ports(c)
             if idx in nports or n <= 0:
                 continue
             nports[idx] = n
@@ -348,7 +349,7 @@ def _serial_ports(ctrl: Device) -> int:
 
 def _fixed_place(c: Device, family: str) -> tuple[PciAddr, str] | None:
     """Where libvirt pins controller ``c`` on this machine family, and its message if not there."""
-    ctype, idx = c.get("type"), c.props.get("index")
+    ctype, idx = c.get("type"), c.index
     if family == "pc" and ctype == "ide" and idx == 0:
         return (0, 0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1"
     if family == "pc" and ctype == "usb" and idx == 0 and controller_model(c) == "piix3-uhci":

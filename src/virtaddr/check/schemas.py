@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 
 from virtaddr.libvirt.domain import Domain
-from virtaddr.passes.problems import ERROR, WARNING, Problem
+from virtaddr.libvirt.problems import ERROR, WARNING, Problem
 from virtaddr.xmldoc.names import local
 
 __all__ = ["LIBVIRT_RNG", "SCHEMA_DIR", "address_problems", "relaxng_problems"]

@@ -32,9 +32,9 @@ def growth_gave_up(message: str) -> bool:
     """True when ``message`` is one of libvirt's when its growth gives up: the failures
     ``--grow deep`` handles when there are simply too many devices (see :func:`fits_deeper`:
     the same words also come from a controller that no topology can place)."""
-    from virtaddr.passes.pci_deep import CAPACITY_MESSAGES
+    from virtaddr.passes.pipeline import growth_gave_up as gave_up
 
-    return any(capacity in message for capacity in CAPACITY_MESSAGES)
+    return gave_up(message)
 
 
 def fits_deeper(

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.machine import PPC64_ARCHES, S390_ARCHES, X86_ARCHES
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes import defaults, parse_checks, writeback
 from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
@@ -110,8 +111,8 @@ def attach_devices(
 ) -> AssignResult:
     """The domain in ``tree`` after attaching ``devices`` in order, as ``attach-device --config``.
 
-    ``tree`` is modified in place. The errors name the DEVICE.xml they concern (its ``source``);
-    a problem of the domain itself names ``source``. ``rules``: the libvirt version's
+    ``tree`` is modified in place. The problems of an attach name the DEVICE.xml (its
+    ``source``); a problem of the domain as given names ``source``. ``rules``: the libvirt version's
     (:mod:`virtaddr.passes.versions`; the newest when None).
     """
     return _run(tree, devices, source, _attach_one, rules)
@@ -135,70 +136,68 @@ def _run(
     tree: etree._ElementTree,
     devices: Sequence[DeviceInput],
     source: str | None,
-    step: Callable[[etree._ElementTree, DeviceInput, LibvirtRules | None], list[AddressError]],
+    step: Callable[[etree._ElementTree, DeviceInput, LibvirtRules | None], list[Problem]],
     rules: LibvirtRules | None,
 ) -> AssignResult:
     defined = run_pipeline(tree, source=source, rules=rules)
-    if defined.errors:
+    if not defined.ok:
         return defined
     for device in devices:
-        errors = step(tree, device, rules)
-        if errors:
-            for e in errors:
-                e.source = device.source
-            return AssignResult(tree, errors)
+        problems = step(tree, device, rules)
+        if problems:
+            return AssignResult(tree, problems)
     return AssignResult(tree, [])
 
 
-def _reparse_check(domain: Domain) -> list[AddressError]:
+def _stored_domain(tree: etree._ElementTree, device: DeviceInput) -> Domain:
+    """The domain as stored so far, for attaching or detaching ``device``: what goes wrong is
+    reported against the device's file, at no line (the domain's lines are neither file's once
+    a device was attached or detached)."""
+    return Domain(tree, device.source, lines_known=False)
+
+
+def _reparse_check(domain: Domain) -> list[Problem]:
     """The parse-time checks libvirt runs on the stored domain before each attach or detach.
 
     libvirt works on a copy of the persistent definition made by formatting and parsing it
     again, so what an earlier attach stored past define's checks (a USB controller next to
     ``model='none'``) makes every later attach or detach fail. Reads the controllers' indexes.
     """
-    errors = defaults.read_controller_indexes(domain) or defaults.check_duplicate_indexes(domain)
-    for e in errors:
-        e.line = None
-    return errors
+    return defaults.read_controller_indexes(domain) or defaults.check_duplicate_indexes(domain)
 
 
-def _rerun(tree: etree._ElementTree, rules: LibvirtRules | None) -> list[AddressError]:
-    domain = Domain(tree)
-    errors = rerun_stages(domain, rules)
-    if not errors:
+def _rerun(
+    tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
+) -> list[Problem]:
+    domain = _stored_domain(tree, device)
+    problems = rerun_stages(domain, rules)
+    if not problems:
         writeback.write_back(domain)
-    for e in errors:
-        e.line = None  # a line of the domain as modified so far: neither input file's
-    return errors
+    return problems
 
 
-def _parse_problems(device: DeviceInput, parsed: Device) -> list[AddressError]:
-    """What libvirt's device parser rejects, before any attach or detach check: a controller's
-    bad ``index``, then a bad ``<address>``. Sets ``parsed.props["index"]`` for a controller."""
+def _as_written(device: DeviceInput) -> Device:
+    """The device as its file has it: problems found in it point into that file."""
+    return Device(local(device.element.tag), device.element, device.source)
+
+
+def _parse_problems(device: DeviceInput, parsed: Device) -> list[Problem]:
+    """What libvirt's device parser rejects in ``parsed`` (the device as its file has it, see
+    :func:`_as_written`), before any attach or detach check: a controller's bad ``index``, then
+    a bad ``<address>``. Sets ``parsed.index`` for a controller."""
     if parsed.tag == "controller":
-        parsed.props["index"], message = parse_controller_index(parsed.get("index"))
+        parsed.index, message = parse_controller_index(parsed.get("index"))
         if message is not None:
             return _failure(device, message)
     refused = parse_checks.device_parse_error(parsed)
     if refused is not None:
         return _failure(device, refused.message)
-    problems = parsed.read_address()
-    line = device.element.sourceline
-    for problem in problems:
-        problem.line = line if isinstance(line, int) else None
-    return problems
+    return parsed.read_address()
 
 
-def _failure(device: DeviceInput, message: str) -> list[AddressError]:
-    line = device.element.sourceline
-    return [
-        AddressError(
-            message,
-            line=line if isinstance(line, int) else None,
-            device=Device(local(device.element.tag), device.element).describe(),
-        )
-    ]
+def _failure(device: DeviceInput, message: str) -> list[Problem]:
+    """libvirt's refusal of ``device``, named as written (a controller by its index attribute)."""
+    return [_as_written(device).error(message)]
 
 
 # ---------------------------------------------------------------------------- attach
@@ -206,16 +205,19 @@ def _failure(device: DeviceInput, message: str) -> list[AddressError]:
 
 def _attach_one(
     tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
-) -> list[AddressError]:
-    domain = Domain(tree)
-    errors = _reparse_check(domain)
-    if errors:
-        return errors
-    tag = local(device.element.tag)
-    new = Device(tag, _copy_for_insertion(device.element))
-    problems = _parse_problems(device, new)
+) -> list[Problem]:
+    domain = _stored_domain(tree, device)
+    problems = _reparse_check(domain)
     if problems:
         return problems
+    tag = local(device.element.tag)
+    parsed = _as_written(device)
+    problems = _parse_problems(device, parsed)
+    if problems:
+        return problems
+    new = Device(tag, _copy_for_insertion(device.element), device.source, lines_known=False)
+    new.index = parsed.index
+    new.addr_type, new.addr = parsed.addr_type, parsed.addr
     refused = parse_checks.missing_target(new)  # the attached device is validated at parse
     if refused is not None:
         return _failure(device, refused.message)
@@ -230,7 +232,7 @@ def _attach_one(
     if message:
         return _failure(device, message)
     _insert(domain, new)
-    return _rerun(tree, rules)
+    return _rerun(tree, device, rules)
 
 
 def _device_validation(domain: Domain, new: Device) -> str | None:
@@ -284,8 +286,8 @@ def _attach_check(domain: Domain, new: Device) -> str | None:
         for d in domain.lists["disk"]:
             if name is not None and d.child_get("target", "dev") == name:
                 return f"Requested operation is not valid: target {name} already exists"
-        new.props["bus"] = disk_bus(new)
-        if new.props["bus"] == "scsi":
+        new.bus = disk_bus(new)
+        if new.bus == "scsi":
             return _scsi_address_in_use(domain, new)
     elif new.tag == "controller":
         return _controller_check(domain, new)
@@ -307,7 +309,7 @@ def _memory_slot_check(domain: Domain) -> str | None:
 def _scsi_address_in_use(domain: Domain, new: Device) -> str | None:
     probe = Device("disk", new.elem)
     probe.read_address()
-    probe.props["bus"] = "scsi"
+    probe.bus = "scsi"
     if drive_address_from_name(probe) is not None or probe.addr_type != "drive":
         return None
     key = _drive_key(probe)
@@ -325,7 +327,7 @@ def _drive_key(d: Device) -> tuple[int, int, int, int]:
 
 
 def _controller_check(domain: Domain, new: Device) -> str | None:
-    ctype, index = new.get("type") or "ide", new.props["index"]
+    ctype, index = new.get("type") or "ide", new.index
     if index != -1 and domain.controller(ctype, index) is not None:
         return f"Requested operation is not valid: controller index='{index}' already exists"
     if ctype == "ide":  # the device's validation: define's machine checks (other.py)
@@ -403,13 +405,13 @@ def _qualify(domain: Domain, name: str) -> str:
 
 def _detach_one(
     tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
-) -> list[AddressError]:
-    domain = Domain(tree)
-    errors = _reparse_check(domain)
-    if errors:
-        return errors
+) -> list[Problem]:
+    domain = _stored_domain(tree, device)
+    problems = _reparse_check(domain)
+    if problems:
+        return problems
     tag = local(device.element.tag)
-    wanted = Device(tag, device.element)
+    wanted = _as_written(device)
     problems = _parse_problems(device, wanted)
     if problems:
         return problems
@@ -421,7 +423,7 @@ def _detach_one(
     if found is None or found.elem is None:
         return _failure(device, message)
     remove_element(found.elem)
-    return _rerun(tree, rules)
+    return _rerun(tree, device, rules)
 
 
 def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:
@@ -447,7 +449,7 @@ def _find_match(domain: Domain, wanted: Device) -> tuple[Device | None, str]:
             f"'{shown}' and alias '(<null>)'"
         )
     if tag == "controller":
-        index = wanted.props["index"]
+        index = wanted.index
         found = domain.controller(wanted.get("type") or "", index) if index != -1 else None
         return found, "" if found is not None else not_present
     if tag in ("channel", "console", "serial", "parallel"):

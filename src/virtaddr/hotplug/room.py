@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from virtaddr.errors import AddressError
+from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.passes.result import AssignResult
 from virtaddr.passes.versions import LibvirtRules
 from virtaddr.topology import Topology, read_topology
@@ -49,7 +49,7 @@ def add_hotplug_room(
         return assign(t) if assign is not None else run_pipeline(t, source=source, rules=rules)
 
     result = run(tree)
-    if result.errors:
+    if not result.ok:
         return result
     for _ in range(_ROUNDS):
         topo = read_topology(tree, source=source)
@@ -58,25 +58,22 @@ def add_hotplug_room(
             return result
         _add_controllers(tree, topo, models)
         result = run_pipeline(tree, source=source, rules=rules)
-        for error in result.errors:  # libvirt would reject the controllers where they land
-            error.message = f"no room for the added {', '.join(sorted(set(models)))}: " + (
-                error.message
-            )
-        if result.errors:
-            return result
+        if not result.ok:  # libvirt would reject the controllers where they land: say why
+            return AssignResult(tree, [_added_by_us(p, models) for p in result.problems])
     topo = read_topology(tree, source=source)
     if _missing(topo, pcie, pci):
-        return AssignResult(
-            tree,
-            [
-                AddressError(
-                    f"cannot make room for {pcie} PCIe and {pci} conventional PCI hotplug "
-                    f"devices: {topo.room.hotplug_pcie} and {topo.room.hotplug_pci} are free",
-                    source=source,
-                )
-            ],
+        message = (
+            f"cannot make room for {pcie} PCIe and {pci} conventional PCI hotplug devices: "
+            f"{topo.room.hotplug_pcie} and {topo.room.hotplug_pci} are free"
         )
+        return AssignResult(tree, [Problem(ERROR, message, source=source)])
     return result
+
+
+def _added_by_us(problem: Problem, models: list[str]) -> Problem:
+    """libvirt's problem with the controllers added for room, saying they are ours."""
+    added = ", ".join(sorted(set(models)))
+    return problem.replace(message=f"no room for the added {added}: {problem.message}")
 
 
 def _missing(topo: Topology, pcie: int, pci: int) -> list[str]:

@@ -7,10 +7,10 @@ from typing import Any
 
 from lxml import etree
 
-from virtaddr.errors import AddressError
 from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import ON_OFF, UINT, AddressType
 from virtaddr.libvirt.attrs import bad_value_message
+from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.libvirt.usbport import parse_usb_port
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.numbers import parse_uint
@@ -20,8 +20,28 @@ class Device:
     """One device: a view over its ``<element>`` (or a device virtaddr adds, with no element yet).
 
     ``addr_type``/``addr`` hold the address as libvirt sees it at this point of the pipeline;
-    ``addr_dirty`` says it must be written back. ``props`` holds decisions libvirt makes that
-    are not written (effective model, bus, connect flags, ...).
+    ``addr_dirty`` says it must be written back. ``source`` names the input the element comes
+    from and ``lines_known`` says whether its source lines are that input's (not for a domain
+    modified in memory): :meth:`error` makes a problem complete with both.
+
+    The other fields are what libvirt decides about the device on the way, each set by the
+    stage that decides it and read by the later ones (typed slots, not a dict: the PCI pass reads
+    them for every device in its two runs):
+
+    - ``index``: a controller's index as libvirt reads it (``-1`` when absent or bad) or fills it
+      in; ``None`` until the indexes are read, when messages still show the attribute as written.
+    - ``index_dirty``/``model_dirty``: the controller's ``index``/``model`` attribute was filled
+      in, so the write-back writes it.
+    - ``model``: the effective model (controllers, interfaces, videos, memballoons) once the
+      device defaults settled it: libvirt's later rules read that one, never the attribute
+      again; ``None`` before (or when there is none).
+    - ``bus``: a disk's or input's effective bus, worked out once from its element (the drive,
+      USB, PCI and virtio-mmio stages all pick their devices by it).
+    - ``pci_flags``: the connect flags the PCI pass gives the device (``0``: not a PCI device);
+      ``check`` and the deep growth read them too.
+    - ``model_name``/``filled_target``: a PCI controller's ``<model name>`` and ``<target>``
+      attributes libvirt fills in, for the write-back.
+    - ``zpci_ids``: an s390 PCI device's ``uid``/``fid`` once settled (``<zpci>`` written back).
     """
 
     __slots__ = (
@@ -32,20 +52,47 @@ class Device:
         "addr_dirty",
         "addr_type",
         "attrs",
+        "bus",
         "children",
         "elem",
-        "props",
+        "filled_target",
+        "index",
+        "index_dirty",
+        "lines_known",
+        "model",
+        "model_dirty",
+        "model_name",
+        "pci_flags",
         "seq",
+        "source",
         "tag",
+        "zpci_ids",
     )
 
-    def __init__(self, tag: str, elem: etree._Element | None = None) -> None:
+    def __init__(
+        self,
+        tag: str,
+        elem: etree._Element | None = None,
+        source: str | None = None,
+        lines_known: bool = True,
+    ) -> None:
         self.tag = tag
         self.elem = elem
+        self.source = source
+        self.lines_known = lines_known
         self.addr_type: str | None = None
         self.addr: dict[str, Any] = {}
         self.addr_dirty = False
-        self.props: dict[str, Any] = {}
+        # what libvirt decides (see the class docstring)
+        self.index: int | None = None
+        self.index_dirty = False
+        self.model: str | None = None
+        self.model_dirty = False
+        self.bus: str | None = None
+        self.pci_flags = 0
+        self.model_name: str | None = None
+        self.filled_target: dict[str, str] | None = None
+        self.zpci_ids: dict[str, int] | None = None
         # For devices virtaddr adds: attributes and simple children of the new element.
         # (shared empty tuples until set: most devices are read, not added)
         self.attrs: Sequence[tuple[str, str]] = ()
@@ -63,7 +110,10 @@ class Device:
 
     @property
     def line(self) -> int | None:
-        return self.elem.sourceline if self.elem is not None else None
+        """The element's line in ``source`` (None for a device virtaddr adds, or when the lines
+        are not the input's)."""
+        elem = self.elem
+        return elem.sourceline if elem is not None and self.lines_known else None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         if self.elem is None:
@@ -113,17 +163,18 @@ class Device:
             dev = self.child_get("target", "dev")
             return f"disk {dev}" if dev else "disk"
         if t == "controller":
-            idx = self.props.get("index", self.get("index"))
+            idx = self.index if self.index is not None else self.get("index")
             return f"controller {self.get('type')} index {idx}"
         kind = self.get("type") or self.get("model") or ""
         name = f"{t} {kind}".strip()
         return f"{name} #{self.seq}" if self.seq else name
 
-    def error(self, message: str) -> AddressError:
-        return AddressError(message, line=self.line, device=self.describe())
+    def error(self, message: str) -> Problem:
+        """An error about this device, located: its source, its line and its name."""
+        return Problem(ERROR, message, self.line, self.describe(), self.source)
 
     # ---------------------------------------------------------------- addresses
-    def read_address(self) -> list[AddressError]:
+    def read_address(self) -> list[Problem]:
         """Parse the ``<address>`` child into ``addr_type``/``addr``; return the problems."""
         el = self.child("address")
         if el is None:
@@ -138,7 +189,7 @@ class Device:
             return [self.error(f"unknown address type '{atype}'")]
         self.addr_type = atype
         addr: dict[str, Any] = {}
-        errors: list[AddressError] = []
+        errors: list[Problem] = []
         # As the address type declares (virtaddr.kinds): each attribute in libvirt's order, read
         # as libvirt reads it; then the bounds libvirt checks while parsing.
         for attr in spec.attrs:
@@ -212,7 +263,7 @@ class Device:
 
 def _check_ccw_address(
     dev: Device, spec: AddressType, addr: dict[str, Any], el: etree._Element
-) -> list[AddressError]:
+) -> list[Problem]:
     """libvirt's parse-time check of a ccw address: all three fields or none, within bounds,
     as one message with the text of all three."""
     given = [a for a in spec.attrs if a.name in addr]
@@ -230,7 +281,7 @@ def _check_ccw_address(
     return []
 
 
-def _read_zpci(dev: Device, addr: dict[str, Any], el: etree._Element) -> list[AddressError]:
+def _read_zpci(dev: Device, addr: dict[str, Any], el: etree._Element) -> list[Problem]:
     """The ``<zpci uid fid>`` child of a PCI address into ``addr['zpci']`` (absent ids left out)."""
     zpci = next((c for c in el if local(c.tag) == "zpci"), None)
     if zpci is None:

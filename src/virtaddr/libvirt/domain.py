@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.machine import Machine
+from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.xmldoc.names import local, namespace
 
 # The order in which libvirt visits "all devices" (its device walk).
@@ -45,9 +46,15 @@ _LIST_TO_TAG = {"net": "interface"}
 
 
 class Domain:
-    """The devices of one ``<domain>``, in libvirt's list orders, plus the machine."""
+    """The devices of one ``<domain>``, in libvirt's list orders, plus the machine.
 
-    def __init__(self, tree: etree._ElementTree, source: str | None = None) -> None:
+    ``source`` names the input in every problem found in the domain; ``lines_known=False`` for a
+    tree modified in memory, whose source lines would point to no input's (a hotplug's re-run).
+    """
+
+    def __init__(
+        self, tree: etree._ElementTree, source: str | None = None, *, lines_known: bool = True
+    ) -> None:
         root = tree.getroot()
         if local(root.tag) != "domain":
             raise UnusableInput(
@@ -56,6 +63,7 @@ class Domain:
         self.tree = tree
         self.root = root
         self.source = source
+        self.lines_known = lines_known
         self.ns = namespace(root.tag)
         os_type = self._find(root, "os", "type")
         arch = os_type.get("arch", "") if os_type is not None else ""
@@ -67,7 +75,7 @@ class Domain:
         # Where a controller libvirt adds goes: appended (libvirt 9.0), or placed as the parser
         # places a written one (libvirt 11.3: virDomainControllerInsert); the run's rules say.
         self.added_controllers_sorted = False
-        self.problems: list[AddressError] = []
+        self.problems: list[Problem] = []  # of the <address> elements, as read
         self._disk_max: dict[str | None, int] = {}  # per bus: highest disk name index so far
         if self.devices_elem is not None:
             self._collect()
@@ -93,6 +101,7 @@ class Domain:
         iface_hostdevs: list[Device] = []
         lists = self.lists
         problems = self.problems
+        source, lines_known = self.source, self.lines_known
         for el in self.devices_elem:
             tag = el.tag
             if tag.__class__ is not str:
@@ -102,7 +111,7 @@ class Domain:
             name = _TAG_TO_LIST.get(tag)
             if name is None:
                 continue
-            dev = Device(tag, el)
+            dev = Device(tag, el, source, lines_known)
             dev.seq = counters[tag] = counters.get(tag, 0) + 1
             found = dev.read_address()
             if found:
@@ -200,15 +209,23 @@ class Domain:
 
     def controller(self, ctype: str, index: int) -> Device | None:
         for c in self.lists["controller"]:
-            if c.get("type") == ctype and c.props.get("index") == index:
+            if c.get("type") == ctype and c.index == index:
                 return c
         return None
+
+    def view(self, elem: etree._Element) -> Device:
+        """A device over ``elem`` (an element of ``<devices>``), outside the lists."""
+        return Device(local(elem.tag), elem, self.source, self.lines_known)
+
+    def error(self, message: str, line: int | None = None) -> Problem:
+        """An error about the domain itself (no device), at ``line`` when it is known."""
+        return Problem(ERROR, message, line if self.lines_known else None, None, self.source)
 
     # ---------------------------------------------------------------- changes
     def add_device(self, tag: str, attrs: list[tuple[str, str]], *, append: bool = True) -> Device:
         """A device libvirt adds: appended to its list (a controller inserted by index instead
         when ``added_controllers_sorted``)."""
-        dev = Device(tag)
+        dev = Device(tag, None, self.source)
         dev.attrs = list(attrs)
         name = _TAG_TO_LIST[tag]
         if append and name == "controller" and self.added_controllers_sorted:
@@ -245,8 +262,8 @@ _ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
 
 def _controller_index(ctrl: Device) -> int:
-    if "index" in ctrl.props:
-        return int(ctrl.props["index"])
+    if ctrl.index is not None:
+        return ctrl.index
     text = ctrl.get("index")
     if text is None:
         return -1

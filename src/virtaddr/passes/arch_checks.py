@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.spapr_phb import check_phb_target_indexes
 
 
-def check_other_arch(domain: Domain) -> list[AddressError]:
+def check_other_arch(domain: Domain) -> list[Problem]:
     machine = domain.machine
     if machine.is_x86:
         return []

@@ -7,9 +7,10 @@ the lowest free devno in ``fe.0``, in device-walk order.
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError, Collision, Exhausted
+from virtaddr.errors import Collision, Exhausted
 from virtaddr.kinds import ccw
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.mmio import virtio_devices
 
 _CANONICAL = {
@@ -20,7 +21,7 @@ _CANONICAL = {
 }
 
 
-def assign_ccw(domain: Domain) -> list[AddressError]:
+def assign_ccw(domain: Domain) -> list[Problem]:
     family = domain.machine.family
     if family != "s390-ccw":
         return []  # a CCW address elsewhere is refused by device validation (ccw_misfits)
@@ -63,7 +64,7 @@ def _prime_mdevs(domain: Domain) -> None:
             h.clear_address()
 
 
-def ccw_misfits(domain: Domain) -> list[AddressError]:
+def ccw_misfits(domain: Domain) -> list[Problem]:
     """Every device with a CCW address on a machine other than s390-ccw, as QEMU's device
     validation refuses it (it names the device by its alias, which a define has not set yet)."""
     machine = domain.machine

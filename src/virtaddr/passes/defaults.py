@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.machine import S390_ARCHES, X86_ARCHES
+from virtaddr.libvirt.problems import Problem
 
 USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 ROOT_MODELS = ("pci-root", "pcie-root")
@@ -15,11 +15,11 @@ _C_INT = re.compile(r"[ \t\n\v\f\r]*([-+]?[0-9]+)", re.ASCII)  # C strtol, base 
 _NAME_PREFIX_BUS = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
 
 
-def read_controller_indexes(domain: Domain) -> list[AddressError]:
+def read_controller_indexes(domain: Domain) -> list[Problem]:
     """Parse every controller's ``index`` (``-1`` where absent); report bad values."""
     errors = []
     for c in domain.lists["controller"]:
-        c.props["index"], problem = parse_controller_index(c.get("index"))
+        c.index, problem = parse_controller_index(c.get("index"))
         if problem is not None:
             errors.append(c.error(problem))
     return errors
@@ -90,9 +90,9 @@ def ensure_controllers(
 def add_controller(domain: Domain, ctype: str, index: int, model: str | None) -> Device:
     attrs = [("type", ctype), ("index", str(index))]
     dev = domain.add_device("controller", attrs)
-    dev.props["index"] = index
+    dev.index = index
     if model is not None:
-        dev.props["model"] = model
+        dev.model = model
     return dev
 
 
@@ -106,7 +106,7 @@ def fill_controller_indexes(domain: Domain, usb2_resorts: bool = False) -> None:
     ctrls = domain.lists["controller"]
     resort = False
     for pos, c in enumerate(ctrls):
-        if c.props["index"] != -1:
+        if c.index != -1:
             continue
         ctype = c.get("type")
         model = c.get("model")
@@ -114,23 +114,23 @@ def fill_controller_indexes(domain: Domain, usb2_resorts: bool = False) -> None:
         if ctype == "usb" and model in USB2_MODELS and pos > 0:
             prev = ctrls[pos - 1]
             if prev.get("type") == "usb" and prev.get("model") in USB2_MODELS:
-                pidx = prev.props["index"]
+                pidx = prev.index
                 if not any(
                     o is not c
                     and o.get("type") == "usb"
                     and o.get("model") == model
-                    and o.props["index"] == pidx
+                    and o.index == pidx
                     for o in ctrls
                 ):
-                    c.props["index"] = pidx
-                    c.props["index_dirty"] = True
+                    c.index = pidx
+                    c.index_dirty = True
                     continue
-        used = {o.props["index"] for o in ctrls if o.get("type") == ctype}
+        used = {o.index for o in ctrls if o.get("type") == ctype}
         i = 0
         while i in used:
             i += 1
-        c.props["index"] = i
-        c.props["index_dirty"] = True
+        c.index = i
+        c.index_dirty = True
     if resort:
         placed = list(ctrls)
         ctrls.clear()
@@ -138,7 +138,7 @@ def fill_controller_indexes(domain: Domain, usb2_resorts: bool = False) -> None:
             domain.insert_controller(c)
 
 
-def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
+def check_duplicate_indexes(domain: Domain) -> list[Problem]:
     errors = []
     usb = domain.controllers("usb")
     if len(usb) > 1 and any(c.get("model") == "none" for c in usb):
@@ -146,7 +146,7 @@ def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
         return [bad.error("Can't add another USB controller: USB is disabled for this domain")]
     seen: dict[tuple[str | None, int], Device] = {}
     for c in domain.lists["controller"]:
-        key = (c.get("type"), c.props["index"])
+        key = (c.get("type"), c.index)
         other = seen.get(key)
         if other is not None:
             if (
@@ -163,11 +163,11 @@ def check_duplicate_indexes(domain: Domain) -> list[AddressError]:
 
 def controller_model(c: Device) -> str | None:
     """The controller's model: the one :func:`fill_device_defaults` settled, else as written."""
-    props = c.props  # called often by the PCI pass: no attribute read once the model is settled
-    return props["model"] if "model" in props else c.get("model")
+    model = c.model  # called often by the PCI pass: no attribute read once the model is settled
+    return model if model is not None else c.get("model")
 
 
-def add_default_devices(domain: Domain) -> list[AddressError]:
+def add_default_devices(domain: Domain) -> list[Problem]:
     """USB controller 0, SATA 0 (q35), the PCI root, the memballoon."""
     errors = check_console_targets(domain)
     if errors:
@@ -186,7 +186,7 @@ def add_default_devices(domain: Domain) -> list[AddressError]:
     balloons = domain.lists["memballoon"]
     if not balloons:
         dev = domain.add_device("memballoon", [("model", "virtio")])
-        dev.props["model"] = "virtio"
+        dev.model = "virtio"
     return errors
 
 
@@ -198,10 +198,10 @@ def add_itco_watchdog(domain: Domain) -> None:
         return
     action = (watchdogs[0].get("action") if watchdogs else None) or "reset"
     dev = domain.add_device("watchdog", [("model", "itco"), ("action", action)])
-    dev.props["model"] = "itco"
+    dev.model = "itco"
 
 
-def check_console_targets(domain: Domain) -> list[AddressError]:
+def check_console_targets(domain: Domain) -> list[Problem]:
     """Only the first console may be of serial type (libvirt's console compat, post-parse, where
     a console without a target type is still of serial type on every architecture)."""
     for console in domain.lists["console"][1:]:
@@ -210,7 +210,7 @@ def check_console_targets(domain: Domain) -> list[AddressError]:
     return []
 
 
-def _ensure_pci_root(domain: Domain, root_model: str) -> list[AddressError]:
+def _ensure_pci_root(domain: Domain, root_model: str) -> list[Problem]:
     """Add the machine's PCI root as index 0, or refuse an index 0 of another model."""
     root = domain.controller("pci", 0)
     if root is None:
@@ -245,9 +245,8 @@ def fill_disk_buses(domain: Domain) -> None:
     """Each disk's bus, worked out once: it depends only on the disk's element, which no stage
     changes, so the second round of device defaults (after devices were added) keeps it."""
     for d in domain.lists["disk"]:
-        props = d.props
-        if "bus" not in props:
-            props["bus"] = disk_bus(d)
+        if d.bus is None:
+            d.bus = disk_bus(d)
 
 
 def input_bus(dev: Device, arch: str) -> str | None:
@@ -266,24 +265,24 @@ def input_bus(dev: Device, arch: str) -> str | None:
 def fill_device_defaults(domain: Domain) -> None:
     """Effective models and buses libvirt chooses in its per-device post-parse."""
     for i in domain.lists["input"]:
-        i.props["bus"] = input_bus(i, domain.machine.arch)
+        i.bus = input_bus(i, domain.machine.arch)
     if not domain.machine.is_x86:
         fill_device_defaults_other_arch(domain)
         return
     fill_disk_buses(domain)
     for n in domain.lists["net"]:
-        n.props["model"] = n.child_get("model", "type") or "rtl8139"
+        n.model = n.child_get("model", "type") or "rtl8139"
     for v in domain.lists["video"]:
         t = v.child_get("model", "type")
-        v.props["model"] = "cirrus" if t in (None, "default") else t
+        v.model = "cirrus" if t in (None, "default") else t
     for c in domain.lists["controller"]:
         ctype = c.get("type")
-        model = c.props.get("model", c.get("model"))
+        model = controller_model(c)
         if model is None and ctype in ("usb", "scsi"):
             model = "piix3-uhci" if ctype == "usb" else "lsilogic"
             if not c.is_new:
-                c.props["model_dirty"] = True
-        c.props["model"] = model
+                c.model_dirty = True
+        c.model = model
 
 
 def add_implicit_video(domain: Domain) -> None:
@@ -292,7 +291,7 @@ def add_implicit_video(domain: Domain) -> None:
     if _has_graphics(domain):
         model = _DEFAULT_VIDEO.get(domain.machine.family, "cirrus")
         dev = domain.add_device("video", [])
-        dev.props["model"] = model
+        dev.model = model
         dev.children = [("model", [("type", model)])]
 
 
@@ -308,11 +307,11 @@ def default_scsi_model(domain: Domain) -> str:
     return _DEFAULT_SCSI.get(domain.machine.family, "lsilogic")
 
 
-def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
+def add_default_devices_other_arch(domain: Domain) -> list[Problem]:
     """The devices libvirt adds on ARM/RISC-V ``virt``, ``vexpress``, pSeries and s390-ccw."""
     machine = domain.machine
     family = machine.family
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     if family == "pseries" and domain.controller("usb", 0) is None:
         add_controller(domain, "usb", 0, "qemu-xhci")
     root_model = {"virt": "pcie-root", "pseries": "pci-root", "s390-ccw": "pci-root"}.get(family)
@@ -321,7 +320,7 @@ def add_default_devices_other_arch(domain: Domain) -> list[AddressError]:
     wants_balloon = family in ("pseries", "s390-ccw") or machine.arch.startswith("riscv")
     if wants_balloon and not domain.lists["memballoon"]:
         dev = domain.add_device("memballoon", [("model", "virtio")])
-        dev.props["model"] = "virtio"
+        dev.model = "virtio"
     if family == "pseries":
         _add_pseries_usb_inputs(domain)
         _add_console_compat_serial(domain)
@@ -364,7 +363,6 @@ def _add_console_compat_serial(domain: Domain) -> None:
     if console.child_get("target", "type") not in (None, "serial"):
         return
     serial = domain.add_device("serial", [("type", console.get("type") or "pty")])
-    serial.props["compat_of"] = console
     if console.addr_type is not None:
         serial.set_address(console.addr_type, console.addr)
         serial.addr_dirty = False
@@ -376,13 +374,13 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
     family = machine.family
     fill_disk_buses(domain)
     for n in domain.lists["net"]:
-        n.props["model"] = n.child_get("model", "type") or _DEFAULT_NET.get(family, "rtl8139")
+        n.model = n.child_get("model", "type") or _DEFAULT_NET.get(family, "rtl8139")
     for v in domain.lists["video"]:
         t = v.child_get("model", "type")
-        v.props["model"] = _DEFAULT_VIDEO.get(family, "cirrus") if t in (None, "default") else t
+        v.model = _DEFAULT_VIDEO.get(family, "cirrus") if t in (None, "default") else t
     for c in domain.lists["controller"]:
         ctype = c.get("type")
-        model = c.props.get("model", c.get("model"))
+        model = controller_model(c)
         if model is None and ctype in ("usb", "scsi"):
             if ctype == "scsi":
                 model = _DEFAULT_SCSI.get(family, "lsilogic")
@@ -393,5 +391,5 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
             else:
                 model = "piix3-uhci"
             if not c.is_new:
-                c.props["model_dirty"] = True
-        c.props["model"] = model
+                c.model_dirty = True
+        c.model = model

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import (
     controller_model,
     default_scsi_model,
@@ -34,9 +34,9 @@ _SCSI_MAX_UNIT = {
 }
 
 
-def drive_address_from_name(disk: Device) -> AddressError | None:
+def drive_address_from_name(disk: Device) -> Problem | None:
     """Give a disk on a drive bus with no address the address its target name implies."""
-    bus = disk.props["bus"]
+    bus = disk.bus
     if bus not in _NAME_LAYOUT or disk.addr_type is not None:
         return None
     name = disk.child_get("target", "dev")
@@ -83,7 +83,7 @@ def _name_overflows(name: str | None, wraps: bool) -> bool:
     return index < 0 if wraps else index > _INT_MAX
 
 
-def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[AddressError]:
+def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Problem]:
     """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order).
 
     A disk of another bus without an address is refused when its name's index overflows
@@ -92,7 +92,7 @@ def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Add
     errors = []
     disk_keys: set[tuple[int, int, int, int]] = set()  # the drive addresses of SCSI disks
     for d in domain.lists["disk"]:
-        bus = d.props["bus"]
+        bus = d.bus
         if d.addr_type is None and bus in _NAME_LAYOUT:
             err = drive_address_from_name(d)
             if err:
@@ -148,7 +148,7 @@ def add_drive_controllers(domain: Domain) -> None:
     """Add every missing controller 0..max for the drive addresses of each bus."""
     highest: dict[str, int] = {}  # per drive bus: the highest controller a disk names
     for d in domain.lists["disk"]:
-        bus = d.props["bus"]
+        bus = d.bus
         if bus in _NAME_LAYOUT and d.addr_type == "drive":
             highest[bus] = max(highest.get(bus, 0), d.addr.get("controller", 0))
     for bus in DRIVE_BUSES:
@@ -163,18 +163,18 @@ def add_hostdev_scsi_controllers(domain: Domain) -> None:
     maybe_add_hostdev_scsi_controllers(domain, domain.lists["hostdev"], default_scsi_model(domain))
 
 
-def disk_validation_errors(domain: Domain) -> list[AddressError]:
+def disk_validation_errors(domain: Domain) -> list[Problem]:
     """Each disk's first problem in libvirt's per-device validation, in device-walk order.
 
     A disk without ``<target dev>`` is left out: libvirt's generic check refuses it first
     (:func:`virtaddr.passes.parse_checks.missing_target`).
     """
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     for d in domain.lists["disk"]:
         name = d.child_get("target", "dev")
         if name is None:
             continue
-        bus = d.props["bus"]
+        bus = d.bus
         problem = _disk_error(d, bus, name)
         if problem is not None:
             errors.append(problem)
@@ -185,12 +185,12 @@ def disk_validation_errors(domain: Domain) -> list[AddressError]:
 
 def check_drive_addresses(
     domain: Domain, *, duplicates: bool = True, disks: tuple[Device, ...] | None = None
-) -> list[AddressError]:
+) -> list[Problem]:
     """The define-time validation of drive addresses (libvirt stops at the first)."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
     for d in domain.lists["disk"] if disks is None else disks:
-        bus = d.props["bus"]
+        bus = d.bus
         problem = _disk_error(d, bus, d.child_get("target", "dev"))
         if problem is not None:
             errors.append(problem)
@@ -216,9 +216,9 @@ def check_drive_addresses(
 
 def _drive_limit_errors(
     domain: Domain, d: Device, bus: str, a: tuple[int, int, int, int]
-) -> list[AddressError]:
+) -> list[Problem]:
     """What the driver refuses in the drive address ``a`` of a disk on ``bus``, in its order."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     if bus == "scsi":
         if a[1] != 0:
             errors.append(d.error("SCSI controller only supports 1 bus"))
@@ -248,7 +248,7 @@ def _drive_limit_errors(
 _HARDDISK_PREFIXES = ("hd", "sd", "vd", "xvd", "ubd")
 
 
-def _disk_error(disk: Device, bus: str, name: str | None) -> AddressError | None:
+def _disk_error(disk: Device, bus: str, name: str | None) -> Problem | None:
     """The problem that ends a disk's validation before its drive address is looked at (``name``
     is its ``<target dev>``): an address of another type on a drive bus; then libvirt's generic
     disk validation of bus and name against the device kind (a floppy only on fdc, nothing else

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import controller_model
 
 VIRTIO_NET_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
@@ -24,10 +24,10 @@ def virtio_devices(domain: Domain, *, ccw: bool) -> Iterator[Device]:
     """
     lists = domain.lists
     candidates: list[Device] = []
-    candidates += [d for d in lists["disk"] if d.props.get("bus") == "virtio"]
-    candidates += [n for n in lists["net"] if n.props.get("model") in VIRTIO_NET_MODELS]
-    candidates += [v for v in lists["video"] if v.props.get("model") == "virtio"]
-    candidates += [i for i in lists["input"] if i.props.get("bus") == "virtio"]
+    candidates += [d for d in lists["disk"] if d.bus == "virtio"]
+    candidates += [n for n in lists["net"] if n.model in VIRTIO_NET_MODELS]
+    candidates += [v for v in lists["video"] if v.model == "virtio"]
+    candidates += [i for i in lists["input"] if i.bus == "virtio"]
     candidates += [c for c in lists["controller"] if c.get("type") in ("virtio-serial", "scsi")]
     candidates += [
         h
@@ -48,7 +48,7 @@ def virtio_devices(domain: Domain, *, ccw: bool) -> Iterator[Device]:
             yield d
 
 
-def assign_virtio_mmio(domain: Domain) -> list[AddressError]:
+def assign_virtio_mmio(domain: Domain) -> list[Problem]:
     family = domain.machine.family
     if family not in ("virt", "vexpress"):
         return []

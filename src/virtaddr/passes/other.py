@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ensure_controllers
 from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local
 
 
-def assign_smartcards(domain: Domain) -> list[AddressError]:
+def assign_smartcards(domain: Domain) -> list[Problem]:
     """Smartcards without an address go to ccid controller 0, next slot; controllers are added."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     cards = domain.lists["smartcard"]
     for card in cards:
         if card.addr_type not in (None, "ccid"):
@@ -36,7 +36,7 @@ def assign_smartcards(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[AddressError]:
+def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[Problem]:
     """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>.
 
     ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3).
@@ -47,7 +47,7 @@ def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[AddressE
         return _memory_hotplug_errors(domain, max_mem is not None, mem_on_ccw)
     slots_text = max_mem.get("slots", "0")
     nslots = int(slots_text) if slots_text.isdigit() else 0
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     used: set[int] = set()
     for m in mems:
         if m.addr_type == "dimm":
@@ -79,7 +79,7 @@ def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[AddressE
 
 def _memory_hotplug_errors(
     domain: Domain, hotplug: bool, mem_on_ccw: bool = False
-) -> list[AddressError]:
+) -> list[Problem]:
     """QEMU's domain validation of memory devices, after every address is assigned: none at all
     without ``<maxMemory>``, a virtio-pmem or virtio-mem device only at a PCI address."""
     mems = [m for m in domain.lists["memory"] if m.get("model") != "sgx-epc"]
@@ -114,7 +114,7 @@ def _union_base(atype: str, addr: dict[str, Any]) -> int:
     return int(words[2]) | int(words[3]) << 32
 
 
-def console_follows_serial(domain: Domain) -> list[AddressError]:
+def console_follows_serial(domain: Domain) -> list[Problem]:
     """The first console of the input, when it is the copy of serial 0, shows serial 0's
     address as libvirt stores it (a usb-serial's USB port, a pci-serial's PCI address). One
     that only virtaddr adds (libvirt's parse-time copy on other architectures) is left alone:
@@ -132,7 +132,7 @@ def console_follows_serial(domain: Domain) -> list[AddressError]:
     return []
 
 
-def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """A machine type the version's QEMU no longer has (rule 8): refused at validation."""
     machine = domain.machine.name
     if machine not in rules.dropped_machines:
@@ -141,27 +141,23 @@ def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[AddressError
     for el in domain.devices_elem if domain.devices_elem is not None else ():
         if isinstance(el.tag, str) and local(el.tag) == "emulator" and el.text:
             emulator = el.text.strip()
-    return [AddressError(f"Emulator '{emulator}' does not support machine type '{machine}'")]
+    return [domain.error(f"Emulator '{emulator}' does not support machine type '{machine}'")]
 
 
-def check_machine_controllers(domain: Domain) -> list[AddressError]:
-    errors: list[AddressError] = []
+def check_machine_controllers(domain: Domain) -> list[Problem]:
+    errors: list[Problem] = []
     ides = domain.controllers("ide")
     if ides and domain.machine.is_q35:
         errors.append(
             ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type")
         )
-    elif len(ides) > 1 or any(c.props["index"] != 0 for c in ides):
-        bad = (
-            next(c for c in ides if c.props["index"] != 0)
-            if any(c.props["index"] != 0 for c in ides)
-            else ides[1]
-        )
+    elif len(ides) > 1 or any(c.index != 0 for c in ides):
+        bad = next(c for c in ides if c.index != 0) if any(c.index != 0 for c in ides) else ides[1]
         errors.append(bad.error("Only a single IDE controller is supported for this machine type"))
     return errors
 
 
-def check_zpci(domain: Domain) -> list[AddressError]:
+def check_zpci(domain: Domain) -> list[Problem]:
     """Only s390 QEMU has zPCI: elsewhere a ``<zpci>`` inside a PCI address is refused."""
     if domain.machine.family == "s390-ccw":
         return []

@@ -14,9 +14,9 @@ without its category prefix (``XML error:``, ``internal error:``, ...).
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import WALK_ORDER, Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.xmldoc.names import local
 
 __all__ = [
@@ -136,7 +136,7 @@ _SINGLE = {
 }
 
 
-def mtp_refusal(domain: Domain) -> list[AddressError]:
+def mtp_refusal(domain: Domain) -> list[Problem]:
     """libvirt 9.0's parser knows no mtp filesystem driver."""
     for fs in domain.lists["filesystem"]:
         if fs.child_get("driver", "type") == "mtp":
@@ -144,7 +144,7 @@ def mtp_refusal(domain: Domain) -> list[AddressError]:
     return []
 
 
-def virtio_sound_refusal(domain: Domain) -> list[AddressError]:
+def virtio_sound_refusal(domain: Domain) -> list[Problem]:
     """libvirt 9.0's parser knows no virtio sound model."""
     for sound in domain.lists["sound"]:
         if sound.get("model") == "virtio":
@@ -154,7 +154,7 @@ def virtio_sound_refusal(domain: Domain) -> list[AddressError]:
     return []
 
 
-def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[AddressError]:
+def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[Problem]:
     """The first problem libvirt's parser finds in the domain, or ``[]`` (then
     ``domain.problems`` holds the address problems, if any, as before). ``several_watchdogs``:
     the parser takes any number of watchdogs (libvirt 11.3)."""
@@ -181,7 +181,7 @@ def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[Addres
         if el.tag.__class__ is str:
             tag = local(el.tag)
             if tag in _PARSE_RANK:
-                ranked.append((_PARSE_RANK[tag], n, Device(tag, el)))
+                ranked.append((_PARSE_RANK[tag], n, domain.view(el)))
     from virtaddr.passes.validate import usb_disabled_error
 
     for _, _, dev in sorted(ranked, key=lambda item: item[:2]):
@@ -197,17 +197,17 @@ def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[Addres
     return []  # pragma: no cover - the scan above found one
 
 
-def _domain_error(domain: Domain) -> AddressError | None:
+def _domain_error(domain: Domain) -> Problem | None:
     root = domain.root
     if root.get("type") is None:
-        return AddressError("missing domain type attribute", line=_line(root))
+        return domain.error("missing domain type attribute", _line(root))
     os_type = domain._find(root, "os", "type")
     if os_type is None:
-        return AddressError("an os <type> must be specified", line=_line(root))
+        return domain.error("an os <type> must be specified", _line(root))
     return None
 
 
-def device_parse_error(dev: Device) -> AddressError | None:
+def device_parse_error(dev: Device) -> Problem | None:
     """What libvirt's parser refuses in the device's own attributes (its address aside)."""
     tag = dev.tag
     if tag == "disk":
@@ -227,7 +227,7 @@ def device_parse_error(dev: Device) -> AddressError | None:
     return None
 
 
-def _controller_error(dev: Device) -> AddressError | None:
+def _controller_error(dev: Device) -> Problem | None:
     ctype = dev.get("type")
     if ctype is not None and ctype not in _CONTROLLER_TYPES:
         return dev.error(f"Invalid value for attribute 'type' in element 'controller': '{ctype}'.")
@@ -248,7 +248,7 @@ def default_controller_types(domain: Domain) -> None:
 # ---------------------------------------------------------------------------- validation
 
 
-def missing_target(dev: Device) -> AddressError | None:
+def missing_target(dev: Device) -> Problem | None:
     """libvirt's validation of a disk without ``<target dev>`` or a filesystem without
     ``<target dir>``: the message names the device by its source."""
     if dev.tag == "disk":
@@ -278,7 +278,7 @@ def _target_message(source: object, names: tuple[str, ...]) -> str:
     return "missing target information for device"
 
 
-def missing_targets(domain: Domain) -> list[AddressError]:
+def missing_targets(domain: Domain) -> list[Problem]:
     """Every disk and filesystem validation refuses for a missing target, in walk order."""
     errors = []
     for name, attr in (("disk", "dev"), ("filesystem", "dir")):
@@ -290,16 +290,14 @@ def missing_targets(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def validation_order(
-    misfits: list[AddressError], targets: list[AddressError]
-) -> list[AddressError]:
+def validation_order(misfits: list[Problem], targets: list[Problem]) -> list[Problem]:
     """Device validation's problems in libvirt's device-walk order (the driver's checks of a
     device before the generic ones): ``misfits`` and ``targets`` are each in walk order."""
     if not targets:
         return misfits
     rank = {("interface" if tag == "net" else tag): n for n, tag in enumerate(WALK_ORDER)}
 
-    def key(item: tuple[int, AddressError]) -> tuple[int, int]:
+    def key(item: tuple[int, Problem]) -> tuple[int, int]:
         kind, error = item
         tag = (error.device or "").split(" ", 1)[0]
         return rank.get(tag, len(rank)), kind
@@ -313,7 +311,7 @@ def _line(el: object) -> int | None:
     return line if isinstance(line, int) else None
 
 
-def every_parse_error(domain: Domain) -> list[AddressError]:
+def every_parse_error(domain: Domain) -> list[Problem]:
     """Every problem :func:`parse_errors` looks for, not only the first (for ``check``);
     address problems aside, which ``domain.problems`` holds."""
     from virtaddr.passes.validate import usb_disabled_error

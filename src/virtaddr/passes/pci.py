@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtaddr.errors import AddressError, OutOfPool
+from virtaddr.errors import OutOfPool
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ROOT_MODELS, USB2_MODELS, add_controller, controller_model
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import (
@@ -55,15 +56,15 @@ class PciPass:
         self.pseries = family == "pseries"
         self.zpci = ZpciIds(domain, rules.zpci_for_added_bridges) if family == "s390-ccw" else None
         self.flags = Flags(pcie=self.pcie)
-        self.errors: list[AddressError] = []
+        self.errors: list[Problem] = []
         self.dry = True
         self.buses = PciBusSet()
         flags_of = self.flags.of
         for d in domain.walk():
-            d.props["pci_flags"] = flags_of(d)
+            d.pci_flags = flags_of(d)
 
     # ---------------------------------------------------------------- driver
-    def run(self) -> list[AddressError]:
+    def run(self) -> list[Problem]:
         try:
             if not self.domain.machine.has_pci:
                 self._no_pci_buses()
@@ -76,7 +77,7 @@ class PciPass:
         return self.errors
 
     def _fail(self, dev: Device | None, message: str) -> PlacementFailed:
-        err = dev.error(message) if dev is not None else AddressError(message)
+        err = dev.error(message) if dev is not None else self.domain.error(message)
         self.errors.append(err)
         return PlacementFailed()
 
@@ -84,13 +85,13 @@ class PciPass:
         return self.domain.controllers("pci")
 
     def _max_index(self) -> int:
-        return max((c.props["index"] for c in self._pci_controllers()), default=0)
+        return max((c.index for c in self._pci_controllers()), default=0)
 
     def _check_controllers(self) -> None:
         for c in self._pci_controllers():
             model = controller_model(c)
             if model in ROOT_MODELS:
-                if c.props["index"] != 0 and not (self.pseries and model == "pci-root"):
+                if c.index != 0 and not (self.pseries and model == "pci-root"):
                     raise self._fail(c, "pci-root and pcie-root controllers should have index 0")
                 if c.addr_type is not None:
                     raise self._fail(
@@ -106,10 +107,8 @@ class PciPass:
                 raise self._fail(
                     c, "pcie-expander-bus controllers are not supported with this machine type"
                 )
-            if c.props["index"] > 255:
-                raise self._fail(
-                    c, f"PCI controller index {c.props['index']} too high, maximum is 255"
-                )
+            if c.index > 255:
+                raise self._fail(c, f"PCI controller index {c.index} too high, maximum is 255")
 
     def _build(self, nbuses: int, by_index: dict[int, Device] | None = None) -> None:
         """Buses 0 to ``nbuses - 1``, of the model of their controller (``by_index``, when the
@@ -149,7 +148,7 @@ class PciPass:
             ctrl = add_controller(self.domain, "pci", i, model)
             if model in ROOT_MODELS:
                 continue
-            ctrl.props["pci_flags"] = flags = CONTROLLER_FLAGS[model]
+            ctrl.pci_flags = flags = CONTROLLER_FLAGS[model]
             if buses.find_free(flags, owner=ctrl) is None:
                 raise self._fail(
                     ctrl,
@@ -255,7 +254,7 @@ class PciPass:
         a = d.pci
         if a is None or a[:3] != (0, 0, 1):
             return False
-        ctype, idx = d.get("type"), d.props.get("index")
+        ctype, idx = d.get("type"), d.index
         if ctype == "ide" and idx == 0 and a[3] == 1:
             return True
         return ctype == "usb" and idx == 0 and controller_model(d) == "piix3-uhci" and a[3] == 2
@@ -266,7 +265,7 @@ class PciPass:
                 continue
             if d.tag == "controller" and controller_model(d) in ROOT_MODELS:
                 continue
-            flags = d.props.get("pci_flags") or PCI_DEVICE
+            flags = d.pci_flags or PCI_DEVICE
             addr = d.pci
             assert addr is not None
             if addr[0] != 0:
@@ -331,7 +330,7 @@ class PciPass:
         """Whether the explicit-address collection reserves ``d``'s address itself."""
         return not self._skip_collect(d)
 
-    def explicit_error(self, d: Device, addr: PciAddr, flags: int) -> AddressError | None:
+    def explicit_error(self, d: Device, addr: PciAddr, flags: int) -> Problem | None:
         """libvirt's objection to ``d`` explicitly at ``addr`` on the current buses, if any."""
         try:
             self._check_explicit(d, addr, flags)
@@ -345,7 +344,7 @@ class PciPass:
     ) -> None:
         _set_pci(d, addr, multifunction=multifunction)
         if reserve:
-            message = self.buses.reserve_at(addr, d.props.get("pci_flags") or PCI_DEVICE, d)
+            message = self.buses.reserve_at(addr, d.pci_flags or PCI_DEVICE, d)
             if message:
                 raise self._fail(d, message)
 
@@ -363,7 +362,7 @@ class PciPass:
 
     def _fixed_pc(self) -> None:
         for c in self.domain.lists["controller"]:
-            ctype, idx = c.get("type"), c.props.get("index")
+            ctype, idx = c.get("type"), c.index
             if ctype == "ide" and idx == 0:
                 want, what = (0, 0, 1, 1), "Primary IDE controller must have PCI address 0:0:1.1"
             elif ctype == "usb" and idx == 0 and controller_model(c) == "piix3-uhci":
@@ -386,17 +385,17 @@ class PciPass:
             if not self.buses.slot_used(0, 2):
                 self._set_fixed(video, (0, 0, 2, 0), reserve=True)
             else:
-                self._place(video, video.props["pci_flags"])
+                self._place(video, video.pci_flags)
 
     def _set_fixed_keep(self, d: Device, addr: PciAddr) -> None:
-        message = self.buses.reserve_at(addr, d.props.get("pci_flags") or PCI_DEVICE, d)
+        message = self.buses.reserve_at(addr, d.pci_flags or PCI_DEVICE, d)
         if message:
             raise self._fail(d, message)
 
     def _fixed_q35(self) -> None:
         for c in self.domain.lists["controller"]:
             ctype = c.get("type")
-            if ctype == "sata" and c.props.get("index") == 0:
+            if ctype == "sata" and c.index == 0:
                 if c.addr_type == "pci" and not c.pci_wanted():
                     if c.pci != (0, 0, 0x1F, 2):
                         raise self._fail(
@@ -423,7 +422,7 @@ class PciPass:
             if not self.buses.slot_used(0, 1):
                 self._set_fixed(video, (0, 0, 1, 0), reserve=True)
             else:
-                self._place(video, video.props["pci_flags"])
+                self._place(video, video.pci_flags)
         if not self.buses.slot_used(0, 0x1B):
             for s in self.domain.lists["sound"]:
                 if s.get("model") == "ich9" and s.pci_wanted():
@@ -435,9 +434,9 @@ class PciPass:
         if not videos:
             return None
         v = videos[0]
-        if v.props.get("model") in ("none", "ramfb") or not v.pci_wanted():
+        if v.model in ("none", "ramfb") or not v.pci_wanted():
             return None
-        if not v.props.get("pci_flags"):
+        if not v.pci_flags:
             return None
         return v
 
@@ -446,7 +445,7 @@ class PciPass:
         devices, usb2, stop = self._placement_list()
         find_free, dry = self.buses.find_free, self.dry
         for dev in devices:
-            flags = dev.props.get("pci_flags", 0)
+            flags = dev.pci_flags
             if not flags:
                 raise self._fail(dev, self._no_slot_message(dev, flags))
             if usb2 and dev in usb2:
@@ -464,7 +463,7 @@ class PciPass:
         model = controller_model(c)
         fn = _USB2_FUNCTION[model or ""]
         for other in self.domain.controllers("usb"):
-            if other is c or other.props.get("index") != c.props.get("index"):
+            if other is c or other.index != c.index:
                 continue
             if controller_model(other) not in USB2_MODELS or other.addr_type != "pci":
                 continue
@@ -487,7 +486,7 @@ class PciPass:
         libvirt stops at a virtio disk with an address of another type."""
         devices, _, stop = self._placement_list()
         for d in devices:
-            yield d, d.props.get("pci_flags", 0)
+            yield d, d.pci_flags
         if stop is not None:
             raise self._fail(stop, _virtio_disk_message(stop))
 
@@ -532,7 +531,7 @@ class PciPass:
         )
         order += other_ctrls
         for d in lists["disk"]:
-            if d.props.get("bus") != "virtio":
+            if d.bus != "virtio":
                 continue
             atype = d.addr_type
             if atype in _NOT_VIRTIO_DISK_ADDRESSES:
@@ -545,7 +544,7 @@ class PciPass:
         order += _wanted([w for w in lists["watchdog"] if w.get("model") == "i6300esb"])
         order += _wanted(lists["video"], flagged=True)
         order += _wanted(lists["shmem"])
-        order += _wanted([i for i in lists["input"] if i.props.get("bus") == "virtio"])
+        order += _wanted([i for i in lists["input"] if i.bus == "virtio"])
         order += _wanted(
             [s for s in lists["serial"] if s.child_get("target", "type") == "pci-serial"]
         )
@@ -562,11 +561,11 @@ class PciPass:
             return False
         if ctype == "usb" and controller_model(c) == "none":
             return False
-        if ctype == "ide" and c.props.get("index") == 0:
+        if ctype == "ide" and c.index == 0:
             return False
         if ctype == "scsi" and controller_model(c) == "ncr53c90":
             return False
-        return bool(c.props.get("pci_flags"))
+        return bool(c.pci_flags)
 
     # ---------------------------------------------------------------- after placement
     def _mark_multifunction(self) -> None:
@@ -604,13 +603,14 @@ class PciPass:
                 expanders.append(c)
             elif model == "pci-bridge":
                 bridges.append(c)
-            props = c.props
-            target = props.setdefault("target", {})
+            target = c.filled_target
+            if target is None:
+                target = c.filled_target = {}
             added = c.elem is None  # a controller the pass added: nothing written (no call)
             if added or c.child_get("model", "name") is None:
-                props["model_name"] = MODEL_NAMES[model]
+                c.model_name = MODEL_NAMES[model]
             written = {} if added else _target_attrs(c)
-            idx = props["index"]
+            idx = c.index
             if model == "pci-bridge":
                 if "chassisNr" not in written:
                     target["chassisNr"] = str(idx)
@@ -624,11 +624,11 @@ class PciPass:
                     root = model == "pcie-root-port"
                     target["port"] = hex(a[2] * 8 + a[3] if root else a[2])
         for c in expanders:
-            if "busNr" in _target_attrs(c) or "busNr" in c.props.get("target", {}):
+            if "busNr" in _target_attrs(c) or "busNr" in (c.filled_target or {}):
                 continue
             lowest = 256
             for o in ctrls:
-                nr = _target_attrs(o).get("busNr") or o.props.get("target", {}).get("busNr")
+                nr = _target_attrs(o).get("busNr") or (o.filled_target or {}).get("busNr")
                 if nr is not None and nr.isdigit():
                     lowest = min(lowest, int(nr))
             if lowest <= 2:
@@ -638,10 +638,12 @@ class PciPass:
                     "No free busNr lower than current lowest busNr is available to auto-assign "
                     f"to bus {bus}. Must be manually assigned",
                 )
-            c.props.setdefault("target", {})["busNr"] = str(lowest - 2)
+            if c.filled_target is None:
+                c.filled_target = {}
+            c.filled_target["busNr"] = str(lowest - 2)
         for c in bridges:
-            if c.pci is not None and c.props["index"] <= c.pci[1]:
-                idx = c.props["index"]
+            if c.pci is not None and c.index <= c.pci[1]:
+                idx = c.index
                 raise self._fail(
                     c,
                     f"PCI controller at index {idx} (0x{idx:02x}) has bus='0x{c.pci[1]:02x}', "
@@ -659,16 +661,14 @@ def _virtio_disk_message(d: Device) -> str:
 def _wanted(devs: list[Device], *, flagged: bool = False) -> list[Device]:
     """The devices of ``devs`` libvirt places (``flagged``: those with connect flags only)."""
     return [
-        d
-        for d in devs
-        if (not flagged or d.props.get("pci_flags")) and (d.addr_type is None or d.pci_wanted())
+        d for d in devs if (not flagged or d.pci_flags) and (d.addr_type is None or d.pci_wanted())
     ]
 
 
 def _first_by_index(ctrls: list[Device]) -> dict[int, Device]:
     found: dict[int, Device] = {}
     for c in ctrls:
-        found.setdefault(c.props["index"], c)
+        found.setdefault(c.index, c)
     return found
 
 
@@ -687,8 +687,8 @@ def _set_pci(dev: Device, addr: PciAddr, *, multifunction: bool = False) -> None
     dev.adopt_address("pci", values)
 
 
-def assign_pci_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
+def assign_pci_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[Problem]:
     try:
         return PciPass(domain, rules).run()
     except OutOfPool as exc:  # an explicit address outside every bus's slot range
-        return [AddressError(str(exc))]
+        return [domain.error(str(exc))]

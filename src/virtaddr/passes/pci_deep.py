@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import add_controller, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr
@@ -45,23 +45,15 @@ from virtaddr.passes.pci_flags import (
 )
 from virtaddr.passes.versions import LibvirtRules
 
-__all__ = ["CAPACITY_MESSAGES", "DeepPciPass", "assign_pci_addresses_deep"]
+__all__ = ["DeepPciPass", "assign_pci_addresses_deep"]
 
-#: libvirt's messages when its growth gives up: the failures ``--grow deep`` handles.
-CAPACITY_MESSAGES = (
-    "No more available PCI slots",
-    "a PCI slot is needed to connect a PCI controller",
-    "Cannot automatically add a new PCI bus",
-)
 MAX_INDEX = 255  # libvirt: "PCI controller index N too high, maximum is 255"
 _BRIDGE_SLOTS = 31
 _SWITCH_PORTS = 32
 _RETRIES = 64
 
 
-def assign_pci_addresses_deep(
-    domain: Domain, rules: LibvirtRules | None = None
-) -> list[AddressError]:
+def assign_pci_addresses_deep(domain: Domain, rules: LibvirtRules | None = None) -> list[Problem]:
     return DeepPciPass(domain, rules).run()
 
 
@@ -177,7 +169,7 @@ class DeepPciPass(PciPass):
             if i not in declared:
                 model = self.buses.buses[i].model
                 ctrl = add_controller(self.domain, "pci", i, model)
-                ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]
+                ctrl.pci_flags = CONTROLLER_FLAGS[model]
 
     def _simulate(self) -> None:
         """libvirt's final placement without writing anything; raises _Shortage."""
@@ -261,7 +253,7 @@ class DeepPciPass(PciPass):
         added = []
         for i, model in enumerate(models):
             ctrl = add_controller(self.domain, "pci", first + i, model)
-            ctrl.props["pci_flags"] = CONTROLLER_FLAGS[model]
+            ctrl.pci_flags = CONTROLLER_FLAGS[model]
             added.append(ctrl)
         return added
 

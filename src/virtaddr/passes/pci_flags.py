@@ -189,15 +189,14 @@ class Flags:
     def of(self, dev: Device) -> int:
         """The connect flags of ``dev`` (0: the device does not go on PCI)."""
         t = dev.tag
-        p = dev.props
         if t == "disk":
-            if p.get("bus") != "virtio":
+            if dev.bus != "virtio":
                 return 0
             return self.virtio_model(dev.get("model"))
         if t == "interface":
             if dev.get("type") == "hostdev":
                 return self.pcie_if_possible
-            model = p.get("model") or "rtl8139"
+            model = dev.model or "rtl8139"
             low = model.lower()
             if low in ("virtio", "virtio-non-transitional"):
                 return self.virtio
@@ -234,7 +233,7 @@ class Flags:
                 return self.pcie_if_possible
             return 0
         if t == "memballoon":
-            model = dev.get("model") or p.get("model")
+            model = dev.get("model") or dev.model
             if model in ("virtio", "virtio-non-transitional"):
                 return self.virtio
             return self.pci if model == "virtio-transitional" else 0
@@ -246,7 +245,7 @@ class Flags:
         if t == "watchdog":
             return self.pci if dev.get("model") == "i6300esb" else 0
         if t == "video":
-            model = p.get("model")
+            model = dev.model
             if model == "virtio":
                 return self.virtio
             if model == "bochs":
@@ -255,7 +254,7 @@ class Flags:
         if t == "shmem":
             return self.pci
         if t == "input":
-            if p.get("bus") != "virtio":
+            if dev.bus != "virtio":
                 return 0
             return self.virtio_model(dev.get("model"))
         if t == "serial":
@@ -270,7 +269,7 @@ class Flags:
 
     def _controller(self, dev: Device) -> int:
         ctype = dev.get("type")
-        model = dev.props.get("model")
+        model = dev.model
         if ctype == "pci":
             return CONTROLLER_FLAGS.get(model or "", 0)
         if ctype == "usb":

@@ -17,8 +17,9 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from virtaddr.errors import AddressError, UnusableInput
+from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes import (
     arch_checks,
     ccw,
@@ -28,7 +29,6 @@ from virtaddr.passes import (
     other,
     parse_checks,
     pci,
-    pci_deep,
     spapr,
     usb,
     vserial,
@@ -47,6 +47,7 @@ from virtaddr.passes.validate import (
 from virtaddr.passes.versions import LibvirtRules, rules_for
 
 __all__ = [
+    "CAPACITY_MESSAGES",
     "DEEP_GROWTH",
     "LIBVIRT_GROWTH",
     "STAGES",
@@ -54,18 +55,27 @@ __all__ = [
     "Run",
     "Stage",
     "assign_deep",
+    "growth_gave_up",
     "require_supported_guest",
     "rerun_stages",
     "run_pipeline",
 ]
 
-Growth = Callable[[Domain, LibvirtRules], list[AddressError]]
+Growth = Callable[[Domain, LibvirtRules], list[Problem]]
 """The PCI stage: places every PCI device, adding the buses it needs, as the rules say."""
 
 LIBVIRT_GROWTH: Growth = pci.assign_pci_addresses
 """libvirt's own: pci-bridges where its first pass can plug them, root ports on the root complex."""
 
-DEEP_GROWTH: Growth = pci_deep.assign_pci_addresses_deep
+
+def _deep_growth(domain: Domain, rules: LibvirtRules) -> list[Problem]:
+    # imported on use: the module (with its dataclasses) costs every assign ~2 ms otherwise
+    from virtaddr.passes import pci_deep
+
+    return pci_deep.assign_pci_addresses_deep(domain, rules)
+
+
+DEEP_GROWTH: Growth = _deep_growth
 """``--grow deep``: a deeper topology where libvirt's growth gives up (:mod:`.pci_deep`)."""
 
 
@@ -97,17 +107,17 @@ class Stage(NamedTuple):
     """One step of define: its name, what it does, and whether an attach runs it too."""
 
     name: str
-    run: Callable[[Run], list[AddressError]]
+    run: Callable[[Run], list[Problem]]
     at_define: bool = True
     at_attach: bool = True
 
 
 def _on_domain(
-    step: Callable[[Domain], list[AddressError] | None],
-) -> Callable[[Run], list[AddressError]]:
+    step: Callable[[Domain], list[Problem] | None],
+) -> Callable[[Run], list[Problem]]:
     """A stage from a step of the domain alone; a step that returns nothing finds no problem."""
 
-    def stage(run: Run) -> list[AddressError]:
+    def stage(run: Run) -> list[Problem]:
         return step(run.domain) or []
 
     stage.__name__ = step.__name__
@@ -115,7 +125,7 @@ def _on_domain(
     return stage
 
 
-def _parse(run: Run) -> list[AddressError]:
+def _parse(run: Run) -> list[Problem]:
     several = run.rules.several_watchdogs
     found = parse_checks.parse_errors(run.domain, several)
     if not found and not run.rules.virtio_sound:
@@ -125,29 +135,29 @@ def _parse(run: Run) -> list[AddressError]:
     return found or run.domain.problems
 
 
-def _missing_indexes(run: Run) -> list[AddressError]:
+def _missing_indexes(run: Run) -> list[Problem]:
     defaults.fill_controller_indexes(run.domain, run.rules.usb2_companion_resorts_controllers)
     return []
 
 
-def _itco_watchdog(run: Run) -> list[AddressError]:
+def _itco_watchdog(run: Run) -> list[Problem]:
     if run.rules.q35_itco_watchdog:
         defaults.add_itco_watchdog(run.domain)
     return []
 
 
-def _address_misfits(run: Run) -> list[AddressError]:
+def _address_misfits(run: Run) -> list[Problem]:
     """Addresses of a type libvirt refuses for the device: judged now, as written; those the
     parser refuses are reported here, the others at device validation."""
     run.misfits = address_misfits(run.domain)
     return run.misfits.at_parse
 
 
-def _grow_pci(run: Run) -> list[AddressError]:
+def _grow_pci(run: Run) -> list[Problem]:
     return run.growth(run.domain, run.rules)
 
 
-def _device_validation(run: Run) -> list[AddressError]:
+def _device_validation(run: Run) -> list[Problem]:
     """libvirt's validation, after every address is assigned: the machine type, then per device
     missing targets, drive addresses, address misfits, the version's refusals and IDE
     controllers, met in walk order; then smartcards."""
@@ -213,14 +223,14 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def run_stages(run: Run) -> list[AddressError]:
+def run_stages(run: Run) -> list[Problem]:
     """Run :data:`STAGES` in order (those an attach runs, for an attach); stop at the first
     stage that finds a problem, as libvirt does."""
     for stage in STAGES:
         if stage.at_attach if run.attach else stage.at_define:
-            errors = stage.run(run)
-            if errors:
-                return errors
+            problems = stage.run(run)
+            if problems:
+                return problems
     return []
 
 
@@ -234,21 +244,33 @@ def run_pipeline(
     """Define ``tree``'s domain: every stage, then the new addresses and controllers written.
 
     ``rules``: the libvirt version's (:func:`.versions.rules_for`; the newest when None).
+    Every problem names ``source``: the domain and its devices make them located.
     """
     domain = Domain(tree, source)
     require_supported_guest(domain, source)
-    errors = run_stages(Run(domain, growth, rules=rules))
-    for e in errors:
-        if e.source is None:
-            e.source = source
-    if not errors:
+    problems = run_stages(Run(domain, growth, rules=rules))
+    if not problems:
         writeback.write_back(domain)
-    return AssignResult(tree, errors)
+    return AssignResult(tree, problems)
 
 
-def rerun_stages(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
+def rerun_stages(domain: Domain, rules: LibvirtRules | None = None) -> list[Problem]:
     """The stages again on a stored domain with a device attached or detached (``--config``)."""
     return run_stages(Run(domain, attach=True, rules=rules))
+
+
+#: libvirt's messages when its growth gives up: the failures ``--grow deep`` handles.
+CAPACITY_MESSAGES = (
+    "No more available PCI slots",
+    "a PCI slot is needed to connect a PCI controller",
+    "Cannot automatically add a new PCI bus",
+)
+
+
+def growth_gave_up(message: str) -> bool:
+    """Whether ``message`` is libvirt's when its growth gives up (too many devices for its
+    topology; the same words also come from a controller that no topology can place)."""
+    return any(capacity in message for capacity in CAPACITY_MESSAGES)
 
 
 def assign_deep(
@@ -258,8 +280,8 @@ def assign_deep(
     trial = run_pipeline(copy.deepcopy(tree), source=source, rules=rules)
     if trial.ok:
         return run_pipeline(tree, source=source, rules=rules)
-    if not any(m in e.message for e in trial.errors for m in pci_deep.CAPACITY_MESSAGES):
-        return AssignResult(tree, trial.errors)
+    if not any(growth_gave_up(p.message) for p in trial.problems):
+        return AssignResult(tree, trial.problems)
     return run_pipeline(tree, source=source, growth=DEEP_GROWTH, rules=rules)
 
 

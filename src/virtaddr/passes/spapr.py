@@ -9,10 +9,11 @@ another device holds is an error.
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError, Collision
+from virtaddr.errors import Collision
 from virtaddr.kinds import spapr_vio
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import controller_model
 
 ATYPE = "spapr-vio"
@@ -23,7 +24,7 @@ def _kinds(domain: Domain) -> list[tuple[Device, str, bool]]:
     pseries = domain.machine.family == "pseries"
     out: list[tuple[Device, str, bool]] = []
     for n in domain.lists["net"]:
-        out.append((n, "net", n.props.get("model") == "spapr-vlan"))
+        out.append((n, "net", n.model == "spapr-vlan"))
     for c in domain.lists["controller"]:
         out.append((c, "scsi", c.get("type") == "scsi" and controller_model(c) == "ibmvscsi"))
     for s in domain.lists["serial"]:
@@ -36,7 +37,7 @@ def _kinds(domain: Domain) -> list[tuple[Device, str, bool]]:
     return out
 
 
-def assign_spapr_vio(domain: Domain) -> list[AddressError]:
+def assign_spapr_vio(domain: Domain) -> list[Problem]:
     if domain.machine.is_x86:
         return []
     from virtaddr.alloc.space import AddressSpace  # pSeries only: x86 runs never load it

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import controller_model
 
 PHB_MODEL_NAME = "spapr-pci-host-bridge"
@@ -15,13 +15,13 @@ def written_target_index(c: Device) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
 
 
-def check_phb_target_indexes(ctrls: list[Device]) -> AddressError | None:
+def check_phb_target_indexes(ctrls: list[Device]) -> Problem | None:
     """Target index 0 belongs to the PHB with controller index 0, and only to it."""
     for c in ctrls:
         if controller_model(c) != "pci-root":
             continue
         target = written_target_index(c)
-        if target is not None and (target == 0) != (c.props["index"] == 0):
+        if target is not None and (target == 0) != (c.index == 0):
             return c.error(
                 "Only the PCI controller with index 0 can have target index 0, and vice versa"
             )
@@ -33,7 +33,7 @@ def check_phb_target_indexes(ctrls: list[Device]) -> AddressError | None:
     return None
 
 
-def fill_phb_defaults(ctrls: list[Device]) -> AddressError | None:
+def fill_phb_defaults(ctrls: list[Device]) -> Problem | None:
     """<model name> and <target index> of each PHB, in controller order as libvirt fills them.
 
     A PHB is recognised (for target indexes in use) only once its model name is known, so a
@@ -47,10 +47,10 @@ def fill_phb_defaults(ctrls: list[Device]) -> AddressError | None:
         if controller_model(c) != "pci-root":
             continue
         if c.child_get("model", "name") is None:
-            c.props["model_name"] = PHB_MODEL_NAME
+            c.model_name = PHB_MODEL_NAME
         target = _target(c)
         if target is None:
-            if c.props["index"] == 0:
+            if c.index == 0:
                 target = 0
             else:
                 used = set(named.values())
@@ -63,7 +63,9 @@ def fill_phb_defaults(ctrls: list[Device]) -> AddressError | None:
                     f"PCI controller target index '{target}' out of range - must be 0-"
                     f"{MAX_TARGET_INDEX - 1}"
                 )
-            c.props.setdefault("target", {})["index"] = str(target)
+            if c.filled_target is None:
+                c.filled_target = {}
+            c.filled_target["index"] = str(target)
         named[id(c)] = target
     return None
 
@@ -72,5 +74,5 @@ def _target(c: Device) -> int | None:
     written = written_target_index(c)
     if written is not None:
         return written
-    value = c.props.get("target", {}).get("index")
+    value = (c.filled_target or {}).get("index")
     return int(value) if value is not None else None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.libvirt.usbport import MAX_DEPTH, format_usb_port
 from virtaddr.passes.defaults import controller_model
 from virtaddr.passes.versions import LibvirtRules, rules_for
@@ -70,7 +70,7 @@ def _is_usb(dev: Device, usb_kinds: bool) -> bool:
     """libvirt 11.3's virDomainDeviceIsUSB (hubs aside)."""
     tag = dev.tag
     if tag == "disk":
-        return dev.props.get("bus") == "usb"
+        return dev.bus == "usb"
     if tag == "interface":
         return usb_kinds and is_usb_net(dev)
     if tag == "sound":
@@ -82,7 +82,7 @@ def _is_usb(dev: Device, usb_kinds: bool) -> bool:
     if tag == "serial":
         return dev.child_get("target", "type") == "usb-serial"
     if tag == "input":
-        return dev.props.get("bus") == "usb"
+        return dev.bus == "usb"
     if tag == "filesystem":
         return usb_kinds and is_mtp_filesystem(dev)
     if tag == "redirdev":
@@ -102,9 +102,9 @@ def usb_devices(domain: Domain, rules: LibvirtRules | None = None) -> Iterator[D
         return
     yield from (h for h in lists["hub"] if h.get("type") == "usb")
     yield from (h for h in lists["hostdev"] if h.tag == "hostdev" and h.get("type") == "usb")
-    yield from (d for d in lists["disk"] if d.props.get("bus") == "usb")
+    yield from (d for d in lists["disk"] if d.bus == "usb")
     yield from (c for c in lists["controller"] if c.get("type") == "ccid")
-    yield from (i for i in lists["input"] if i.props.get("bus") == "usb")
+    yield from (i for i in lists["input"] if i.bus == "usb")
     yield from (s for s in lists["serial"] if s.child_get("target", "type") == "usb-serial")
     yield from (s for s in lists["sound"] if s.get("model") == "usb")
     yield from (r for r in lists["redirdev"] if r.get("bus") == "usb")
@@ -115,9 +115,9 @@ class UsbPass:
         self.domain = domain
         self.rules = rules or rules_for()
         self.buses: dict[int, _Hub] = {}
-        self.errors: list[AddressError] = []
+        self.errors: list[Problem] = []
 
-    def run(self) -> list[AddressError]:
+    def run(self) -> list[Problem]:
         devices = list(usb_devices(self.domain, self.rules))
         ctrls = self.domain.controllers("usb")
         for c in ctrls:
@@ -140,7 +140,7 @@ class UsbPass:
             n = controller_ports(c)
             if controller_model(c) in _COMPANIONS or controller_model(c) == "none":
                 continue
-            idx = c.props["index"]
+            idx = c.index
             if idx in self.buses:
                 self.errors.append(c.error(f"Duplicate USB controllers with index {idx}"))
                 return self.errors
@@ -230,5 +230,5 @@ class UsbPass:
         self.errors.append(d.error("No free USB ports"))
 
 
-def assign_usb_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[AddressError]:
+def assign_usb_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[Problem]:
     return UsbPass(domain, rules).run()

@@ -11,10 +11,10 @@ are judged on the addresses as written, before any pass changes them.
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import WALK_ORDER, Domain
 from virtaddr.libvirt.machine import ARM_ARCHES
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.ccw import ccw_misfits
 from virtaddr.passes.defaults import input_bus
 from virtaddr.passes.versions import LibvirtRules
@@ -41,8 +41,8 @@ class AddressMisfits:
     __slots__ = ("at_parse", "at_validation")
 
     def __init__(self) -> None:
-        self.at_parse: list[AddressError] = []
-        self.at_validation: list[AddressError] = []
+        self.at_parse: list[Problem] = []
+        self.at_validation: list[Problem] = []
 
 
 def address_misfits(domain: Domain) -> AddressMisfits:
@@ -71,7 +71,7 @@ _USB_DISABLED = {
 _ICH9_UHCI = ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 
 
-def kind_parse_errors(domain: Domain) -> list[AddressError]:
+def kind_parse_errors(domain: Domain) -> list[Problem]:
     """The first of these parser refusals, in libvirt's parse order of the kinds: USB companion
     controllers (ich9-uhci) with no other USB controller; a USB input, USB host device or USB hub
     when USB is disabled. (A second watchdog, IOMMU or vsock device:
@@ -100,7 +100,7 @@ def usb_disabled(domain: Domain) -> bool:
     return bool(usb) and all(c.get("model") == "none" for c in usb)
 
 
-def usb_disabled_error(domain: Domain, dev: Device) -> AddressError | None:
+def usb_disabled_error(domain: Domain, dev: Device) -> Problem | None:
     """The parser's refusal of ``dev`` (a USB input, host device or hub) when USB is disabled."""
     tag = dev.tag
     if dev.elem is None or tag not in _USB_DISABLED or not usb_disabled(domain):
@@ -114,11 +114,11 @@ def usb_disabled_error(domain: Domain, dev: Device) -> AddressError | None:
     return dev.error(_USB_DISABLED[tag]) if wanted else None
 
 
-def machine_misfits(domain: Domain) -> list[AddressError]:
+def machine_misfits(domain: Domain) -> list[Problem]:
     """IOMMU and NVRAM devices and CCW addresses refused by device validation for the machine
     (libvirt's generic check of the IOMMU's address, then QEMU's of the machine, ACPI and
     address type), each kind in walk order."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     machine = domain.machine
     arm_virt = machine.family == "virt" and machine.arch in ARM_ARCHES
     for dev in domain.lists["iommu"]:
@@ -147,14 +147,14 @@ def machine_misfits(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def video_misfits(domain: Domain) -> list[AddressError]:
+def video_misfits(domain: Domain) -> list[Problem]:
     """Videos device validation refuses (after the device defaults): a 'none' video next to
     another one; a secondary video of a model other than qxl or virtio (the first video is the
     primary one)."""
     videos = domain.lists["video"]
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     for n, v in enumerate(videos):
-        model = v.props.get("model")
+        model = v.model
         if model == "none" and len(videos) > 1:
             message = "a 'none' video type must be the only video device defined for the domain"
             errors.append(v.error(message))
@@ -163,7 +163,7 @@ def video_misfits(domain: Domain) -> list[AddressError]:
     return errors
 
 
-def in_walk_order(errors: list[AddressError]) -> list[AddressError]:
+def in_walk_order(errors: list[Problem]) -> list[Problem]:
     """``errors`` (each in walk order within its kind) sorted by the device kind of each, in
     libvirt's device walk, where its per-device validation meets them."""
     if len(errors) < 2:
@@ -172,7 +172,7 @@ def in_walk_order(errors: list[AddressError]) -> list[AddressError]:
     return sorted(errors, key=lambda e: rank.get((e.device or "").split(" ", 1)[0], len(rank)))
 
 
-def check_smartcard_count(domain: Domain) -> list[AddressError]:
+def check_smartcard_count(domain: Domain) -> list[Problem]:
     """libvirt refuses more than one smartcard (even when every one is at ccid 0:0)."""
     cards = domain.lists["smartcard"]
     if len(cards) < 2:
@@ -180,9 +180,9 @@ def check_smartcard_count(domain: Domain) -> list[AddressError]:
     return [cards[1].error("this QEMU binary lacks multiple smartcard support")]
 
 
-def address_type_errors(domain: Domain) -> list[AddressError]:
+def address_type_errors(domain: Domain) -> list[Problem]:
     """One error per device whose ``<address>`` type libvirt refuses for that device."""
-    errors: list[AddressError] = []
+    errors: list[Problem] = []
     arch = domain.machine.arch
     for devices in domain.lists.values():
         for dev in devices:
@@ -237,7 +237,7 @@ def _hostdev(htype: str | None, atype: str) -> str | None:
     return None
 
 
-def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """What the domain-wide validation of the libvirt version of ``rules`` refuses besides
     addresses (before any device is validated): two ``itco`` watchdogs, watchdogs with
     different actions (rule 3)."""
@@ -245,20 +245,20 @@ def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[Address
     if not rules.several_watchdogs or len(watchdogs) < 2:
         return []
     if sum(1 for w in watchdogs if w.get("model") == "itco") > 1:
-        return [AddressError("domain can only have one watchdog with model 'itco'")]
+        return [domain.error("domain can only have one watchdog with model 'itco'")]
     if len({w.get("action") or "reset" for w in watchdogs}) > 1:
         message = "watchdogs with different actions are not supported with this QEMU binary"
-        return [AddressError(message)]
+        return [domain.error(message)]
     return []
 
 
-def version_refusals(domain: Domain, rules: LibvirtRules) -> list[AddressError]:
+def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """What device validation of the libvirt version of ``rules`` refuses besides addresses,
     in walk order: an empty USB disk (rule 6), an ib700 watchdog off i440fx (rule 7)."""
     errors = []
     if rules.usb_disk_needs_source:
         for disk in domain.lists["disk"]:
-            if disk.props.get("bus") == "usb" and _empty_disk(disk):
+            if disk.bus == "usb" and _empty_disk(disk):
                 errors.append(disk.error("'usb' disk must not be empty"))
     watchdogs = domain.lists["watchdog"]
     if rules.ib700_only_on_i440fx and not domain.machine.is_i440fx:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import add_controller, ensure_controllers
 
 DEFAULT_PORTS = 31
@@ -29,11 +29,11 @@ def _ports(ctrl: Device) -> int:
     return DEFAULT_PORTS
 
 
-def assign_virtio_serial(domain: Domain) -> list[AddressError]:
-    errors: list[AddressError] = []
-    ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.props["index"])
-    used: dict[int, set[int]] = {c.props["index"]: set() for c in ctrls}
-    nports = {c.props["index"]: _ports(c) for c in ctrls}
+def assign_virtio_serial(domain: Domain) -> list[Problem]:
+    errors: list[Problem] = []
+    ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.index)
+    used: dict[int, set[int]] = {c.index: set() for c in ctrls}
+    nports = {c.index: _ports(c) for c in ctrls}
     for d in domain.walk():
         if d.addr_type != "virtio-serial" or d.addr.get("port", 0) == 0:
             continue

@@ -91,8 +91,8 @@ def format_address(atype: str, a: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _write_zpci(d: Device, address: etree._Element) -> None:
-    """The ``<zpci uid fid/>`` child libvirt writes in an s390 PCI address (``props['zpci']``)."""
-    ids = d.props.get("zpci")
+    """The ``<zpci uid fid/>`` child libvirt writes in an s390 PCI address (``d.zpci_ids``)."""
+    ids = d.zpci_ids
     if not ids:
         return
     zpci = find_child(address, "zpci")
@@ -176,7 +176,7 @@ def write_back(domain: Domain) -> None:
     added = [
         d
         for d in domain.added
-        if not (d.tag == "controller" and d.props.get("model") is None and "index" not in d.props)
+        if not (d.tag == "controller" and d.model is None and d.index is None)
     ]
     if added:
         _insert_added(domain, added)
@@ -248,13 +248,13 @@ def _spec(d: Device) -> ElementSpec:
     """The element of an added device."""
     attrs = list(d.attrs)
     if d.tag == "controller":
-        model = d.props.get("model")
+        model = d.model
         if model is not None and d.get("type") in ("usb", "scsi", "pci"):
             attrs.append(("model", model))
     children: list[ElementSpec] = [(tag, a, ()) for tag, a in d.children]
-    if d.props.get("model_name"):
-        children.append(("model", [("name", d.props["model_name"])], ()))
-    target = d.props.get("target")
+    if d.model_name:
+        children.append(("model", [("name", d.model_name)], ()))
+    target = d.filled_target
     if target:
         children.append(("target", list(target.items()), ()))
     if d.addr_type is not None:
@@ -263,7 +263,7 @@ def _spec(d: Device) -> ElementSpec:
 
 
 def _zpci_spec(d: Device) -> list[ElementSpec]:
-    ids = d.props.get("zpci")
+    ids = d.zpci_ids
     if not ids:
         return []
     return [("zpci", _zpci_attrs(ids), ())]
@@ -279,11 +279,11 @@ def _update_controller(c: Device) -> None:
     el = c.elem
     changed = False
     values = dict(el.attrib)
-    if c.props.get("index_dirty"):
-        values["index"] = str(c.props["index"])
+    if c.index_dirty:
+        values["index"] = str(c.index)
         changed = True
-    if c.props.get("model_dirty"):
-        values["model"] = c.props["model"]
+    if c.model_dirty and c.model is not None:
+        values["model"] = c.model
         changed = True
     if changed:
         ordered = [(k, values[k]) for k in _CONTROLLER_ATTR_ORDER if k in values]
@@ -291,11 +291,11 @@ def _update_controller(c: Device) -> None:
         el.attrib.clear()
         for k, v in ordered:
             el.set(k, v)
-    if c.props.get("model_name"):
-        model = new_element("model", [("name", c.props["model_name"])])
+    if c.model_name:
+        model = new_element("model", [("name", c.model_name)])
         model.tag = _qualified_like(el, "model")
         insert_element(el, model, before=("target", "driver", "alias", "address"))
-    target_values = c.props.get("target")
+    target_values = c.filled_target
     if target_values:
         target = find_child(el, "target")
         if target is None:

@@ -9,10 +9,11 @@ theirs as soon as they are plugged (11.3, ``added_bridges``); character devices 
 
 from __future__ import annotations
 
-from virtaddr.errors import AddressError, Collision
+from virtaddr.errors import Collision
 from virtaddr.kinds import zpci
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.problems import Problem
 
 _CHARDEVS = ("serial", "parallel", "channel", "console")
 
@@ -44,12 +45,12 @@ class ZpciIds:
 
     @staticmethod
     def _ids(d: Device) -> dict[str, int]:
-        ids = d.props.get("zpci")
+        ids = d.zpci_ids
         if ids is None:
             ids = dict(d.addr.get("zpci", {}))
         return dict(ids)
 
-    def _ensure(self, d: Device, ids: dict[str, int]) -> AddressError | None:
+    def _ensure(self, d: Device, ids: dict[str, int]) -> Problem | None:
         """Fill the missing ids (lowest free) and reserve both; libvirt's message on a clash."""
         for name, space in (("uid", self.uids), ("fid", self.fids)):
             if name not in ids:
@@ -63,11 +64,11 @@ class ZpciIds:
             except Collision:
                 # libvirt prints the id in octal here
                 return d.error(f"zPCI {name} {ids[name]:o} is already reserved")
-        d.props["zpci"] = ids
+        d.zpci_ids = ids
         d.addr_dirty = True
         return None
 
-    def collect(self) -> AddressError | None:
+    def collect(self) -> Problem | None:
         """The devices that give at least one id, in device-walk order."""
         self._reset()
         for d in self.domain.walk():
@@ -80,11 +81,11 @@ class ZpciIds:
                     return error
         return None
 
-    def assign_added(self, controller: Device) -> AddressError | None:
+    def assign_added(self, controller: Device) -> Problem | None:
         """Both ids for a PCI controller just added and plugged (``added_bridges``)."""
         return self._ensure(controller, {}) if self.added_bridges else None
 
-    def assign_placed(self) -> AddressError | None:
+    def assign_placed(self) -> Problem | None:
         """Both ids for the PCI devices that have none, in device-walk order."""
         for d in self.domain.walk():
             if self._capable(d) and not self._ids(d):
