@@ -10,17 +10,18 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar, overload
-
-from lxml import etree
-
-from virtaddr.libvirt.problems import Problem
-from virtaddr.passes.result import AssignResult
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar, overload
 
 if TYPE_CHECKING:
+    from lxml import etree
+
     from virtaddr.hotplug.plan import DeviceInput
+    from virtaddr.libvirt.problems import Problem
+    from virtaddr.passes.result import AssignResult
     from virtaddr.profile import HypervisorProfile
-    from virtaddr.xmldoc.xmlio import Document
+    from virtaddr.xmldoc.xmlio import (
+        Document,
+    )
 
 __all__ = [
     "AssignResult",
@@ -33,6 +34,51 @@ __all__ = [
     "check",
     "plan",
 ]
+
+
+#: The result types, and what the command line, the pytest plugin and other tools that work on
+#: whole documents use besides the front doors: each name loads its module on first use, so
+#: that importing this module costs nothing (``virtaddr --help`` builds its parser from it).
+_TOOLS: dict[str, tuple[str, ...]] = {
+    "virtaddr.libvirt.problems": ("ERROR", "WARNING", "Problem"),
+    "virtaddr.passes.result": ("AssignResult",),
+    "virtaddr.errors": ("AddressError", "DomainError", "UnusableInput", "VirtaddrError"),
+    "virtaddr.xmldoc.xmlio": (
+        "STDIN_NAME",
+        "Document",
+        "parse_document",
+        "read_document",
+        "serialize_document",
+        "write_atomically",
+    ),
+    "virtaddr.xmldoc.splice": ("SpliceImpossible", "splice_document"),
+    "virtaddr.passes.pipeline": ("assign_deep", "growth_gave_up"),
+    "virtaddr.passes.versions": (
+        "DEFAULT",
+        "VERSIONS",
+        "LibvirtRules",
+        "rules_for",
+        "rules_for_host",
+    ),
+    "virtaddr.checker": ("check_tree",),
+    "virtaddr.hotplug.plan": ("DeviceInput", "attach_devices", "detach_devices", "read_device"),
+    "virtaddr.hotplug.room": ("add_hotplug_room",),
+    "virtaddr.topology": ("Topology", "assigned_topology"),
+    "virtaddr.compare": ("address_differences",),
+    "virtaddr.profile": ("HypervisorProfile",),
+}
+_TOOL_MODULES = {name: module for module, names in _TOOLS.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    module = _TOOL_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once
+    return value
 
 
 # Assigned is a plain class rather than a dataclass: ``@dataclass`` (and its module) would add
@@ -58,7 +104,7 @@ def assign_tree(
 # ``assign_*`` below, then ``check`` (every problem, as ``virtaddr check``) and ``plan`` (a
 # hotplug, as ``virtaddr plan``): both take a domain as text, bytes, a path or an lxml element.
 
-XmlT = TypeVar("XmlT", str, bytes, etree._Element)
+XmlT = TypeVar("XmlT", str, bytes, "etree._Element")
 
 
 class Assigned(Generic[XmlT]):
@@ -185,6 +231,8 @@ def assign_element(
 
     Problems carry the source lines of ``domain`` when it was parsed from text.
     """
+    from lxml import etree
+
     root = domain.getroot() if isinstance(domain, etree._ElementTree) else domain
     tree = etree.ElementTree(copy.deepcopy(root))
     problems = _assign_tree(tree, source, profile, libvirt)
@@ -193,11 +241,11 @@ def assign_element(
     return Assigned(tree.getroot(), problems)
 
 
-DomainLike = str | bytes | os.PathLike[str] | etree._Element | etree._ElementTree
+DomainLike: TypeAlias = "str | bytes | os.PathLike[str] | etree._Element | etree._ElementTree"
 """A domain as the library takes it: XML text or bytes, a path (``pathlib.Path``; a ``str`` is
 always text), or an lxml element or tree (never modified)."""
 
-DeviceLike = str | bytes | os.PathLike[str] | etree._Element
+DeviceLike: TypeAlias = "str | bytes | os.PathLike[str] | etree._Element"
 """A device for :func:`plan`: XML text or bytes, a path, or an lxml element."""
 
 
@@ -226,7 +274,7 @@ def check(
     >>> print(problems[0].format())  # doctest: +ELLIPSIS
     d.xml:1: error: interface user #2: Attempted double use of PCI Address 0000:00:03.0 (...)
     """
-    from virtaddr.check import check_tree
+    from virtaddr.checker import check_tree
     from virtaddr.passes.versions import rules_for
 
     rules = rules_for(libvirt)
@@ -323,6 +371,8 @@ def _domain_document(domain: DomainLike, source: str | None) -> Document | None:
 
 def _domain_tree(domain: DomainLike, source: str | None) -> tuple[etree._ElementTree, str | None]:
     """A tree of ``domain`` that may be modified (a copy of an element), and its name."""
+    from lxml import etree
+
     doc = _domain_document(domain, source)
     if doc is not None:
         return doc.tree, doc.source
@@ -332,6 +382,8 @@ def _domain_tree(domain: DomainLike, source: str | None) -> tuple[etree._Element
 
 
 def _device_input(device: DeviceLike, number: int) -> DeviceInput:
+    from lxml import etree
+
     from virtaddr.hotplug import plan as planning
 
     name = f"<device {number}>"

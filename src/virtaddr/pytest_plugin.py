@@ -66,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     version = config.getoption(OPTION, None)
     if version is not None:
-        from virtaddr.passes.versions import rules_for
+        from virtaddr.api import rules_for
 
         try:
             rules_for(version)
@@ -82,7 +82,7 @@ def assigned_domain(
     line), an unusable input or an unsupported version."""
     __tracebackhide__ = True
     from virtaddr import api
-    from virtaddr.errors import UnusableInput
+    from virtaddr.api import UnusableInput
 
     try:
         root = _root(domain)
@@ -104,7 +104,7 @@ def assert_same_addresses(expected: DomainLike, actual: DomainLike) -> None:
     assigned first (use :func:`assigned_domain` for that).
     """
     __tracebackhide__ = True
-    from virtaddr.compare import address_differences
+    from virtaddr.api import address_differences
 
     differences = address_differences(_root(expected), _root(actual))
     if differences:
@@ -152,16 +152,16 @@ def virtaddr_domain(request: pytest.FixtureRequest) -> etree._Element:
 def _root(domain: DomainLike) -> etree._Element:
     from lxml import etree
 
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
 
     if isinstance(domain, etree._ElementTree):
         return domain.getroot()
     if isinstance(domain, etree._Element):
         return domain
     if isinstance(domain, Path):
-        return xmlio.read_document(str(domain)).root
+        return api.read_document(str(domain)).root
     if isinstance(domain, str | bytes):
-        return xmlio.parse_document(domain, "<string>").root
+        return api.parse_document(domain, "<string>").root
     raise TypeError(f"not a domain: {type(domain).__name__} (want XML, a Path or an element)")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from parity import FIXTURES_DIR, corpus_dir, corpus_missing_reason
-from virtaddr.check import CheckResult, check_tree
+from virtaddr.checker import CheckResult, check_tree
 from virtaddr.passes.versions import LIBVIRT_9_0
 from virtaddr.xmldoc import xmlio
 

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "features",
         (
-            "virtaddr.check",
+            "virtaddr.checker",
             "virtaddr.hotplug",
             "virtaddr.topology",
             "virtaddr.profile",

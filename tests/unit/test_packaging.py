@@ -36,7 +36,7 @@ def test_the_package_copy_is_the_documented_schemas() -> None:
 
 
 def test_check_reads_the_package_copy() -> None:
-    from virtaddr.check import schemas
+    from virtaddr.checker import schemas
 
     assert schemas.SCHEMA_DIR == PACKAGED
 

@@ -17,10 +17,11 @@ from virtaddr.commands.common import (
     report_failure,
     write_result,
 )
-from virtaddr.errors import DomainError, VirtaddrError
 
 if TYPE_CHECKING:
     import argparse
+
+    from virtaddr.api import DomainError
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -227,29 +228,29 @@ def _assign_one(
     says whether the input would change (EXIT_WOULD_CHANGE).
     """
     from virtaddr import api
-    from virtaddr.xmldoc import xmlio
 
     try:
         if edit is not None:
             original, doc = minimal_edit.read(path)
         else:
-            doc = xmlio.read_document(path)
+            doc = api.read_document(path)
         if live is not None:
             live.prepare(doc.tree)
         if growth is not None:
             result = growth.assign(doc.tree, doc.source, libvirt)
         else:
             result = api.assign_tree(doc.tree, source=doc.source, libvirt=libvirt)
-    except VirtaddrError as exc:
+    except api.VirtaddrError as exc:
         return report_failure(exc, path)
-    if result.errors:
+    errors = result.errors
+    if errors:
         if (growth is None or not growth.deep) and _fits_deeper(
-            result.errors, path, live, growth, libvirt
+            errors, path, live, growth, libvirt
         ):
-            for error in result.errors:  # after libvirt's words, what would get past them
+            for error in errors:  # after libvirt's words, what would get past them
                 if growth_options.growth_gave_up(error.message):
                     error.message += f"; {growth_options.DEEP_GROWTH_HINT}"
-        return report_errors(result.errors, path)
+        return report_errors(errors, path)
     if live is not None and (status := live.finish(doc, path)):
         return status
     if edit is not None:
@@ -268,12 +269,12 @@ def _fits_deeper(
     is read again: the failed pass has changed its tree; not standard input, read once)."""
     if path == "-" or not any(growth_options.growth_gave_up(e.message) for e in errors):
         return False
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
 
     try:
-        doc = xmlio.read_document(path)
+        doc = api.read_document(path)
         if live is not None:
             live.prepare(doc.tree)
-    except VirtaddrError:
+    except api.VirtaddrError:
         return False
     return growth_options.fits_deeper(doc.tree, doc.source, growth, libvirt)

@@ -18,7 +18,6 @@ from virtaddr.commands.common import (
     PROG,
     source_name,
 )
-from virtaddr.errors import DomainError, VirtaddrError
 
 REPORT_VERSION = 1
 
@@ -98,17 +97,15 @@ def _check_item(
 def _check_one(
     path: str, *, strict: bool, schema: bool, text: bool, libvirt: str | None = None
 ) -> tuple[int, dict[str, Any]]:
-    from virtaddr.check import check_tree
-    from virtaddr.passes.problems import Problem
-    from virtaddr.passes.versions import rules_for
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
+    from virtaddr.api import Problem, check_tree, rules_for
 
     name = source_name(path)
     try:
-        doc = xmlio.read_document(path)
+        doc = api.read_document(path)
         rules = rules_for(libvirt)
         result = check_tree(doc.tree, source=doc.source, schema=schema, rules=rules)
-    except DomainError as exc:
+    except api.DomainError as exc:
         problem = Problem.from_error(exc, code="unusable" if exc.exit_code == 2 else "libvirt")
         if problem.source is None:
             import dataclasses  # rare: an unusable input
@@ -117,7 +114,7 @@ def _check_one(
         if text:
             print(problem.format())
         return exc.exit_code, _entry(name, exc.exit_code, [problem], [])
-    except VirtaddrError as exc:  # an allocator error escaping a pass: a bug, not the input's
+    except api.VirtaddrError as exc:  # an allocator error escaping a pass: a bug, not the input's
         problem = Problem("error", str(exc), source=name, code="internal")
         if text:
             print(problem.format())

@@ -5,12 +5,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from virtaddr.errors import DomainError, VirtaddrError
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from virtaddr.xmldoc.xmlio import Document
+    from virtaddr.api import Document, DomainError, VirtaddrError
 
 EXIT_OK = 0
 EXIT_ADDRESS_PROBLEM = 1
@@ -30,9 +28,9 @@ def worst_status(first: int, second: int) -> int:
 
 
 def write_result(doc: Document, destination: str | None) -> int:
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
 
-    data = xmlio.serialize_document(doc)
+    data = api.serialize_document(doc)
     if destination is None:
         write_stdout(data)
         return EXIT_OK
@@ -41,10 +39,10 @@ def write_result(doc: Document, destination: str | None) -> int:
 
 def write_file(path: str, data: bytes) -> int:
     """Replace ``path`` with ``data`` atomically; on failure say why and return exit status 2."""
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
 
     try:
-        xmlio.write_atomically(path, data)
+        api.write_atomically(path, data)
     except OSError as exc:
         print(f"{path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -75,7 +73,9 @@ def report_failure(exc: VirtaddrError, path: str) -> int:
     virtaddr error escaping a pass (an allocator error: a bug, not the input's) counts as an
     address problem.
     """
-    if isinstance(exc, DomainError):
+    from virtaddr import api
+
+    if isinstance(exc, api.DomainError):
         report(exc, path)
         return exc.exit_code
     print(f"{source_name(path)}: {exc}", file=sys.stderr)
@@ -91,7 +91,7 @@ def report_errors(errors: Sequence[DomainError], path: str) -> int:
 
 def source_name(path: str) -> str:
     if path == "-":
-        from virtaddr.xmldoc.xmlio import STDIN_NAME
+        from virtaddr.api import STDIN_NAME
 
         return STDIN_NAME
     return path

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from lxml import etree
 
-    from virtaddr.passes.result import AssignResult
+    from virtaddr.api import AssignResult
 
 __all__ = [
     "DEEP_GROWTH_HINT",
@@ -32,7 +32,7 @@ def growth_gave_up(message: str) -> bool:
     """True when ``message`` is one of libvirt's when its growth gives up: the failures
     ``--grow deep`` handles when there are simply too many devices (see :func:`fits_deeper`:
     the same words also come from a controller that no topology can place)."""
-    from virtaddr.passes.pipeline import growth_gave_up as gave_up
+    from virtaddr.api import growth_gave_up as gave_up
 
     return gave_up(message)
 
@@ -45,7 +45,7 @@ def fits_deeper(
 ) -> bool:
     """True when ``--grow deep`` (with ``options``' hotplug room) assigns ``tree``; the caller
     gives a tree it can spare (this changes it)."""
-    from virtaddr.errors import VirtaddrError
+    from virtaddr.api import VirtaddrError
 
     pcie, pci = (options.hotplug_pcie, options.hotplug_pci) if options else (0, 0)
     try:
@@ -71,9 +71,7 @@ class GrowthOptions:
         self, tree: etree._ElementTree, source: str | None, libvirt: str | None = None
     ) -> AssignResult:
         """Assign ``tree`` as the options say, as libvirt ``libvirt`` (default the newest)."""
-        from virtaddr.api import assign_tree
-        from virtaddr.passes.pipeline import assign_deep
-        from virtaddr.passes.versions import rules_for
+        from virtaddr.api import assign_deep, assign_tree, rules_for
 
         rules = rules_for(libvirt)
 
@@ -84,7 +82,7 @@ class GrowthOptions:
 
         if not (self.hotplug_pcie or self.hotplug_pci):
             return base(tree)
-        from virtaddr.hotplug.room import add_hotplug_room
+        from virtaddr.api import add_hotplug_room
 
         return add_hotplug_room(
             tree,

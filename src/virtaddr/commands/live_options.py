@@ -16,15 +16,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from virtaddr.commands.common import EXIT_ADDRESS_PROBLEM, EXIT_OK, EXIT_UNUSABLE, source_name
-from virtaddr.errors import VirtaddrError
 
 if TYPE_CHECKING:
     import argparse
 
     from lxml import etree
 
-    from virtaddr.profile import HypervisorProfile
-    from virtaddr.xmldoc.xmlio import Document
+    from virtaddr.api import Document, HypervisorProfile
 
 __all__ = ["DEFAULT_URI", "LiveOptions", "add_arguments", "from_args"]
 
@@ -58,13 +56,12 @@ class LiveOptions:
                 print(warning.format(), file=sys.stderr)
         if not self.verify:
             return EXIT_OK
-        from virtaddr import live
-        from virtaddr.xmldoc import xmlio
+        from virtaddr import api, live
 
         try:
             connection = _connection(self.uri)
-            differences = live.verify(self.uri, xmlio.serialize_document(doc), connection)
-        except VirtaddrError as exc:
+            differences = live.verify(self.uri, api.serialize_document(doc), connection)
+        except api.VirtaddrError as exc:
             print(f"{source_name(path)}: --verify: {exc}", file=sys.stderr)
             return EXIT_ADDRESS_PROBLEM
         for difference in differences:
@@ -97,14 +94,14 @@ def from_args(args: argparse.Namespace, command: str) -> tuple[LiveOptions | Non
     verify: bool = getattr(args, "verify", False)
     if uri is None and not verify:
         return None, EXIT_OK
-    from virtaddr import live
+    from virtaddr import api, live
 
     try:
         live.require()
         profile = live.read_profile(uri) if uri is not None else None
         if verify:
             _connection(uri or DEFAULT_URI)
-    except VirtaddrError as exc:
+    except api.VirtaddrError as exc:
         flag = "--connect" if uri is not None else "--verify"
         print(f"virtaddr {command}: {flag}: {exc}", file=sys.stderr)
         return None, EXIT_UNUSABLE

@@ -14,10 +14,9 @@ from virtaddr.commands.common import (
     write_file,
     write_stdout,
 )
-from virtaddr.errors import UnusableInput
 
 if TYPE_CHECKING:
-    from virtaddr.xmldoc.xmlio import Document
+    from virtaddr.api import Document
 
 IN_PLACE = "in-place"
 DIFF = "diff"
@@ -26,7 +25,7 @@ CHECK = "check"
 
 def read(path: str) -> tuple[bytes, Document]:
     """The bytes of ``path`` (``-``: standard input) and the document parsed from them."""
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
 
     source = source_name(path)
     try:
@@ -36,8 +35,8 @@ def read(path: str) -> tuple[bytes, Document]:
             with open(path, "rb") as stream:
                 data = stream.read()
     except OSError as exc:
-        raise UnusableInput(f"cannot read: {exc.strerror or exc}", source=source) from None
-    return data, xmlio.parse_document(data, source)
+        raise api.UnusableInput(f"cannot read: {exc.strerror or exc}", source=source) from None
+    return data, api.parse_document(data, source)
 
 
 def write(doc: Document, original: bytes, path: str, mode: str, *, check: bool = False) -> int:
@@ -47,11 +46,11 @@ def write(doc: Document, original: bytes, path: str, mode: str, *, check: bool =
     ``check`` (always with ``CHECK``): EXIT_WOULD_CHANGE rather than EXIT_OK when the result
     differs from ``original``.
     """
-    from virtaddr.xmldoc import splice
+    from virtaddr import api
 
     try:
-        result = splice.splice_document(doc, original)
-    except splice.SpliceImpossible as exc:
+        result = api.splice_document(doc, original)
+    except api.SpliceImpossible as exc:
         # Should not happen for what the passes change; a re-serialised file would be worse.
         print(f"{source_name(path)}: cannot edit the text in place ({exc}); nothing written",
               file=sys.stderr)  # fmt: skip

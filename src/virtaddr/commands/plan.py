@@ -14,7 +14,6 @@ from virtaddr.commands.common import (
     report_failure,
     write_result,
 )
-from virtaddr.errors import VirtaddrError
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -44,9 +43,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from virtaddr.hotplug import plan
-    from virtaddr.passes.versions import rules_for
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
+    from virtaddr.api import rules_for
 
     devices: list[str] = args.devices
     if "-" in devices:
@@ -54,16 +52,16 @@ def _run_plan(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     current = args.domain
     try:
-        doc = xmlio.read_document(args.domain)
+        doc = api.read_document(args.domain)
         inputs = []
         for path in devices:
             current = path
-            inputs.append(plan.read_device(path))
+            inputs.append(api.read_device(path))
         current = args.domain
-        run = plan.detach_devices if args.detach else plan.attach_devices
+        run = api.detach_devices if args.detach else api.attach_devices
         rules = rules_for(version_option.from_args(args, "plan"))
         result = run(doc.tree, inputs, source=doc.source, rules=rules)
-    except VirtaddrError as exc:
+    except api.VirtaddrError as exc:
         return report_failure(exc, current)
     if result.errors:
         return report_errors(result.errors, args.domain)

@@ -19,7 +19,6 @@ from virtaddr.commands.common import (
     source_name,
     write_stdout,
 )
-from virtaddr.errors import VirtaddrError
 
 REPORT_VERSION = 1
 
@@ -63,9 +62,8 @@ def _run_topology(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from virtaddr.passes.versions import rules_for
-    from virtaddr.topology import assigned_topology
-    from virtaddr.xmldoc import xmlio
+    from virtaddr import api
+    from virtaddr.api import assigned_topology, rules_for
 
     path: str = args.input
     dot = None
@@ -79,12 +77,12 @@ def _run_topology(args: argparse.Namespace) -> int:
             )
             return EXIT_UNUSABLE
     try:
-        doc = xmlio.read_document(path)
+        doc = api.read_document(path)
         rules = rules_for(version_option.from_args(args, "topology"))
         topo, errors = assigned_topology(
             doc.tree, source=doc.source, growth=not args.no_growth, rules=rules
         )
-    except VirtaddrError as exc:
+    except api.VirtaddrError as exc:
         return report_failure(exc, path)
     if topo is None:
         return report_errors(errors, path)
@@ -111,7 +109,7 @@ def _run_topology(args: argparse.Namespace) -> int:
 
 
 def to_json(topo: Any, file: str) -> dict[str, Any]:
-    from virtaddr.topology import Topology
+    from virtaddr.api import Topology
 
     assert isinstance(topo, Topology)
     buses = []
@@ -156,7 +154,7 @@ def to_json(topo: Any, file: str) -> dict[str, Any]:
 
 
 def to_text(topo: Any) -> str:
-    from virtaddr.topology import Topology
+    from virtaddr.api import Topology
 
     assert isinstance(topo, Topology)
     lines = [f"{topo.machine} machine, {len(topo.buses)} PCI bus(es)"]
@@ -226,7 +224,7 @@ def to_dot(topo: Any) -> str:
     bridges comes out about as wide as it is tall. The graph's title is the text report's
     summary: the machine, the number of buses, the room left.
     """
-    from virtaddr.topology import Topology
+    from virtaddr.api import Topology
 
     assert isinstance(topo, Topology)
     drawing = _Drawing(topo)

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
 
-    from virtaddr.profile import HypervisorProfile
+    from virtaddr.api import HypervisorProfile
 
 __all__ = ["add_argument", "from_args"]
 
 
 def add_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--libvirt VERSION`` to a command's parser."""
-    from virtaddr.passes.versions import DEFAULT, VERSIONS
+    from virtaddr.api import DEFAULT, VERSIONS
 
     parser.add_argument(
         "--libvirt",
@@ -42,7 +42,7 @@ def from_args(
         return asked
     if profile is None or profile.libvirt_version is None:
         return None
-    from virtaddr.passes.versions import rules_for_host  # not before a run needs it
+    from virtaddr.api import rules_for_host  # not before a run needs it
 
     rules, exact = rules_for_host(profile.libvirt_version)
     if not exact:

@@ -1,7 +1,7 @@
 """libvirt's define-time checks that an address fits its device, for ``assign`` and ``check``.
 
 :func:`address_type_errors` holds the rules (each message libvirt's own, observed on the live
-daemon; :mod:`virtaddr.check.fit` re-exports it, and they live here so that ``assign`` does not
+daemon; :mod:`virtaddr.checker.fit` re-exports it, and they live here so that ``assign`` does not
 import the ``check`` package). libvirt raises them at
 two stages: its parser refuses a non-USB address on a USB input or redirdev, before anything is
 placed; device validation, after every address is assigned, refuses the other misfits and a

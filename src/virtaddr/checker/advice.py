@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from virtaddr.check.explicit import ExplicitPass
+from virtaddr.checker.explicit import ExplicitPass
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import WARNING, Problem

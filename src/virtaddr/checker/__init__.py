@@ -2,13 +2,13 @@
 
 :func:`check_tree` runs, on the domain as written:
 
-1. the explicit-address pass (:mod:`virtaddr.check.explicit`): every explicit address of every
+1. the explicit-address pass (:mod:`virtaddr.checker.explicit`): every explicit address of every
    type reserved on the allocator, each problem kept, a collision naming both devices;
-2. each ``<address>`` against ``schemas/address.xsd`` (:mod:`virtaddr.check.schemas`);
+2. each ``<address>`` against ``schemas/address.xsd`` (:mod:`virtaddr.checker.schemas`);
 3. the real define pipeline on a copy, whose first error is added when the explicit pass did not
    already report a problem on the same device, so every libvirt rejection is covered with
    libvirt's own message;
-4. advice (:mod:`virtaddr.check.advice`): warnings about what libvirt accepts but is a trap;
+4. advice (:mod:`virtaddr.checker.advice`): warnings about what libvirt accepts but is a trap;
 5. with ``schema=True``, libvirt's RelaxNG over the whole document.
 """
 
@@ -56,9 +56,9 @@ def check_tree(
     Raises :class:`~virtaddr.errors.UnusableInput` when the guest's machine is not one the
     passes handle (see :func:`~virtaddr.passes.pipeline.require_supported_guest`).
     """
-    from virtaddr.check.advice import advice, hotplug_advice
-    from virtaddr.check.explicit import ExplicitPass
-    from virtaddr.check.schemas import address_problems, relaxng_problems
+    from virtaddr.checker.advice import advice, hotplug_advice
+    from virtaddr.checker.explicit import ExplicitPass
+    from virtaddr.checker.schemas import address_problems, relaxng_problems
     from virtaddr.passes import parse_checks
     from virtaddr.passes.pipeline import require_supported_guest, run_pipeline
 

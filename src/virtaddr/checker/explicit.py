@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Hashable, Iterable
 
 from virtaddr.alloc import AddressKind, AddressSpace
-from virtaddr.check.fit import address_type_errors
+from virtaddr.checker.fit import address_type_errors
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
 from virtaddr.kinds import drive as drive_kind
 from virtaddr.libvirt.device import Device
