@@ -10,17 +10,109 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
 if TYPE_CHECKING:
     from lxml import etree
 
-    from virtaddr.hotplug.plan import DeviceInput
-    from virtaddr.libvirt.problems import Problem
-    from virtaddr.passes.result import AssignResult
-    from virtaddr.profile import HypervisorProfile
+    from virtaddr.checker import (
+        check_tree as check_tree,
+    )
+    from virtaddr.compare import (
+        address_differences as address_differences,
+    )
+    from virtaddr.errors import (
+        AddressError as AddressError,
+    )
+    from virtaddr.errors import (
+        DomainError as DomainError,
+    )
+    from virtaddr.errors import (
+        UnusableInput as UnusableInput,
+    )
+    from virtaddr.errors import (
+        VirtaddrError as VirtaddrError,
+    )
+    from virtaddr.hotplug.plan import (
+        DeviceInput as DeviceInput,
+    )
+    from virtaddr.hotplug.plan import (
+        attach_devices as attach_devices,
+    )
+    from virtaddr.hotplug.plan import (
+        detach_devices as detach_devices,
+    )
+    from virtaddr.hotplug.plan import (
+        read_device as read_device,
+    )
+    from virtaddr.hotplug.room import (
+        add_hotplug_room as add_hotplug_room,
+    )
+    from virtaddr.libvirt.problems import (
+        ERROR as ERROR,
+    )
+    from virtaddr.libvirt.problems import (
+        WARNING as WARNING,
+    )
+    from virtaddr.libvirt.problems import (
+        Problem as Problem,
+    )
+    from virtaddr.passes.pipeline import (
+        assign_deep as assign_deep,
+    )
+    from virtaddr.passes.pipeline import (
+        growth_gave_up as growth_gave_up,
+    )
+    from virtaddr.passes.result import (
+        AssignResult as AssignResult,
+    )
+    from virtaddr.passes.versions import (
+        DEFAULT as DEFAULT,
+    )
+    from virtaddr.passes.versions import (
+        VERSIONS as VERSIONS,
+    )
+    from virtaddr.passes.versions import (
+        LibvirtRules as LibvirtRules,
+    )
+    from virtaddr.passes.versions import (
+        rules_for as rules_for,
+    )
+    from virtaddr.passes.versions import (
+        rules_for_host as rules_for_host,
+    )
+    from virtaddr.profile import (
+        HypervisorProfile as HypervisorProfile,
+    )
+    from virtaddr.topology import (
+        Topology as Topology,
+    )
+    from virtaddr.topology import (
+        assigned_topology as assigned_topology,
+    )
+    from virtaddr.xmldoc.splice import (
+        SpliceImpossible as SpliceImpossible,
+    )
+    from virtaddr.xmldoc.splice import (
+        splice_document as splice_document,
+    )
     from virtaddr.xmldoc.xmlio import (
-        Document,
+        STDIN_NAME as STDIN_NAME,
+    )
+    from virtaddr.xmldoc.xmlio import (
+        Document as Document,
+    )
+    from virtaddr.xmldoc.xmlio import (
+        parse_document as parse_document,
+    )
+    from virtaddr.xmldoc.xmlio import (
+        read_document as read_document,
+    )
+    from virtaddr.xmldoc.xmlio import (
+        serialize_document as serialize_document,
+    )
+    from virtaddr.xmldoc.xmlio import (
+        write_atomically as write_atomically,
     )
 
 __all__ = [
@@ -70,7 +162,7 @@ _TOOLS: dict[str, tuple[str, ...]] = {
 _TOOL_MODULES = {name: module for module, names in _TOOLS.items() for name in names}
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     module = _TOOL_MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,7 @@ from virtaddr.commands.common import (
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
     from virtaddr.api import DomainError
 
@@ -259,7 +260,7 @@ def _assign_one(
 
 
 def _fits_deeper(
-    errors: list[DomainError],
+    errors: Sequence[DomainError],
     path: str,
     live: live_options.LiveOptions | None,
     growth: growth_options.GrowthOptions | None,

@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from virtaddr.commands import signals
@@ -280,7 +280,7 @@ def _directory_inputs(directory: str) -> Iterator[Input]:
 
 def _outcomes(
     inputs: Sequence[Input], worker: Callable[[Input], int], jobs: int, bar: Progress | None
-) -> Iterator[list[Outcome]]:
+) -> Generator[list[Outcome], None, None]:
     """The outcomes of ``inputs`` in input order, in groups (one file, or a pool's chunk)."""
     if jobs <= 1 or len(inputs) <= 1 or any(item.path == "-" for item in inputs):
         if bar is not None:

@@ -107,10 +107,8 @@ def _check_one(
         result = check_tree(doc.tree, source=doc.source, schema=schema, rules=rules)
     except api.DomainError as exc:
         problem = Problem.from_error(exc, code="unusable" if exc.exit_code == 2 else "libvirt")
-        if problem.source is None:
-            import dataclasses  # rare: an unusable input
-
-            problem = dataclasses.replace(problem, source=name)
+        if problem.source is None:  # rare: an unusable input
+            problem = problem.replace(source=name)
         if text:
             print(problem.format())
         return exc.exit_code, _entry(name, exc.exit_code, [problem], [])

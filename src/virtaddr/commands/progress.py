@@ -42,7 +42,7 @@ _NAME_MIN = 12  # columns: a file name cut shorter would not say which file it i
 
 
 def format_meter() -> Callable[..., str] | None:
-    """tqdm's line formatter, or None when tqdm (the ``progress`` extra) is not installed."""
+    """tqdm's line formatter, or None when tqdm (a dependency) is somehow not installed."""
     try:
         from tqdm import tqdm
     except ImportError:

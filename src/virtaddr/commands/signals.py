@@ -137,7 +137,7 @@ def handled() -> Iterator[_Received]:
         if received.signum and alarm in previous:  # the alarm may have held it for a file
             signal.setitimer(signal.ITIMER_REAL, 0)
         else:  # the alarm is the caller's (a test's timeout, say): left as it is
-            previous.pop(alarm, None)  # type: ignore[arg-type]
+            previous.pop(alarm, None)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

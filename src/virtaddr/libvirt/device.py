@@ -113,7 +113,10 @@ class Device:
         """The element's line in ``source`` (None for a device virtaddr adds, or when the lines
         are not the input's)."""
         elem = self.elem
-        return elem.sourceline if elem is not None and self.lines_known else None
+        if elem is None or not self.lines_known:
+            return None
+        line: int | None = elem.sourceline  # type: ignore[assignment]  # lxml-stubs: or Ellipsis
+        return line
 
     def get(self, name: str, default: str | None = None) -> str | None:
         if self.elem is None:
@@ -258,7 +261,7 @@ class Device:
         if self.addr_type != "pci":
             return False
         a = self.addr
-        return a.get("domain", 0) == 0 and a.get("bus", 0) == 0 and a.get("slot", 0) == 0
+        return bool(a.get("domain", 0) == 0 and a.get("bus", 0) == 0 and a.get("slot", 0) == 0)
 
 
 def _check_ccw_address(

@@ -207,7 +207,7 @@ class Domain:
     def controllers(self, ctype: str) -> list[Device]:
         return [c for c in self.lists["controller"] if c.get("type") == ctype]
 
-    def controller(self, ctype: str, index: int) -> Device | None:
+    def controller(self, ctype: str, index: int | None) -> Device | None:
         for c in self.lists["controller"]:
             if c.get("type") == ctype and c.index == index:
                 return c

@@ -144,7 +144,7 @@ def check_duplicate_indexes(domain: Domain) -> list[Problem]:
     if len(usb) > 1 and any(c.get("model") == "none" for c in usb):
         bad = usb[1] if usb[0].get("model") == "none" else usb[0]
         return [bad.error("Can't add another USB controller: USB is disabled for this domain")]
-    seen: dict[tuple[str | None, int], Device] = {}
+    seen: dict[tuple[str | None, int | None], Device] = {}
     for c in domain.lists["controller"]:
         key = (c.get("type"), c.index)
         other = seen.get(key)

@@ -196,8 +196,8 @@ class Flags:
         if t == "interface":
             if dev.get("type") == "hostdev":
                 return self.pcie_if_possible
-            model = dev.model or "rtl8139"
-            low = model.lower()
+            model: str | None = dev.model or "rtl8139"
+            low = (model or "").lower()
             if low in ("virtio", "virtio-non-transitional"):
                 return self.virtio
             if low == "virtio-transitional":

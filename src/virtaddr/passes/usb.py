@@ -141,6 +141,7 @@ class UsbPass:
             if controller_model(c) in _COMPANIONS or controller_model(c) == "none":
                 continue
             idx = c.index
+            assert idx is not None  # every controller has its index by now
             if idx in self.buses:
                 self.errors.append(c.error(f"Duplicate USB controllers with index {idx}"))
                 return self.errors
