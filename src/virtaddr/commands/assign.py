@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -13,9 +14,10 @@ from virtaddr.commands.common import (
     EXIT_OK,
     EXIT_UNUSABLE,
     PROG,
+    document_bytes,
     report_errors,
     report_failure,
-    write_result,
+    write_data,
 )
 from virtaddr.errors import VirtaddrError
 
@@ -167,28 +169,34 @@ def _assign_one(
 ) -> int:
     """Assign the addresses of one input and write its result; return its exit status.
 
-    ``edit`` (``--in-place``/``--diff``): splice the changes into the original text.
+    Every result is the input's text with the changes spliced in; ``edit`` (``--in-place`` /
+    ``--diff``) replaces the input by it or prints the difference.
     """
     from virtaddr import api
-    from virtaddr.xmldoc import xmlio
+    from virtaddr.xmldoc import splice, xmlio
 
     try:
-        if edit is not None:
-            original, doc = minimal_edit.read(path)
-        else:
-            doc = xmlio.read_document(path)
-        if live is not None:
-            live.prepare(doc.tree)
-        if growth is not None:
-            result = growth.assign(doc.tree, doc.source)
-        else:
-            result = api.assign_tree(doc.tree, source=doc.source)
+        doc = xmlio.read_document(path)
+        edits = splice.TextEdits(doc)
+        # The write-back writes text (no new element built) unless something reads or changes
+        # the tree besides the pass: a live host, the hotplug room's second run.
+        as_text = live is None and not (growth and (growth.hotplug_pcie or growth.hotplug_pci))
+        with edits if as_text else contextlib.nullcontext(edits):
+            if live is not None:
+                live.prepare(doc.tree)
+            if growth is not None:
+                result = growth.assign(doc.tree, doc.source)
+            else:
+                result = api.assign_tree(doc.tree, source=doc.source)
     except VirtaddrError as exc:
         return report_failure(exc, path)
     if result.errors:
         return report_errors(result.errors, path)
     if live is not None and (status := live.finish(doc, path)):
         return status
+    data = document_bytes(doc, edits)
+    if data is None:
+        return EXIT_UNUSABLE
     if edit is not None:
-        return minimal_edit.write(doc, original, path, edit)
-    return write_result(doc, destination)
+        return minimal_edit.write(doc, data, path, edit)
+    return write_data(data, destination)

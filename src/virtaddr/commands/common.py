@@ -10,6 +10,7 @@ from virtaddr.errors import DomainError, VirtaddrError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from virtaddr.xmldoc.splice import TextEdits
     from virtaddr.xmldoc.xmlio import Document
 
 EXIT_OK = 0
@@ -18,10 +19,28 @@ EXIT_UNUSABLE = 2
 PROG = "virtaddr"
 
 
-def write_result(doc: Document, destination: str | None) -> int:
-    from virtaddr.xmldoc import xmlio
+def write_result(doc: Document, destination: str | None, edits: TextEdits | None = None) -> int:
+    """Write ``doc`` (its original text with the changes spliced in, see
+    :func:`~virtaddr.xmldoc.splice.write_document`) to ``destination`` (None: standard output)."""
+    data = document_bytes(doc, edits)
+    if data is None:
+        return EXIT_UNUSABLE
+    return write_data(data, destination)
 
-    data = xmlio.serialize_document(doc)
+
+def document_bytes(doc: Document, edits: TextEdits | None = None) -> bytes | None:
+    """The text of ``doc`` to write, or None after saying why there is none."""
+    from virtaddr.xmldoc import splice
+
+    try:
+        return splice.write_document(doc, edits)
+    except splice.SpliceImpossible as exc:  # a bug: the write-back's edits do not fit the text
+        print(f"{doc.source}: cannot write the result ({exc}); nothing written", file=sys.stderr)
+        return None
+
+
+def write_data(data: bytes, destination: str | None) -> int:
+    """``data`` to ``destination`` (replaced atomically), or standard output for None."""
     if destination is None:
         write_stdout(data)
         return EXIT_OK

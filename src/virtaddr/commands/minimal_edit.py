@@ -1,12 +1,11 @@
-"""``assign --in-place`` and ``assign --diff``: the result as minimal edits of the original file."""
+"""``assign --in-place`` and ``assign --diff``: the result (the input's text with the new text
+spliced in, as every output is) replacing the file, or as a diff against it."""
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
-from virtaddr.commands.common import EXIT_OK, EXIT_UNUSABLE, source_name, write_file, write_stdout
-from virtaddr.errors import UnusableInput
+from virtaddr.commands.common import EXIT_OK, source_name, write_file, write_stdout
 
 if TYPE_CHECKING:
     from virtaddr.xmldoc.xmlio import Document
@@ -15,47 +14,24 @@ IN_PLACE = "in-place"
 DIFF = "diff"
 
 
-def read(path: str) -> tuple[bytes, Document]:
-    """The bytes of ``path`` (``-``: standard input) and the document parsed from them."""
-    from virtaddr.xmldoc import xmlio
-
-    source = source_name(path)
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as stream:
-                data = stream.read()
-    except OSError as exc:
-        raise UnusableInput(f"cannot read: {exc.strerror or exc}", source=source) from None
-    return data, xmlio.parse_document(data, source)
-
-
-def write(doc: Document, original: bytes, path: str, mode: str) -> int:
-    """Replace ``path`` by the spliced result (``IN_PLACE``) or print the diff (``DIFF``)."""
-    from virtaddr.xmldoc import splice
-
-    try:
-        result = splice.splice_document(doc, original)
-    except splice.SpliceImpossible as exc:
-        # Should not happen for what the passes change; a re-serialised file would be worse.
-        print(f"{source_name(path)}: cannot edit the text in place ({exc}); nothing written",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_UNUSABLE
+def write(doc: Document, result: bytes, path: str, mode: str) -> int:
+    """Replace ``path`` by ``result`` (``IN_PLACE``; untouched when nothing changed) or print the
+    diff of ``doc``'s original text against it (``DIFF``)."""
+    codec = doc.codec or doc.encoding
+    after = result[len(doc.bom) :].decode(codec)
     if mode == DIFF:
-        write_stdout(_unified_diff(doc, original, result, source_name(path)).encode("utf-8"))
+        write_stdout(_unified_diff(doc.original, after, source_name(path)).encode("utf-8"))
         return EXIT_OK
-    if result == original:
+    if after == doc.original:
         return EXIT_OK
     return write_file(path, result)
 
 
-def _unified_diff(doc: Document, before: bytes, after: bytes, name: str) -> str:
+def _unified_diff(before: str, after: str, name: str) -> str:
     import difflib  # only for --diff
 
-    codec = doc.codec or doc.encoding
-    old = before[len(doc.bom) :].decode(codec).splitlines(keepends=True)
-    new = after[len(doc.bom) :].decode(codec).splitlines(keepends=True)
+    old = before.splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
     before_name, after_name = (
         (name, name) if name.startswith(("/", "<")) else (f"a/{name}", f"b/{name}")
     )

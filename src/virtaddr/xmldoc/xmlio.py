@@ -60,6 +60,8 @@ class Document:
     exactly as written with the whitespace after it, ``bom`` the input's byte-order mark,
     ``newline`` its line end, ``trailing`` the whitespace after its last node and ``codec`` the
     Python codec that writes ``encoding`` in the input's byte order (derived when empty).
+    ``original`` is the text the tree was parsed from (decoded, without the byte-order mark):
+    what :mod:`virtaddr.xmldoc.splice` writes the changes into ("" for a tree made otherwise).
     """
 
     # A plain class rather than a frozen dataclass: ``@dataclass`` would add ~0.5 ms to every
@@ -71,6 +73,7 @@ class Document:
         "encoding",
         "has_declaration",
         "newline",
+        "original",
         "source",
         "trailing",
         "tree",
@@ -84,6 +87,7 @@ class Document:
     newline: str
     trailing: str
     codec: str
+    original: str
 
     def __init__(
         self,
@@ -96,9 +100,10 @@ class Document:
         newline: str = "\n",
         trailing: str = "",
         codec: str = "",
+        original: str = "",
     ) -> None:
         values = (tree, source, encoding, has_declaration, declaration, bom, newline, trailing)
-        for name, value in zip(_DOCUMENT_FIELDS, (*values, codec), strict=True):
+        for name, value in zip(_DOCUMENT_FIELDS, (*values, codec, original), strict=True):
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -138,6 +143,7 @@ _DOCUMENT_FIELDS = (
     "newline",
     "trailing",
     "codec",
+    "original",
 )
 
 
@@ -226,8 +232,10 @@ def parse_document(data: bytes | str, source: str) -> Document:
         raise UnusableInput(f"cannot decode as {declared}: {exc}", source=source) from None
     match = _DECLARATION.match(text)
     declaration = match.group(0) if match else ""
-    body = text.rstrip(" \t\r\n")
-    trailing = text[len(body) :]
+    body_end = len(text)  # (not text.rstrip(): a copy of the whole text)
+    while body_end and text[body_end - 1] in " \t\r\n":
+        body_end -= 1
+    trailing = text[body_end:]
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
     detected = "UTF-16" if codec.startswith("utf-16") else "UTF-8"
     encoding = declared if match else detected
@@ -241,6 +249,7 @@ def parse_document(data: bytes | str, source: str) -> Document:
         newline="\r\n" if crlf else "\n",
         trailing=trailing,
         codec=codec,
+        original=text,
     )
 
 
