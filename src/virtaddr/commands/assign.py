@@ -66,20 +66,32 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def quick_args(arguments: list[str]) -> argparse.Namespace | None:
-    """``assign FILE`` alone, read as :func:`add_parser`'s parser reads it, without building it.
+    """``assign FILE`` alone, or with ``-o OUT`` / ``--output OUT``, read as :func:`add_parser`'s
+    parser reads it, without building it.
 
-    The commonest command line then costs no argparse (~5 ms of a ~50 ms process: its import,
-    gettext's locale lookups, the parser). Anything else (an option, several inputs, ``-``):
-    None, and the parser decides. The values are the parser's defaults (a unit test compares).
+    The commonest command lines then cost no argparse (~5 ms of a ~50 ms process: its import,
+    gettext's locale lookups, ``shutil``, the parser). Anything else (another option, several
+    inputs, ``-``): None, and the parser decides. The values are the parser's (a unit test
+    compares).
     """
-    if len(arguments) != 2 or arguments[0] != "assign":
+    if len(arguments) not in (2, 4) or arguments[0] != "assign":
         return None
-    path = arguments[1]
+    rest = arguments[1:]
+    output = None
+    if len(rest) == 3:  # FILE -o OUT, or -o OUT FILE
+        at = 0 if rest[0] in ("-o", "--output") else 1 if rest[1] in ("-o", "--output") else -1
+        if at < 0:
+            return None
+        output = rest.pop(at + 1)
+        rest.pop(at)
+        if not output or (output.startswith("-") and output != "-"):
+            return None
+    path = rest[0]
     if not path or path.startswith("-"):
         return None
     namespace = SimpleNamespace(  # what the code reads of an argparse.Namespace: attributes
         inputs=[path],
-        output=None,
+        output=output,
         in_place=False,
         out_dir=None,
         diff=False,
