@@ -58,7 +58,8 @@ _CLOSERS: dict[str, re.Pattern[str]] = {}
 
 
 def root_span(text: str) -> Span:
-    """The root element of ``text`` (after the declaration, DOCTYPE, comments and PIs)."""
+    """The root element of ``text`` (after the declaration, DOCTYPE, comments and PIs); its end
+    is found by :func:`children`."""
     pos = 0
     while True:
         lt = text.find("<", pos)
@@ -71,7 +72,10 @@ def root_span(text: str) -> Span:
         elif text.startswith("<!", lt):
             pos = _doctype_end(text, lt)
         else:
-            return _element(text, lt)
+            m = _START_TAG.match(text, lt)
+            if m is None:
+                raise SpliceImpossible(f"unreadable start tag at offset {lt}")
+            return Span("element", m.group(1), lt, m.end(), bool(m.group(3)))
 
 
 def children(text: str, span: Span) -> list[Span]:
@@ -119,17 +123,6 @@ def children(text: str, span: Span) -> list[Span]:
                 _close(text, child)
             kids.append(child)
             pos = child.end
-
-
-def _element(text: str, lt: int) -> Span:
-    """The element whose start tag is at ``lt``, its end found."""
-    m = _START_TAG.match(text, lt)
-    if m is None:
-        raise SpliceImpossible(f"unreadable start tag at offset {lt}")
-    span = Span("element", m.group(1), lt, m.end(), bool(m.group(3)))
-    if not span.empty:
-        _close(text, span)
-    return span
 
 
 def _close(text: str, span: Span) -> None:

@@ -100,7 +100,16 @@ class TextEdits:
     is not plain text), nor is anything but the original elements noted.
     """
 
-    __slots__ = ("_quote", "after", "appended", "attributes", "before", "claimed", "doc")
+    __slots__ = (
+        "_indents",
+        "_quote",
+        "after",
+        "appended",
+        "attributes",
+        "before",
+        "claimed",
+        "doc",
+    )
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
@@ -110,6 +119,7 @@ class TextEdits:
         self.appended: dict[etree._Element, tuple[str, str]] = {}  # (place, text): new last child
         self.claimed = False
         self._quote: str | None = None
+        self._indents: dict[str, str] = {}  # a parent's blank text -> its children's indent
 
     def __enter__(self) -> TextEdits:
         if self.doc.original and not _declares_entities(self.doc.tree):
@@ -150,7 +160,15 @@ class TextEdits:
         :func:`~virtaddr.xmldoc.xmledit.append_child` would lay it out."""
         if parent in self.appended or self.builds_children(parent):
             raise SpliceImpossible(f"cannot append text to <{parent.tag}>")
+        own = parent.text
+        if own is not None and own in self._indents and len(parent):
+            # The usual case, hundreds of times: after the last child, on a line of its own
+            # indented as the first child (whose indentation ``own`` gives alone).
+            self.appended[parent] = ("after-last", self._indents[own] + text)
+            return
         place, before, after = xmledit.append_layout(parent)
+        if place == "after-last" and own is not None and "\n" in own and not own.strip():
+            self._indents[own] = before
         self.appended[parent] = (place, before + text + after)
 
     def insert_after(self, anchor: etree._Element | Piece, text: str) -> Piece:
@@ -305,6 +323,8 @@ class _Writer:
         if not self.relevant:
             return self.source
         root = root_span(self.source)
+        if not root.empty:
+            children(self.source, root)  # its end
         self.out.append(self.source[: root.start])
         self.element(self.doc.root, root)
         self.out.append(self.source[root.end :])
@@ -504,13 +524,21 @@ class _Writer:
 
     def serialize(self, node: etree._Element, parent: etree._Element) -> str:
         """A new node as text: attributes in its order, in the document's usual quotes."""
-        if isinstance(node.tag, str) and any(
-            el.nsmap != (el.getparent() if el is not node else parent).nsmap  # type: ignore[union-attr]
-            for el in node.iter(tag=etree.Element)
-        ):
+        if isinstance(node.tag, str) and _declares_namespaces(node, parent):
             # It declares namespaces of its own: lxml knows how to write them.
             return etree.tostring(node, encoding="unicode", with_tail=False)
         return _serialize(node, self.edits.quote)
+
+
+def _declares_namespaces(node: etree._Element, parent: etree._Element) -> bool:
+    """Whether ``node`` or a descendant declares a namespace its parent does not have (only an
+    element or attribute in a namespace can need one)."""
+    for el in node.iter(tag=etree.Element):
+        if el.tag[0] == "{" or any(str(k)[0] == "{" for k in el.attrib):  # type: ignore[index]
+            above = el.getparent() if el is not node else parent
+            if above is None or el.nsmap != above.nsmap:
+                return True
+    return False
 
 
 def _matches(node: etree._Element, span: Span) -> bool:
@@ -632,11 +660,19 @@ def _attr_name(node: etree._Element, key: str) -> str:
     raise SpliceImpossible(f"no prefix for the attribute {key}")
 
 
+_TEXT_SPECIAL = re.compile(r"[&<>]")
+_ATTR_SPECIAL = re.compile(r"[&<\n\r\t'\"]")
+
+
 def _escape_text(text: str) -> str:
+    if not _TEXT_SPECIAL.search(text):
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _escape_attr(value: str, quote: str) -> str:
+    if not _ATTR_SPECIAL.search(value):
+        return value
     value = value.replace("&", "&amp;").replace("<", "&lt;")
     value = value.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     return value.replace("'", "&apos;") if quote == "'" else value.replace('"', "&quot;")
