@@ -1,8 +1,11 @@
-"""The one place that parses and serialises domain XML.
+"""The one place that reads domain XML, and lxml's serialisation of it.
 
 Parsing uses one safe configuration (:func:`safe_parser`): comments, processing instructions and
 CDATA are kept, entities are never expanded, nothing is loaded from the network or a DTD, and
-blank text stays as written so that a parse-and-write changes only what a pass changed.
+blank text stays as written so that a parse-and-write changes only what a pass changed. The
+:class:`Document` keeps the text it was parsed from: the outputs are that text with the changes
+spliced in (:mod:`virtaddr.xmldoc.splice`); :func:`serialize_document` is what a document
+without it, or whose changes cannot be spliced, is written with.
 
 A parse-and-write is not byte-identical to hand-written XML (lxml writes attribute values in
 double quotes and may move ``xmlns:`` declarations) but it is *stable* — a second round trip
