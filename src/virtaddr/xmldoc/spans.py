@@ -131,13 +131,16 @@ def _close(text: str, span: Span) -> None:
     name = span.name
     pos = span.start_end
     # Usually nothing of that name, and no comment, CDATA section or PI, comes before the end
-    # tag: four plain searches say so.
+    # tag: plain searches say so (for a large element, one search for all three).
     end_tag = text.find("</" + name, pos)
-    if (
-        end_tag >= 0
-        and text.find("<" + name, pos, end_tag) < 0
-        and text.find("<!", pos, end_tag) < 0
-        and text.find("<?", pos, end_tag) < 0
+    if end_tag >= 0 and (
+        not _hider(name).search(text, pos, end_tag)
+        if end_tag - pos > 4096
+        else (
+            text.find("<" + name, pos, end_tag) < 0
+            and text.find("<!", pos, end_tag) < 0
+            and text.find("<?", pos, end_tag) < 0
+        )
     ):
         after = end_tag + 2 + len(name)
         gt = text.find(">", after)
@@ -175,6 +178,18 @@ def _close(text: str, span: Span) -> None:
             if not tag.group(3):
                 depth += 1
             pos = tag.end()
+
+
+def _hider(name: str) -> re.Pattern[str]:
+    """What could hide or open an end tag of ``name``: a comment, CDATA section or PI, or a tag
+    of that name."""
+    hider = _HIDERS.get(name)
+    if hider is None:
+        hider = _HIDERS[name] = re.compile(r"<(?:[!?]|" + re.escape(name) + r"[\s/>])")
+    return hider
+
+
+_HIDERS: dict[str, re.Pattern[str]] = {}
 
 
 def _find(text: str, what: str, start: int) -> int:

@@ -678,12 +678,16 @@ def _escape_attr(value: str, quote: str) -> str:
     return value.replace("'", "&apos;") if quote == "'" else value.replace('"', "&quot;")
 
 
+_SPACED = re.compile(r"=\s")
 _SPACED_SINGLE = re.compile(r"=\s+'")
 _SPACED_DOUBLE = re.compile(r'=\s+"')
 
 
 def _quote_of(text: str) -> str:
     """The quote the document uses most for attribute values (libvirt writes ')."""
-    singles = text.count("='") + len(_SPACED_SINGLE.findall(text))
-    doubles = text.count('="') + len(_SPACED_DOUBLE.findall(text))
+    singles = text.count("='")
+    doubles = text.count('="')
+    if _SPACED.search(text):  # (rare: ``a = 'b'``)
+        singles += len(_SPACED_SINGLE.findall(text))
+        doubles += len(_SPACED_DOUBLE.findall(text))
     return '"' if doubles > singles else "'"
