@@ -534,7 +534,7 @@ def _declares_namespaces(node: etree._Element, parent: etree._Element) -> bool:
     """Whether ``node`` or a descendant declares a namespace its parent does not have (only an
     element or attribute in a namespace can need one)."""
     for el in node.iter(tag=etree.Element):
-        if el.tag[0] == "{" or any(str(k)[0] == "{" for k in el.attrib):  # type: ignore[index]
+        if el.tag[0] == "{" or any(str(k)[0] == "{" for k in el.attrib):
             above = el.getparent() if el is not node else parent
             if above is None or el.nsmap != above.nsmap:
                 return True
