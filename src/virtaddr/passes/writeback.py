@@ -2,7 +2,7 @@
 
 Two ways, with the same result: into the tree (new elements built, as :func:`assign_element`
 and every caller that goes on with the tree needs), or, when the document is being written as
-text (:func:`virtaddr.xmldoc.splice.edits_for` gives its :class:`TextEdits`), as text: the new
+text (:func:`virtaddr.xmldoc.edits.edits_for` gives its :class:`TextEdits`), as text: the new
 ``<address>`` elements and added devices are written as text next to the elements they follow,
 never built, and only the rarer changes of an element's children (a ``<model>`` filled into a
 controller, a removed address, the primary video moved first) are made in the tree and noted.
@@ -19,7 +19,7 @@ from lxml import etree
 from virtaddr.libvirt.device import Device, local
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.usbport import format_usb_port
-from virtaddr.xmldoc.splice import Piece, TextEdits, edits_for
+from virtaddr.xmldoc.edits import Piece, TextEdits, edits_for
 from virtaddr.xmldoc.xmledit import (
     ElementSpec,
     append_child,
@@ -216,7 +216,7 @@ def _primary_video_first(domain: Domain, edits: TextEdits | None) -> None:
 
 def write_back(domain: Domain) -> None:
     """Write the addresses and added devices into the document: into its tree, or as text when
-    the document is being written so (:func:`~virtaddr.xmldoc.splice.edits_for`)."""
+    the document is being written so (:func:`~virtaddr.xmldoc.edits.edits_for`)."""
     edits = edits_for(domain.root)
     _primary_video_first(domain, edits)
     # New <address> children are made together (new_elements), per namespace of their device,

@@ -16,13 +16,10 @@ output is instead the original text, byte for byte, except
   the primary video moved first): its content is written again from the tree, each original
   child from its own text, each whitespace run from the original where it did not change.
 
-What changed comes as :class:`TextEdits`, filled in one of two ways. The write-back fills it as
-it works (:func:`edits_for`): it writes its new elements as text right away, so the hundreds of
-new ``<address>`` and controller elements of a large domain are never built as lxml elements;
-only the rarer changes of children are made in the tree and noted. Otherwise (a tree changed by
-anything else: ``plan``, hotplug room, a live host's machine name) :func:`write_document`
-compares the tree with a fresh parse of the original text, and writes an unchanged subtree from
-the text without looking inside it.
+What changed comes as :class:`~virtaddr.xmldoc.edits.TextEdits`: noted by the write-back as it
+works, its new elements already written as text, or found by comparing the tree with a fresh
+parse of the original (:mod:`virtaddr.xmldoc.treediff`), where an unchanged subtree is written
+from the text without looking inside it.
 
 Either way the elements are found in the text by :mod:`virtaddr.xmldoc.spans`, only along the
 paths to what changed, so the cost is linear in the size of the file and of each element's child
@@ -35,11 +32,12 @@ import re
 
 from lxml import etree
 
-from virtaddr.xmldoc import xmledit
+from virtaddr.xmldoc.edits import Before, TextEdits
 from virtaddr.xmldoc.spans import ATTRIBUTE, Span, SpliceImpossible, children, root_span
-from virtaddr.xmldoc.xmlio import Document, safe_parser, serialize_document
+from virtaddr.xmldoc.treediff import differences
+from virtaddr.xmldoc.xmlio import Document, serialize_document
 
-__all__ = ["Piece", "SpliceImpossible", "TextEdits", "edits_for", "write_document"]
+__all__ = ["SpliceImpossible", "TextEdits", "write_document"]
 
 
 def write_document(doc: Document, edits: TextEdits | None = None) -> bytes:
@@ -58,233 +56,10 @@ def write_document(doc: Document, edits: TextEdits | None = None) -> bytes:
         text = _Writer(doc, edits).text()
     else:
         try:
-            text = _Writer(doc, _differences(doc)).text()
+            text = _Writer(doc, differences(doc)).text()
         except SpliceImpossible:
             return serialize_document(doc)
     return doc.bom + text.encode(doc.codec or doc.encoding, "xmlcharrefreplace")
-
-
-# ---------------------------------------------------------------------------- what changed
-
-
-class Piece:
-    """New text inserted after an element (or after another piece): one added device."""
-
-    __slots__ = ("next", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.next: Piece | None = None
-
-
-class _Before:
-    """The children of an element before its list of children changed in the tree: each node,
-    or None where the original node is gone, with the element's text and each child's tail."""
-
-    __slots__ = ("nodes", "tails", "text")
-
-    def __init__(
-        self, nodes: list[etree._Element | None], text: str | None, tails: list[str | None]
-    ) -> None:
-        self.nodes = nodes
-        self.text = text
-        self.tails = tails
-
-
-class TextEdits:
-    """What changed in a document's tree, for :func:`write_document`.
-
-    Used as a context manager around a pipeline run, it lets the write-back of that run claim
-    it (:func:`edits_for`); the write-back then notes its changes here instead of building new
-    elements. Documents with entities declared in their DOCTYPE are not offered (their content
-    is not plain text), nor is anything but the original elements noted.
-    """
-
-    __slots__ = (
-        "_indents",
-        "_quote",
-        "after",
-        "appended",
-        "attributes",
-        "before",
-        "claimed",
-        "doc",
-    )
-
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.attributes: set[etree._Element] = set()  # their start tags are compared
-        self.before: dict[etree._Element, _Before] = {}  # their children changed in the tree
-        self.after: dict[etree._Element, Piece] = {}  # text right after the element
-        self.appended: dict[etree._Element, tuple[str, str]] = {}  # (place, text): new last child
-        self.claimed = False
-        self._quote: str | None = None
-        self._indents: dict[str, str] = {}  # a parent's blank text -> its children's indent
-
-    def __enter__(self) -> TextEdits:
-        if self.doc.original and not _declares_entities(self.doc.tree):
-            _RECORDING[self.doc.root] = self
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if _RECORDING.get(self.doc.root) is self:
-            del _RECORDING[self.doc.root]
-
-    @property
-    def quote(self) -> str:
-        """The quote the document uses most for attribute values (libvirt writes ')."""
-        if self._quote is None:
-            self._quote = _quote_of(self.doc.original)
-        return self._quote
-
-    def attributes_changed(self, elem: etree._Element) -> None:
-        """The attributes of ``elem`` change in the tree: its start tag is written again."""
-        if elem.sourceline:
-            self.attributes.add(elem)
-
-    def children_change(self, elem: etree._Element) -> None:
-        """The children of ``elem`` are about to change in the tree: remember them as they are."""
-        if elem.sourceline and elem not in self.before:
-            if elem in self.appended or any(child in self.after for child in elem):
-                raise SpliceImpossible(f"<{elem.tag}> changes in the tree after text was added")
-            kids: list[etree._Element | None] = list(elem)
-            self.before[elem] = _Before(kids, elem.text, [k.tail for k in elem])
-
-    def builds_children(self, elem: etree._Element) -> bool:
-        """True when new children of ``elem`` must be made as elements: it is new itself, or its
-        children have changed in the tree."""
-        return not elem.sourceline or elem in self.before
-
-    def append(self, parent: etree._Element, text: str) -> None:
-        """``text`` (an element) becomes the last child of ``parent``, laid out as
-        :func:`~virtaddr.xmldoc.xmledit.append_child` would lay it out."""
-        if parent in self.appended or self.builds_children(parent):
-            raise SpliceImpossible(f"cannot append text to <{parent.tag}>")
-        own = parent.text
-        if own is not None and own in self._indents and len(parent):
-            # The usual case, hundreds of times: after the last child, on a line of its own
-            # indented as the first child (whose indentation ``own`` gives alone).
-            self.appended[parent] = ("after-last", self._indents[own] + text)
-            return
-        place, before, after = xmledit.append_layout(parent)
-        if place == "after-last" and own is not None and "\n" in own and not own.strip():
-            self._indents[own] = before
-        self.appended[parent] = (place, before + text + after)
-
-    def insert_after(self, anchor: etree._Element | Piece, text: str) -> Piece:
-        """``text`` goes right after ``anchor`` (an original element, or a piece inserted
-        before); the returned piece can be an anchor in turn."""
-        piece = Piece(text)
-        if isinstance(anchor, Piece):
-            piece.next, anchor.next = anchor.next, piece
-        else:
-            parent = anchor.getparent()
-            if not anchor.sourceline or parent is None or self.builds_children(parent):
-                raise SpliceImpossible(f"cannot insert text after <{anchor.tag}>")
-            piece.next = self.after.get(anchor)
-            self.after[anchor] = piece
-        return piece
-
-
-_RECORDING: dict[etree._Element, TextEdits] = {}
-
-
-def edits_for(root: etree._Element) -> TextEdits | None:
-    """The edits the document of ``root`` is being written with, claimed by the caller (the
-    write-back): None when the tree is to be changed as usual."""
-    edits = _RECORDING.get(root)
-    if edits is not None:
-        if edits.claimed:
-            raise RuntimeError("a document's write-back ran twice while its text was recorded")
-        edits.claimed = True
-    return edits
-
-
-def _declares_entities(tree: etree._ElementTree) -> bool:
-    dtd = tree.docinfo.internalDTD
-    return dtd is not None and any(True for _ in dtd.iterentities())  # type: ignore[attr-defined]
-
-
-# ---------------------------------------------------------------------------- comparing
-
-
-def _differences(doc: Document) -> TextEdits:
-    """What changed in ``doc.tree`` since it was parsed, found against a fresh parse."""
-    edits = TextEdits(doc)
-    data = doc.bom + doc.original.encode(doc.codec or doc.encoding)
-    try:
-        was = etree.fromstring(data, safe_parser())
-    except (etree.XMLSyntaxError, LookupError, UnicodeError) as exc:
-        raise SpliceImpossible(f"the original no longer parses: {exc}") from None
-    now = doc.root
-    if now.tag != was.tag or now.sourceline != was.sourceline:
-        raise SpliceImpossible("the root element changed")
-    _compare(edits, now, was)
-    return edits
-
-
-def _compare(edits: TextEdits, now: etree._Element, was: etree._Element) -> None:
-    if _attributes(now) != _attributes(was):
-        edits.attributes.add(now)
-    now_kids, was_kids = list(now), list(was)
-    pairs = _pair(now_kids, was_kids)
-    same = (
-        len(now_kids) == len(was_kids)
-        and all(p is n for p, n in zip(pairs, now_kids, strict=True))
-        and now.text == was.text
-        and all(n.tail == w.tail for n, w in zip(now_kids, was_kids, strict=True))
-    )
-    if not same:
-        edits.before[now] = _Before(pairs, was.text, [w.tail for w in was_kids])
-    for n, w in zip(pairs, was_kids, strict=True):
-        if n is not None and isinstance(w.tag, str) and _differs(n, w):
-            _compare(edits, n, w)
-
-
-def _pair(
-    now_kids: list[etree._Element], was_kids: list[etree._Element]
-) -> list[etree._Element | None]:
-    """For each original child, the node of the tree it is now (None: gone).
-
-    A node is the original one if it has the same kind, tag (or text) and source line; among
-    equal ones, in order. New nodes have no source line (or line 0, xmledit's mark).
-    """
-    where: dict[tuple[object, ...], list[int]] = {}
-    for i, w in enumerate(was_kids):
-        where.setdefault(_key(w), []).append(i)
-    taken: dict[tuple[object, ...], int] = {}
-    pairs: list[etree._Element | None] = [None] * len(was_kids)
-    for n in now_kids:
-        if not n.sourceline:
-            continue
-        key = _key(n)
-        found = where.get(key)
-        if found:
-            count = taken.get(key, 0)
-            if count < len(found):
-                pairs[found[count]] = n
-                taken[key] = count + 1
-    return pairs
-
-
-def _key(node: etree._Element) -> tuple[object, ...]:
-    if isinstance(node.tag, str):
-        return (node.tag, node.sourceline)
-    return (node.tag, node.sourceline, node.text)
-
-
-def _attributes(elem: etree._Element) -> dict[str, str]:
-    return {str(k): str(v) for k, v in elem.attrib.items()}
-
-
-def _differs(now: etree._Element, was: etree._Element) -> bool:
-    """Whether the subtree changed (lxml compares the large ones, in C)."""
-    if not len(was) and not len(now):
-        return now.text != was.text or _attributes(now) != _attributes(was)
-    return etree.tostring(now, with_tail=False) != etree.tostring(was, with_tail=False)
-
-
-# ---------------------------------------------------------------------------- writing
 
 
 class _Writer:
@@ -392,7 +167,7 @@ class _Writer:
         else:
             self.out.append(self.source[span.start : span.end])
 
-    def rebuild(self, e: etree._Element, span: Span, tag: str | None, before: _Before) -> None:
+    def rebuild(self, e: etree._Element, span: Span, tag: str | None, before: Before) -> None:
         """Write the content of ``e`` from the tree: original children from their text (with
         their own edits), new ones serialised, whitespace from the text where it is the same."""
         src, out = self.source, self.out
@@ -676,18 +451,3 @@ def _escape_attr(value: str, quote: str) -> str:
     value = value.replace("&", "&amp;").replace("<", "&lt;")
     value = value.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     return value.replace("'", "&apos;") if quote == "'" else value.replace('"', "&quot;")
-
-
-_SPACED = re.compile(r"=\s")
-_SPACED_SINGLE = re.compile(r"=\s+'")
-_SPACED_DOUBLE = re.compile(r'=\s+"')
-
-
-def _quote_of(text: str) -> str:
-    """The quote the document uses most for attribute values (libvirt writes ')."""
-    singles = text.count("='")
-    doubles = text.count('="')
-    if _SPACED.search(text):  # (rare: ``a = 'b'``)
-        singles += len(_SPACED_SINGLE.findall(text))
-        doubles += len(_SPACED_DOUBLE.findall(text))
-    return '"' if doubles > singles else "'"
