@@ -29,6 +29,7 @@ list: a ``<metadata>`` of 40,000 entries is one scan for its end tag.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from lxml import etree
 
@@ -309,7 +310,7 @@ def _declares_namespaces(node: etree._Element, parent: etree._Element) -> bool:
     """Whether ``node`` or a descendant declares a namespace its parent does not have (only an
     element or attribute in a namespace can need one)."""
     for el in node.iter(tag=etree.Element):
-        if el.tag[0] == "{" or any(str(k)[0] == "{" for k in el.attrib):
+        if el.tag[0] == "{" or "{" in "".join(cast("list[str]", el.keys())):
             above = el.getparent() if el is not node else parent
             if above is None or el.nsmap != above.nsmap:
                 return True
@@ -406,10 +407,10 @@ def _serialize(node: etree._Element, quote: str) -> str:
     if not isinstance(node.tag, str):
         raise SpliceImpossible(f"cannot write a new {type(node).__name__}")
     name = _qualified_name(node)
-    attrs = "".join(
-        f" {_attr_name(node, str(k))}={quote}{_escape_attr(str(v), quote)}{quote}"
-        for k, v in node.attrib.items()
-    )
+    items = cast("list[tuple[str, str]]", node.items())
+    if items and _ATTR_SPECIAL.search("".join(k + v for k, v in items)):  # rare
+        items = [(_attr_name(node, k), _escape_attr(v, quote)) for k, v in items]
+    attrs = "".join([f" {k}={quote}{v}{quote}" for k, v in items])
     if not len(node) and not node.text:
         return f"<{name}{attrs}/>"
     inner = [_escape_text(node.text or "")]
@@ -436,7 +437,7 @@ def _attr_name(node: etree._Element, key: str) -> str:
 
 
 _TEXT_SPECIAL = re.compile(r"[&<>]")
-_ATTR_SPECIAL = re.compile(r"[&<\n\r\t'\"]")
+_ATTR_SPECIAL = re.compile(r"[&<\n\r\t'\"{]")  # (and a namespace in a name)
 
 
 def _escape_text(text: str) -> str:

@@ -34,7 +34,7 @@ def differences(doc: Document) -> TextEdits:
 
 
 def _compare(edits: TextEdits, now: etree._Element, was: etree._Element) -> None:
-    if _attributes(now) != _attributes(was):
+    if now.items() != was.items() and _attributes(now) != _attributes(was):
         edits.attributes.add(now)
     now_kids, was_kids = list(now), list(was)
     pairs = _pair(now_kids, was_kids)
@@ -90,5 +90,5 @@ def _attributes(elem: etree._Element) -> dict[str, str]:
 def _differs(now: etree._Element, was: etree._Element) -> bool:
     """Whether the subtree changed (lxml compares the large ones, in C)."""
     if not len(was) and not len(now):
-        return now.text != was.text or _attributes(now) != _attributes(was)
+        return now.text != was.text or now.items() != was.items()
     return etree.tostring(now, with_tail=False) != etree.tostring(was, with_tail=False)
