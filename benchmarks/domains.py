@@ -21,8 +21,9 @@ def disk_name(n: int) -> str:
     return "vd" + letters
 
 
-def q35_disks(n: int, name: str = "bench-q35") -> str:
-    """The text of a q35 x86_64 domain of type 'qemu' with ``n`` address-less virtio disks."""
+def q35_disks(n: int, name: str = "bench-q35", metadata: int = 0) -> str:
+    """The text of a q35 x86_64 domain of type 'qemu' with ``n`` address-less virtio disks;
+    with ``metadata``, a ``<metadata>`` of that many entries (~120 bytes each) first."""
     disks = "".join(
         f"    <disk type='file' device='disk'>\n"
         f"      <driver name='qemu' type='raw'/>\n"
@@ -31,10 +32,16 @@ def q35_disks(n: int, name: str = "bench-q35") -> str:
         f"    </disk>\n"
         for i in range(n)
     )
+    entries = "".join(
+        f"    <app:entry xmlns:app='http://example.org/inventory/1' kind='note' id='{i:06d}'>"
+        f"the value of entry {i:06d}</app:entry>\n"
+        for i in range(metadata)
+    )
     return (
         "<domain type='qemu'>\n"
         f"  <name>{name}</name>\n"
-        "  <memory unit='KiB'>1048576</memory>\n"
+        + (f"  <metadata>\n{entries}  </metadata>\n" if metadata else "")
+        + "  <memory unit='KiB'>1048576</memory>\n"
         "  <vcpu>1</vcpu>\n"
         "  <os>\n"
         "    <type arch='x86_64' machine='q35'>hvm</type>\n"

@@ -94,7 +94,10 @@ if TYPE_CHECKING:
         SpliceImpossible as SpliceImpossible,
     )
     from virtaddr.xmldoc.splice import (
-        splice_document as splice_document,
+        TextEdits as TextEdits,
+    )
+    from virtaddr.xmldoc.splice import (
+        write_document as write_document,
     )
     from virtaddr.xmldoc.xmlio import (
         STDIN_NAME as STDIN_NAME,
@@ -143,7 +146,7 @@ _TOOLS: dict[str, tuple[str, ...]] = {
         "serialize_document",
         "write_atomically",
     ),
-    "virtaddr.xmldoc.splice": ("SpliceImpossible", "splice_document"),
+    "virtaddr.xmldoc.splice": ("SpliceImpossible", "TextEdits", "write_document"),
     "virtaddr.passes.pipeline": ("assign_deep", "growth_gave_up"),
     "virtaddr.passes.versions": (
         "DEFAULT",
@@ -266,8 +269,10 @@ def assign_xml(
 ) -> Assigned[str] | Assigned[bytes]:
     """Assign the missing addresses of the domain XML ``xml``; the result has the same type.
 
-    Everything but what libvirt would add or fill in is kept as written (comments, order,
-    encoding, declaration). ``source`` names the input in problems. ``profile`` (see
+    The result is the text of ``xml`` with only what libvirt would add or fill in spliced in:
+    quotes, attribute order, comments, blank lines, encoding and declaration stay as written
+    (new elements take the quotes the document uses most). ``source`` names the input in
+    problems. ``profile`` (see
     :mod:`virtaddr.profile`) also rewrites a machine alias to its versioned name and warns of
     device models the hypervisor lacks. Raises :class:`~virtaddr.errors.UnusableInput` when
     ``xml`` is not a well-formed ``<domain>``.
@@ -280,7 +285,7 @@ def assign_xml(
     >>> result.ok, result.problems
     (True, ())
     >>> print(result.xml[result.xml.index("<address"):][:75])  # the disk's; libvirt's too
-    <address type="pci" domain="0x0000" bus="0x00" slot="0x02" function="0x0"/>
+    <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
     """
     from virtaddr.xmldoc import xmlio
 
@@ -301,7 +306,8 @@ def assign_file(
 ) -> Assigned[bytes]:
     """Assign the missing addresses of the domain XML file at ``path``; the file is not changed.
 
-    The completed document comes back as bytes in the file's encoding, ready to write.
+    The completed document comes back as bytes in the file's encoding, ready to write: the
+    file's text with only the new text spliced in (see :func:`assign_xml`).
     Raises :class:`~virtaddr.errors.UnusableInput` when the file cannot be read or used.
     """
     from virtaddr.xmldoc import xmlio
@@ -415,9 +421,10 @@ def plan(
     move, and a new one may get a new pcie-root-port or bridge. ``detach=True`` removes the
     devices instead and frees their addresses. Each device is XML text, bytes, a path or an lxml
     element (``<disk>``, ``<interface>``, ...). ``domain`` is first completed as define would.
-    The result has the form ``domain`` was given in (a path gives bytes; an element a completed
-    copy); ``xml`` is ``None`` when libvirt would refuse, with the reason in ``problems`` (e.g.
-    no free hotpluggable port on q35). Raises :class:`~virtaddr.errors.UnusableInput` when the
+    The result has the form ``domain`` was given in (a path gives bytes, the file's text with
+    the changes spliced in, as text gives text; an element a completed copy); ``xml`` is
+    ``None`` when libvirt would refuse, with the reason in ``problems`` (e.g. no free
+    hotpluggable port on q35). Raises :class:`~virtaddr.errors.UnusableInput` when the
     domain or a device cannot be used.
 
     >>> disk = ("<disk type='file'><source file='/e.img'/>"
@@ -430,7 +437,7 @@ def plan(
     """
     from virtaddr.hotplug import plan as planning
     from virtaddr.passes.versions import rules_for
-    from virtaddr.xmldoc import xmlio
+    from virtaddr.xmldoc import splice
 
     rules = rules_for(libvirt)
     doc = _domain_document(domain, source)
@@ -444,7 +451,7 @@ def plan(
         return Assigned(None, problems)
     if doc is None:
         return Assigned(tree.getroot())
-    data = xmlio.serialize_document(doc)
+    data = splice.write_document(doc)
     if isinstance(domain, str):
         return Assigned(data[len(doc.bom) :].decode(doc.codec or "utf-8"))
     return Assigned(data)
@@ -491,12 +498,18 @@ def _device_input(device: DeviceLike, number: int) -> DeviceInput:
 def _assign_document(
     doc: Document, profile: HypervisorProfile | None, libvirt: str | None
 ) -> tuple[bytes | None, tuple[Problem, ...]]:
-    from virtaddr.xmldoc import xmlio
+    """The completed text of ``doc``: its original text with the changes spliced in."""
+    from virtaddr.xmldoc import splice
 
-    problems = _assign_tree(doc.tree, doc.source, profile, libvirt)
+    edits = splice.TextEdits(doc)
+    if profile is None:
+        with edits:  # the write-back writes text: no new element is built
+            problems = _assign_tree(doc.tree, doc.source, None, libvirt)
+    else:  # the profile changes the tree before the pass and reads it after
+        problems = _assign_tree(doc.tree, doc.source, profile, libvirt)
     if any(problem.is_error for problem in problems):
         return None, problems
-    return xmlio.serialize_document(doc), problems
+    return splice.write_document(doc, edits), problems
 
 
 def _assign_tree(

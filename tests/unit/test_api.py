@@ -93,7 +93,7 @@ def test_profile_rewrites_machine_alias_and_warns_of_missing_models() -> None:
     assert result.xml is not None
     # libvirt 9.0 + QEMU 7.2 stores pc as pc-i440fx-7.2 (fixtures/pc-typical.out.xml)
     assert "machine='pc-i440fx-7.2'" in (FIXTURES / "pc-typical.out.xml").read_text()
-    assert 'machine="pc-i440fx-7.2"' in result.xml
+    assert "machine='pc-i440fx-7.2'" in result.xml
     assert [(p.severity, p.device, p.code) for p in result.problems] == [
         ("warning", "disk", "hypervisor")
     ]

@@ -15,11 +15,25 @@ from virtaddr.commands.assign import quick_args
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "q35-typical.in.xml"
 
 
-@pytest.mark.parametrize("path", ["domain.xml", "/tmp/a b.xml", "dir/", "x"])
-def test_quick_args_equal_the_parsers(path: str) -> None:
-    quick = quick_args(["assign", path])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["domain.xml"],
+        ["/tmp/a b.xml"],
+        ["dir/"],
+        ["x"],
+        ["domain.xml", "-o", "out.xml"],
+        ["domain.xml", "--output", "out.xml"],
+        ["-o", "out.xml", "domain.xml"],
+        ["--output", "o u t.xml", "domain.xml"],
+        ["domain.xml", "-o", "-"],
+        ["domain.xml", "-o", "domain.xml"],
+    ],
+)
+def test_quick_args_equal_the_parsers(arguments: list[str]) -> None:
+    quick = quick_args(["assign", *arguments])
     assert quick is not None
-    assert vars(quick) == vars(cli._build_parser().parse_args(["assign", path]))
+    assert vars(quick) == vars(cli._build_parser().parse_args(["assign", *arguments]))
 
 
 @pytest.mark.parametrize(
@@ -30,7 +44,13 @@ def test_quick_args_equal_the_parsers(path: str) -> None:
         ["assign", "-"],
         ["assign", "--help"],
         ["assign", "a.xml", "b.xml"],
-        ["assign", "-o", "out.xml", "a.xml"],
+        ["assign", "-o", "out.xml", "a.xml", "b.xml"],
+        ["assign", "-o", "-x", "a.xml"],
+        ["assign", "a.xml", "-o", ""],
+        ["assign", "a.xml", "-o"],
+        ["assign", "-o", "a.xml", "-"],
+        ["assign", "a.xml", "--out-dir", "d"],
+        ["assign", "a.xml", "-i", "x"],
         ["assign", "a.xml", "--grow", "deep"],
         ["check", "a.xml"],
         ["a.xml", "assign"],
@@ -67,3 +87,19 @@ def test_assigning_a_domain_imports_no_dataclasses(tmp_path: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.stdout.strip().splitlines()[-1] == "[0, 1] []", run.stdout[-500:] + run.stderr
+
+
+@pytest.mark.parametrize("output", [[], ["-o", "OUT"]])
+def test_assign_file_to_a_file_imports_no_argparse(output: list[str], tmp_path: Path) -> None:
+    """Nor what argparse and tempfile bring (shutil, its archive modules, random)."""
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "pc-typical.in.xml"
+    argv = [
+        str(tmp_path / "out.xml") if a == "OUT" else a for a in ["assign", str(fixture), *output]
+    ]
+    code = (
+        f"import sys; from virtaddr.cli import main; main({argv!r}); "
+        "print(sorted({'argparse', 'shutil', 'tempfile', 'random'} & set(sys.modules)), "
+        "file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.stderr.strip() == "[]", run.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -13,9 +14,10 @@ from virtaddr.commands.common import (
     EXIT_OK,
     EXIT_UNUSABLE,
     PROG,
+    document_bytes,
     report_errors,
     report_failure,
-    write_result,
+    write_data,
 )
 
 if TYPE_CHECKING:
@@ -77,20 +79,32 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def quick_args(arguments: list[str]) -> argparse.Namespace | None:
-    """``assign FILE`` alone, read as :func:`add_parser`'s parser reads it, without building it.
+    """``assign FILE`` alone, or with ``-o OUT`` / ``--output OUT``, read as :func:`add_parser`'s
+    parser reads it, without building it.
 
-    The commonest command line then costs no argparse (~5 ms of a ~50 ms process: its import,
-    gettext's locale lookups, the parser). Anything else (an option, several inputs, ``-``):
-    None, and the parser decides. The values are the parser's defaults (a unit test compares).
+    The commonest command lines then cost no argparse (~5 ms of a ~50 ms process: its import,
+    gettext's locale lookups, ``shutil``, the parser). Anything else (another option, several
+    inputs, ``-``): None, and the parser decides. The values are the parser's (a unit test
+    compares).
     """
-    if len(arguments) != 2 or arguments[0] != "assign":
+    if len(arguments) not in (2, 4) or arguments[0] != "assign":
         return None
-    path = arguments[1]
+    rest = arguments[1:]
+    output = None
+    if len(rest) == 3:  # FILE -o OUT, or -o OUT FILE
+        at = 0 if rest[0] in ("-o", "--output") else 1 if rest[1] in ("-o", "--output") else -1
+        if at < 0:
+            return None
+        output = rest.pop(at + 1)
+        rest.pop(at)
+        if not output or (output.startswith("-") and output != "-"):
+            return None
+    path = rest[0]
     if not path or path.startswith("-"):
         return None
     namespace = SimpleNamespace(  # what the code reads of an argparse.Namespace: attributes
         inputs=[path],
-        output=None,
+        output=output,
         in_place=False,
         out_dir=None,
         diff=False,
@@ -224,23 +238,26 @@ def _assign_one(
 ) -> int:
     """Assign the addresses of one input and write its result; return its exit status.
 
-    ``edit`` (``--in-place``/``--diff``/``--check``): splice the changes into the original
-    text. ``libvirt``: the version to reproduce (default the newest). ``check``: the status
-    says whether the input would change (EXIT_WOULD_CHANGE).
+    ``edit`` (``--in-place``/``--diff``/``--check``): every result is the input's text with
+    the changes spliced in; the edit replaces the input by it, prints the difference, or only
+    says whether there is one. ``libvirt``: the version to reproduce (default the newest).
+    ``check``: the status says whether the input would change (EXIT_WOULD_CHANGE).
     """
     from virtaddr import api
 
     try:
-        if edit is not None:
-            original, doc = minimal_edit.read(path)
-        else:
-            doc = api.read_document(path)
-        if live is not None:
-            live.prepare(doc.tree)
-        if growth is not None:
-            result = growth.assign(doc.tree, doc.source, libvirt)
-        else:
-            result = api.assign_tree(doc.tree, source=doc.source, libvirt=libvirt)
+        doc = api.read_document(path)
+        edits = api.TextEdits(doc)
+        # The write-back writes text (no new element built) unless something reads or changes
+        # the tree besides the pass: a live host, the hotplug room's second run.
+        as_text = live is None and not (growth and (growth.hotplug_pcie or growth.hotplug_pci))
+        with edits if as_text else contextlib.nullcontext(edits):
+            if live is not None:
+                live.prepare(doc.tree)
+            if growth is not None:
+                result = growth.assign(doc.tree, doc.source, libvirt)
+            else:
+                result = api.assign_tree(doc.tree, source=doc.source, libvirt=libvirt)
     except api.VirtaddrError as exc:
         return report_failure(exc, path)
     errors = result.errors
@@ -254,9 +271,12 @@ def _assign_one(
         return report_errors(errors, path)
     if live is not None and (status := live.finish(doc, path)):
         return status
+    data = document_bytes(doc, edits)
+    if data is None:
+        return EXIT_UNUSABLE
     if edit is not None:
-        return minimal_edit.write(doc, original, path, edit, check=check)
-    return write_result(doc, destination)
+        return minimal_edit.write(doc, data, path, edit, check=check)
+    return write_data(data, destination)
 
 
 def _fits_deeper(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from virtaddr.api import Document, DomainError, VirtaddrError
+    from virtaddr.api import Document, DomainError, TextEdits, VirtaddrError
 
 EXIT_OK = 0
 EXIT_ADDRESS_PROBLEM = 1
@@ -27,10 +27,28 @@ def worst_status(first: int, second: int) -> int:
     return max(first, second, key=lambda status: _RANK.get(status, len(_RANK)))
 
 
-def write_result(doc: Document, destination: str | None) -> int:
+def write_result(doc: Document, destination: str | None, edits: TextEdits | None = None) -> int:
+    """Write ``doc`` (its original text with the changes spliced in, see
+    :func:`~virtaddr.xmldoc.splice.write_document`) to ``destination`` (None: standard output)."""
+    data = document_bytes(doc, edits)
+    if data is None:
+        return EXIT_UNUSABLE
+    return write_data(data, destination)
+
+
+def document_bytes(doc: Document, edits: TextEdits | None = None) -> bytes | None:
+    """The text of ``doc`` to write, or None after saying why there is none."""
     from virtaddr import api
 
-    data = api.serialize_document(doc)
+    try:
+        return api.write_document(doc, edits)
+    except api.SpliceImpossible as exc:  # a bug: the write-back's edits do not fit the text
+        print(f"{doc.source}: cannot write the result ({exc}); nothing written", file=sys.stderr)
+        return None
+
+
+def write_data(data: bytes, destination: str | None) -> int:
+    """``data`` to ``destination`` (replaced atomically), or standard output for None."""
     if destination is None:
         write_stdout(data)
         return EXIT_OK

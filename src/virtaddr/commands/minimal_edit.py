@@ -1,14 +1,13 @@
-"""``assign --in-place``, ``--diff`` and ``--check``: the result as minimal edits of the original
-file (``--check`` only says whether there are any)."""
+"""``assign --in-place``, ``--diff`` and ``--check``: the result (the input's text with the new
+text spliced in, as every output is) replacing the file, as a diff against it, or only whether
+there is a change."""
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from virtaddr.commands.common import (
     EXIT_OK,
-    EXIT_UNUSABLE,
     EXIT_WOULD_CHANGE,
     source_name,
     write_file,
@@ -23,57 +22,34 @@ DIFF = "diff"
 CHECK = "check"
 
 
-def read(path: str) -> tuple[bytes, Document]:
-    """The bytes of ``path`` (``-``: standard input) and the document parsed from them."""
-    from virtaddr import api
-
-    source = source_name(path)
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as stream:
-                data = stream.read()
-    except OSError as exc:
-        raise api.UnusableInput(f"cannot read: {exc.strerror or exc}", source=source) from None
-    return data, api.parse_document(data, source)
-
-
-def write(doc: Document, original: bytes, path: str, mode: str, *, check: bool = False) -> int:
-    """Replace ``path`` by the spliced result (``IN_PLACE``), print the diff (``DIFF``) or
-    ``PATH: would change`` when there is one (``CHECK``).
+def write(doc: Document, result: bytes, path: str, mode: str, *, check: bool = False) -> int:
+    """Replace ``path`` by ``result`` (``IN_PLACE``; untouched when nothing changed), print the
+    diff of ``doc``'s original text against it (``DIFF``) or ``PATH: would change`` when there
+    is one (``CHECK``).
 
     ``check`` (always with ``CHECK``): EXIT_WOULD_CHANGE rather than EXIT_OK when the result
-    differs from ``original``.
+    differs from the original.
     """
-    from virtaddr import api
-
-    try:
-        result = api.splice_document(doc, original)
-    except api.SpliceImpossible as exc:
-        # Should not happen for what the passes change; a re-serialised file would be worse.
-        print(f"{source_name(path)}: cannot edit the text in place ({exc}); nothing written",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_UNUSABLE
-    changed = EXIT_WOULD_CHANGE if (check or mode == CHECK) and result != original else EXIT_OK
+    codec = doc.codec or doc.encoding
+    after = result[len(doc.bom) :].decode(codec)
+    changed = EXIT_WOULD_CHANGE if (check or mode == CHECK) and after != doc.original else EXIT_OK
     if mode == DIFF:
-        write_stdout(_unified_diff(doc, original, result, source_name(path)).encode("utf-8"))
+        write_stdout(_unified_diff(doc.original, after, source_name(path)).encode("utf-8"))
         return changed
     if mode == CHECK:
         if changed:
             print(f"{source_name(path)}: would change")
         return changed
-    if result == original:
+    if after == doc.original:
         return EXIT_OK
     return write_file(path, result)
 
 
-def _unified_diff(doc: Document, before: bytes, after: bytes, name: str) -> str:
+def _unified_diff(before: str, after: str, name: str) -> str:
     import difflib  # only for --diff
 
-    codec = doc.codec or doc.encoding
-    old = before[len(doc.bom) :].decode(codec).splitlines(keepends=True)
-    new = after[len(doc.bom) :].decode(codec).splitlines(keepends=True)
+    old = before.splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
     before_name, after_name = (
         (name, name) if name.startswith(("/", "<")) else (f"a/{name}", f"b/{name}")
     )

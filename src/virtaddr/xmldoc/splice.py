@@ -1,196 +1,335 @@
-"""Minimal edits: write a changed document as its original text with only the new text spliced in.
+"""The one writer for text: a changed document written as its original text with only the
+changes spliced in.
 
-lxml re-serialises a whole document (double quotes, its own spelling of empty elements), which a
-file under version control should not suffer. :func:`splice_document` instead keeps every byte of
-the original and replaces only
+lxml re-serialises a whole document (double quotes, its own spelling of empty elements, moved
+``xmlns:`` declarations), which a file under version control should not suffer. Every text
+output is instead the original text, byte for byte, except
 
 * the start tag of an element whose attributes changed (a completed ``<address>``, an ``index=``
-  or ``model=`` filled into a ``<controller>``): the tag is rewritten, its untouched attributes
-  exactly as written, new ones placed after their predecessor in the tree's order, quoted like the
-  tag's own attributes;
-* the whitespace between two original neighbours where new elements go in: the new elements are
-  written with the tree's indentation (which xmledit copied from their siblings);
-* ``<x .../>`` that gains children, which becomes ``<x ...>``, the children and ``</x>``.
+  or ``model=`` filled into a ``<controller>``): rewritten with its untouched attributes exactly
+  as written (a number spelled otherwise but equal, ``0x21`` for ``33``, stays as written), new
+  ones after their predecessor in the tree's order, quoted like the tag's own attributes;
+* new elements, written where they go with the whitespace :mod:`virtaddr.xmldoc.xmledit` gives
+  them (like their siblings), in the quotes the document uses most;
+* ``<x .../>`` that gains children, which becomes ``<x ...>``, the children and ``</x>``;
+* the children of an element whose list of children changed in another way (a removed address,
+  the primary video moved first): its content is written again from the tree, each original
+  child from its own text, each whitespace run from the original where it did not change.
 
-Original nodes are found in the original text by a small tokenizer (tags, comments, processing
-instructions, CDATA, the DOCTYPE) and paired, in document order, with the nodes lxml parsed from
-that text (which the passes kept, so they still carry their ``sourceline``). When the pairing
-fails (an original node moved or vanished) :class:`SpliceImpossible` is raised and nothing is
-produced.
+What changed comes as :class:`~virtaddr.xmldoc.edits.TextEdits`: noted by the write-back as it
+works, its new elements already written as text, or found by comparing the tree with a fresh
+parse of the original (:mod:`virtaddr.xmldoc.treediff`), where an unchanged subtree is written
+from the text without looking inside it.
+
+Either way the elements are found in the text by :mod:`virtaddr.xmldoc.spans`, only along the
+paths to what changed, so the cost is linear in the size of the file and of each element's child
+list: a ``<metadata>`` of 40,000 entries is one scan for its end tag.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import cast
 
 from lxml import etree
 
+from virtaddr.xmldoc.edits import Before, TextEdits
 from virtaddr.xmldoc.numbers import parse_uint
-from virtaddr.xmldoc.xmlio import Document, safe_parser
+from virtaddr.xmldoc.spans import ATTRIBUTE, Span, SpliceImpossible, children, root_span
+from virtaddr.xmldoc.treediff import differences
+from virtaddr.xmldoc.xmlio import Document, serialize_document
 
-__all__ = ["SpliceImpossible", "splice_document"]
-
-
-class SpliceImpossible(Exception):
-    """The changes cannot be expressed as insertions into the original text."""
+__all__ = ["SpliceImpossible", "TextEdits", "write_document"]
 
 
-@dataclass(slots=True)
-class _Attr:
-    name: str
-    start: int  # the whitespace before the name
-    end: int
-    quote: str
-    raw_value: str
+def write_document(doc: Document, edits: TextEdits | None = None) -> bytes:
+    """The bytes of ``doc``: its original text with what changed in its tree spliced in.
 
+    ``edits``: what the write-back noted while it ran (a :class:`TextEdits` it claimed); without
+    them the tree is compared with a fresh parse of the original. A document without its
+    original text, or whose changes cannot be written as edits (content with entities declared
+    in its DOCTYPE), is serialised whole by lxml.
 
-@dataclass(slots=True)
-class _Node:
-    kind: str  # "element", "comment", "pi"
-    name: str
-    start: int
-    end: int  # of the start tag (elements), of the node (others)
-    empty: bool = False  # <x/>
-    close_start: int = -1  # of </x>
-    close_end: int = -1
-    attrs: list[_Attr] = field(default_factory=list)
-    children: list[_Node] = field(default_factory=list)
-
-
-_NAME = re.compile(r"[^\s/>=<]+")
-_SPACE = re.compile(r"\s*")
-
-
-def splice_document(doc: Document, original: bytes) -> bytes:
-    """The bytes of ``doc`` (its tree changed by a pass) spliced into ``original``, its source.
-
-    Raises :class:`SpliceImpossible` when the tree's original nodes no longer match the text.
+    Raises :class:`SpliceImpossible` when the write-back's own edits do not fit the text (a bug).
     """
-    try:
-        fresh = etree.fromstring(original, safe_parser())
-        text = original[len(doc.bom) :].decode(doc.codec or doc.encoding)
-    except (etree.XMLSyntaxError, LookupError, UnicodeDecodeError) as exc:
-        raise SpliceImpossible(f"the original no longer parses: {exc}") from None
-    root_token = _tokenize(text)
-    edits: list[tuple[int, int, str]] = []
-    _Splicer(text, edits, doc.newline).element(root_token, doc.tree.getroot(), fresh)
-    out, pos = [], 0
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
-        if start < pos:
-            raise SpliceImpossible("overlapping edits")
-        out.append(text[pos:start])
-        out.append(replacement)
-        pos = end
-    out.append(text[pos:])
-    return doc.bom + "".join(out).encode(doc.codec or doc.encoding, "xmlcharrefreplace")
+    if not doc.original:
+        return serialize_document(doc)
+    if edits is not None and edits.claimed:
+        text = _Writer(doc, edits).text()
+    else:
+        try:
+            text = _Writer(doc, differences(doc)).text()
+        except SpliceImpossible:
+            return serialize_document(doc)
+    return doc.bom + text.encode(doc.codec or doc.encoding, "xmlcharrefreplace")
 
 
-# ---------------------------------------------------------------------------- pairing
+class _Writer:
+    """Writes the original text with ``edits`` applied, visiting only the elements on the way
+    to an edit (``relevant``); everything else is copied as one slice of the text."""
 
-
-class _Splicer:
-    def __init__(self, text: str, edits: list[tuple[int, int, str]], newline: str) -> None:
-        self.text = text
+    def __init__(self, doc: Document, edits: TextEdits) -> None:
+        self.doc = doc
+        self.source = doc.original
         self.edits = edits
-        self.newline = newline
+        self.newline = doc.newline
+        self.out: list[str] = []
+        self.relevant: set[etree._Element] = set()
+        self.parents: set[etree._Element] = set()  # elements with a relevant child
+        for group in (edits.attributes, edits.before, edits.appended, edits.after):
+            for elem in group:
+                self._mark(elem)
+        # Elements whose only edit is a new last child (a device's new <address>): written
+        # by the parent's loop itself, hundreds at a time.
+        plain = self.relevant - self.parents - edits.attributes - edits.before.keys()
+        self.last_child = {
+            e: self.new(text)
+            for e, (place, text) in edits.appended.items()
+            if place == "after-last" and e in plain
+        }
 
-    def element(self, token: _Node, now: etree._Element, was: etree._Element) -> None:
-        if not _same(token, now, was):
-            raise SpliceImpossible(f"<{token.name}> at offset {token.start} does not match")
-        gained = list(now.attrib.items()) != list(was.attrib.items())
-        old_children = sorted((c for c in now if _is_original(c)), key=_line)
-        if len(old_children) != len(was) or len(token.children) != len(was):
-            raise SpliceImpossible(f"children of <{token.name}> changed")
-        tag = self._start_tag(token, now, was) if gained else None
-        if token.empty:
-            if len(now) or now.text:
-                content = self._content(now.text, list(now))
-                close = f"</{token.name}>"
-                start_tag = tag if tag is not None else self.text[token.start : token.end]
-                self.edits.append((token.start, token.end, _open(start_tag) + content + close))
-            elif tag is not None:
-                self.edits.append((token.start, token.end, tag))
+    def _mark(self, elem: etree._Element | None) -> None:
+        relevant, parents = self.relevant, self.parents
+        while elem is not None and elem not in relevant:
+            relevant.add(elem)
+            elem = elem.getparent()
+            if elem is not None:
+                parents.add(elem)
+
+    def text(self) -> str:
+        if not self.relevant:
+            return self.source
+        root = root_span(self.source)
+        if not root.empty:
+            children(self.source, root)  # its end
+        self.out.append(self.source[: root.start])
+        self.element(self.doc.root, root)
+        self.out.append(self.source[root.end :])
+        return "".join(self.out)
+
+    def new(self, text: str) -> str:
+        """New text, with the document's line ends."""
+        return text if self.newline == "\n" else text.replace("\n", self.newline)
+
+    def element(self, e: etree._Element, span: Span) -> None:
+        src, out, edits = self.source, self.out, self.edits
+        if e not in self.relevant:
+            out.append(src[span.start : span.end])
             return
-        if tag is not None:
-            self.edits.append((token.start, token.end, tag))
-        # the regions between original children: before the first, between, after the last
-        bounds = [token.end, *[t.start for t in token.children], token.close_start]
-        ends = [token.end, *[t.close_end if t.close_end >= 0 else t.end for t in token.children]]
-        # New nodes go after the original node before them in the tree (None: first). Original
-        # siblings a pass moved (the primary video) stay where the user wrote them.
-        groups: dict[int, list[etree._Element]] = {}
-        anchor = -1
-        for node in now:
-            if _is_original(node):
-                anchor = old_children.index(node)
+        tag = self.start_tag(e, span) if e in edits.attributes else None
+        before = edits.before.get(e)
+        if before is not None:
+            self.rebuild(e, span, tag, before)
+            return
+        appended = edits.appended.get(e)
+        if span.empty:
+            raw = tag if tag is not None else src[span.start : span.end]
+            if appended is None:
+                out.append(raw)
             else:
-                groups.setdefault(anchor, []).append(node)
-        for i in range(len(old_children) + 1):
-            new_nodes = groups.get(i - 1, [])
-            now_text = now.text if i == 0 else old_children[i - 1].tail
-            was_text = was.text if i == 0 else was[i - 1].tail
-            if new_nodes or (now_text or "") != (was_text or ""):
-                region = self._content(now_text, new_nodes)
-                self.edits.append((ends[i], bounds[i + 1], region))
-        for t, n, w in zip(token.children, old_children, was, strict=True):
-            if t.kind == "element":
-                self.element(t, n, w)
-            elif t.kind != _kind(w) or n is not _same_node(n, w):
-                raise SpliceImpossible(f"a {t.kind} at offset {t.start} does not match")
+                out += (_open(raw), self.new(appended[1]), f"</{span.name}>")
+            return
+        out.append(tag if tag is not None else src[span.start : span.start_end])
+        pos = span.start_end
+        place = appended[0] if appended is not None else ""
+        if place == "content-start" or place == "content":
+            out.append(self.new(appended[1]))  # type: ignore[index]
+            if place == "content":
+                pos = span.close_start  # the blank text it replaces
+        kids: list[tuple[etree._Element, Span]] | None = None
+        if e in self.parents:
+            kids = self.paired(e, span, list(e))
+            relevant, after, last_child = self.relevant, edits.after, self.last_child
+            for node, kid in kids:
+                if node in relevant:
+                    out.append(src[pos : kid.start])
+                    new = last_child.get(node)
+                    if new is not None and not kid.empty:
+                        end = self.last_child_end(kid)
+                        out += (src[kid.start : end], new, src[end : kid.end])
+                    else:
+                        self.node(node, kid)
+                    pos = kid.end
+                    piece = after.get(node)
+                    while piece is not None:
+                        out.append(self.new(piece.text))
+                        piece = piece.next
+        if place == "after-last":
+            end = kids[-1][1].end if kids else self.last_child_end(span)
+            out += (src[pos:end], self.new(appended[1]))  # type: ignore[index]
+            pos = end
+        elif place == "content-end":
+            out += (src[pos : span.close_start], self.new(appended[1]))  # type: ignore[index]
+            pos = span.close_start
+        out.append(src[pos : span.end])
 
-    def _content(self, text: str | None, nodes: list[etree._Element]) -> str:
-        parts = [_escape_text(text or "")]
-        for n in nodes:
-            if _is_original(n):
-                raise SpliceImpossible("an original node moved")
-            parts.append(_serialize(n, _quote_of(self.text)))
-            parts.append(_escape_text(n.tail or ""))
-        joined = "".join(parts)
-        return joined.replace("\n", self.newline) if self.newline != "\n" else joined
+    def node(self, n: etree._Element, span: Span) -> None:
+        if span.kind == "element":
+            self.element(n, span)
+        else:
+            self.out.append(self.source[span.start : span.end])
 
-    def _start_tag(self, token: _Node, now: etree._Element, was: etree._Element) -> str:
-        """The start tag rewritten for the element's new attributes, the rest as written."""
-        raw = self.text
-        quote = next((a.quote for a in token.attrs), _quote_of(raw))
-        old_keys = [str(k) for k in was.attrib]
-        old_attrs = {str(k): str(v) for k, v in was.attrib.items()}
-        plain = [a for a in token.attrs if not a.name.startswith("xmlns")]
-        if len(plain) != len(old_keys):
-            raise SpliceImpossible(f"attributes of <{token.name}> do not match")
-        by_key = dict(zip(old_keys, plain, strict=True))
-        new_attrs = {str(k): str(v) for k, v in now.attrib.items()}
-        pieces: list[tuple[str | None, str]] = []  # (key, text)
-        for a in token.attrs:
-            key = None if a.name.startswith("xmlns") else old_keys[plain.index(a)]
-            if key is not None and key not in new_attrs:
+    def rebuild(self, e: etree._Element, span: Span, tag: str | None, before: Before) -> None:
+        """Write the content of ``e`` from the tree: original children from their text (with
+        their own edits), new ones serialised, whitespace from the text where it is the same."""
+        src, out = self.source, self.out
+        if e in self.edits.appended:
+            raise SpliceImpossible(f"text appended to <{span.name}>, whose children changed")
+        kids = [k for _, k in self.paired(e, span, before.nodes)]
+        raw = tag if tag is not None else src[span.start : span.start_end]
+        if span.empty:
+            if e.text is None and not len(e):
+                out.append(raw)
+                return
+            out.append(_open(raw))
+            content_end = span.start_end
+        else:
+            out.append(raw)
+            content_end = span.close_start
+        first = kids[0].start if kids else content_end
+        if e.text == before.text:
+            out.append(src[span.start_end : first])
+        else:
+            out.append(self.new(_escape_text(e.text or "")))
+        index = {n: i for i, n in enumerate(before.nodes) if n is not None}
+        after = self.edits.after
+        for n in e:
+            i = index.pop(n, None)
+            if i is None:
+                out += (self.new(self.serialize(n, e)), self.new(_escape_text(n.tail or "")))
                 continue
-            if key is not None and not _same_value(new_attrs[key], old_attrs[key]):
-                value = _escape_attr(new_attrs[key], a.quote)
-                piece = raw[a.start : a.end]
-                head = piece[: piece.rindex(a.quote, 0, len(piece) - 1)]
-                pieces.append((key, f"{head}{a.quote}{value}{a.quote}"))
+            if n in after:
+                raise SpliceImpossible(f"text inserted in <{span.name}>, whose children changed")
+            kid = kids[i]
+            self.node(n, kid)
+            if n.tail == before.tails[i]:
+                following = kids[i + 1].start if i + 1 < len(kids) else content_end
+                out.append(src[kid.end : following])
             else:
-                pieces.append((key, raw[a.start : a.end]))
-        keys_now = list(new_attrs)
-        for pos, key in enumerate(keys_now):
-            if key in by_key:
+                out.append(self.new(_escape_text(n.tail or "")))
+        out.append(f"</{span.name}>" if span.empty else src[span.close_start : span.end])
+
+    def paired(
+        self, e: etree._Element, span: Span, nodes: list[etree._Element | None]
+    ) -> list[tuple[etree._Element, Span]]:
+        """The spans of the original children ``nodes`` of ``e`` (None: gone), in order."""
+        kids = children(self.source, span)
+        if len(kids) != len(nodes):
+            raise SpliceImpossible(f"the children of <{span.name}> do not match the text")
+        for n, kid in zip(nodes, kids, strict=True):
+            if n is None:
+                continue
+            tag = n.tag
+            if tag.__class__ is str and kid.kind == "element":  # (the usual case, inline)
+                name = kid.name
+                if tag[tag.find("}") + 1 :] == name[name.find(":") + 1 :]:
+                    continue
+            elif _matches(n, kid):
+                continue
+            raise SpliceImpossible(f"a {kid.kind} at offset {kid.start} does not match")
+        return list(zip(nodes, kids, strict=True))  # type: ignore[arg-type]
+
+    def last_child_end(self, span: Span) -> int:
+        """Where the last child node of the element ``span`` ends (it has one).
+
+        Usually only whitespace follows the last ``>`` before the end tag, and the markup that
+        ``>`` closes starts at the last ``<`` before it: then it is the end of the last child
+        node (not of a CDATA section, nor a ``>`` of the text). Otherwise the children are
+        listed.
+        """
+        src = self.source
+        close = span.close_start
+        end = src.rfind(">", span.start_end, close) + 1
+        if end:
+            lt = src.rfind("<", span.start_end, end)
+            if (
+                lt >= 0
+                and src.find(">", lt, end - 1) < 0
+                and not src.startswith("]]>", end - 3)
+                and not src[end:close].strip()
+            ):
+                return end
+        return children(src, span)[-1].end
+
+    def start_tag(self, e: etree._Element, span: Span) -> str | None:
+        """The start tag of ``e`` written for its attributes now, or None when they are the
+        same (numbers compared by value) as the text has them."""
+        src = self.source
+        name_end = span.start + 1 + len(span.name)
+        written: list[tuple[str | None, str, int, int]] = []  # (key, quote, start, end)
+        old: dict[str, str] = {}
+        pos = name_end
+        while True:
+            m = ATTRIBUTE.match(src, pos, span.start_end)
+            if m is None:
+                break
+            key = _attribute_key(e, m.group(2))
+            value = m.group(3)
+            if key is not None:
+                old[key] = _attribute_value(value[1:-1])
+            written.append((key, value[0], m.start(), m.end()))
+            pos = m.end()
+        attrs_end = pos
+        new = {str(k): str(v) for k, v in e.attrib.items()}
+        if old.keys() == new.keys() and all(_same_value(new[k], old[k]) for k in old):
+            return None
+        pieces: list[tuple[str | None, str]] = []
+        for key, quote, start, end in written:
+            if key is not None and key not in new:
+                continue
+            piece = src[start:end]
+            if key is not None and not _same_value(new[key], old[key]):
+                head = piece[: piece.rindex(quote, 0, len(piece) - 1)]
+                piece = f"{head}{quote}{_escape_attr(new[key], quote)}{quote}"
+            pieces.append((key, piece))
+        quote = written[0][1] if written else self.edits.quote
+        order = list(new)
+        for at, key in enumerate(order):
+            if key in old:
                 continue
             if key.startswith("{"):
-                raise SpliceImpossible(f"a namespaced attribute was added to <{token.name}>")
-            text = f" {key}={quote}{_escape_attr(new_attrs[key], quote)}{quote}"
+                raise SpliceImpossible(f"a namespaced attribute was added to <{span.name}>")
+            text = f" {key}={quote}{_escape_attr(new[key], quote)}{quote}"
             placed = {k for k, _ in pieces if k is not None}
-            previous = [k for k in keys_now[:pos] if k in placed]
-            at = 0
+            previous = [k for k in order[:at] if k in placed]
+            where = 0
             if previous:
-                at = 1 + max(i for i, (k, _) in enumerate(pieces) if k == previous[-1])
-            pieces.insert(at, (key, text))
-        attrs_end = token.attrs[-1].end if token.attrs else token.start + 1 + len(token.name)
-        return (
-            raw[token.start : token.start + 1 + len(token.name)]
-            + "".join(t for _, t in pieces)
-            + raw[attrs_end : token.end]
-        )
+                where = 1 + max(i for i, (k, _) in enumerate(pieces) if k == previous[-1])
+            pieces.insert(where, (key, text))
+        attributes = "".join(t for _, t in pieces)
+        return src[span.start : name_end] + attributes + src[attrs_end : span.start_end]
+
+    def serialize(self, node: etree._Element, parent: etree._Element) -> str:
+        """A new node as text: attributes in its order, in the document's usual quotes."""
+        if isinstance(node.tag, str) and _declares_namespaces(node, parent):
+            # It declares namespaces of its own: lxml knows how to write them.
+            return etree.tostring(node, encoding="unicode", with_tail=False)
+        return _serialize(node, self.edits.quote)
+
+
+def _declares_namespaces(node: etree._Element, parent: etree._Element) -> bool:
+    """Whether ``node`` or a descendant declares a namespace its parent does not have (only an
+    element or attribute in a namespace can need one)."""
+    for el in node.iter(tag=etree.Element):
+        if el.tag[0] == "{" or "{" in "".join(cast("list[str]", el.keys())):
+            above = el.getparent() if el is not node else parent
+            if above is None or el.nsmap != above.nsmap:
+                return True
+    return False
+
+
+def _matches(node: etree._Element, span: Span) -> bool:
+    tag = node.tag
+    if isinstance(tag, str):
+        if span.kind != "element":
+            return False
+        name = span.name
+        return tag[tag.find("}") + 1 :] == name[name.find(":") + 1 :]
+    if tag is etree.Comment:
+        return span.kind == "comment"
+    if tag is etree.ProcessingInstruction:
+        return span.kind == "pi"
+    return False  # an entity reference: not in the spans
 
 
 def _open(start_tag: str) -> str:
@@ -199,15 +338,43 @@ def _open(start_tag: str) -> str:
     return body.rstrip() + ">" if body != body.rstrip() else body + ">"
 
 
-def _same(token: _Node, now: etree._Element, was: etree._Element) -> bool:
-    if not isinstance(was.tag, str) or not isinstance(now.tag, str):
-        return False
-    local = token.name.rsplit(":", 1)[-1]
-    return (
-        etree.QName(was).localname == local
-        and now.tag == was.tag
-        and now.sourceline == was.sourceline
-    )
+# ---------------------------------------------------------------------------- attributes
+
+_XML_NAMESPACE = "{http://www.w3.org/XML/1998/namespace}"
+_REFERENCE = re.compile(r"&(#[xX][0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.-]*);")
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def _attribute_key(e: etree._Element, name: str) -> str | None:
+    """The lxml key of the attribute written ``name`` on ``e`` (None: a namespace declaration)."""
+    if ":" not in name:
+        return None if name == "xmlns" else name
+    prefix, local = name.split(":", 1)
+    if prefix == "xmlns":
+        return None
+    if prefix == "xml":
+        return _XML_NAMESPACE + local
+    uri = e.nsmap.get(prefix)
+    if uri is None:
+        raise SpliceImpossible(f"undeclared prefix in the attribute {name}")
+    return f"{{{uri}}}{local}"
+
+
+def _attribute_value(raw: str) -> str:
+    """The value of an attribute written ``raw`` (between its quotes), as a parser reads it."""
+    if "&" not in raw and "\t" not in raw and "\n" not in raw and "\r" not in raw:
+        return raw
+    raw = raw.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return _REFERENCE.sub(_reference, raw)
+
+
+def _reference(m: re.Match[str]) -> str:
+    name = m.group(1)
+    if name[0] == "#":
+        return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+    if name not in _PREDEFINED:
+        raise SpliceImpossible(f"the entity &{name}; in an attribute")
+    return _PREDEFINED[name]
 
 
 def _same_value(now: str, was: str) -> bool:
@@ -218,30 +385,7 @@ def _same_value(now: str, was: str) -> bool:
     return numbers[0] is not None and numbers[0] == numbers[1]
 
 
-def _kind(node: etree._Element) -> str:
-    if isinstance(node, etree._Comment):
-        return "comment"
-    if isinstance(node, etree._ProcessingInstruction):
-        return "pi"
-    return "element" if isinstance(node.tag, str) else "other"
-
-
-def _same_node(now: etree._Element, was: etree._Element) -> etree._Element | None:
-    """``now`` when it is the node ``was`` is the fresh copy of (same kind, line and text)."""
-    same = _kind(now) == _kind(was) and now.sourceline == was.sourceline and now.text == was.text
-    return now if same else None
-
-
-def _line(node: etree._Element) -> int:
-    line = node.sourceline
-    return line if isinstance(line, int) else 0
-
-
-def _is_original(node: etree._Element) -> bool:
-    return node.sourceline is not None
-
-
-# ---------------------------------------------------------------------------- writing new nodes
+# ---------------------------------------------------------------------------- new nodes
 
 
 def _serialize(node: etree._Element, quote: str) -> str:
@@ -254,10 +398,10 @@ def _serialize(node: etree._Element, quote: str) -> str:
     if not isinstance(node.tag, str):
         raise SpliceImpossible(f"cannot write a new {type(node).__name__}")
     name = _qualified_name(node)
-    attrs = "".join(
-        f" {_attr_name(node, str(k))}={quote}{_escape_attr(str(v), quote)}{quote}"
-        for k, v in node.attrib.items()
-    )
+    items = cast("list[tuple[str, str]]", node.items())
+    if items and _ATTR_SPECIAL.search("".join(k + v for k, v in items)):  # rare
+        items = [(_attr_name(node, k), _escape_attr(v, quote)) for k, v in items]
+    attrs = "".join([f" {k}={quote}{v}{quote}" for k, v in items])
     if not len(node) and not node.text:
         return f"<{name}{attrs}/>"
     inner = [_escape_text(node.text or "")]
@@ -268,7 +412,8 @@ def _serialize(node: etree._Element, quote: str) -> str:
 
 
 def _qualified_name(node: etree._Element) -> str:
-    local = etree.QName(node).localname
+    tag = str(node.tag)
+    local = tag[tag.find("}") + 1 :]
     return f"{node.prefix}:{local}" if node.prefix else local
 
 
@@ -282,130 +427,19 @@ def _attr_name(node: etree._Element, key: str) -> str:
     raise SpliceImpossible(f"no prefix for the attribute {key}")
 
 
+_TEXT_SPECIAL = re.compile(r"[&<>]")
+_ATTR_SPECIAL = re.compile(r"[&<\n\r\t'\"{]")  # (and a namespace in a name)
+
+
 def _escape_text(text: str) -> str:
+    if not _TEXT_SPECIAL.search(text):
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _escape_attr(value: str, quote: str) -> str:
+    if not _ATTR_SPECIAL.search(value):
+        return value
     value = value.replace("&", "&amp;").replace("<", "&lt;")
     value = value.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     return value.replace("'", "&apos;") if quote == "'" else value.replace('"', "&quot;")
-
-
-def _quote_of(text: str) -> str:
-    """The quote the document uses most for attribute values (libvirt writes ')."""
-    singles = len(re.findall(r"=\s*'", text))
-    doubles = len(re.findall(r'=\s*"', text))
-    return '"' if doubles > singles else "'"
-
-
-# ---------------------------------------------------------------------------- tokenizer
-
-
-def _tokenize(text: str) -> _Node:
-    """The root element of ``text`` with its descendants, as spans of the text."""
-    pos, n = 0, len(text)
-    stack: list[_Node] = []
-    root: _Node | None = None
-    while True:
-        lt = text.find("<", pos)
-        if lt < 0:
-            break
-        if text.startswith("<!--", lt):
-            end = _find(text, "-->", lt + 4) + 3
-            _add(stack, _Node("comment", "", lt, end))
-        elif text.startswith("<![CDATA[", lt):
-            end = _find(text, "]]>", lt + 9) + 3
-        elif text.startswith("<!", lt):
-            end = _doctype_end(text, lt)
-        elif text.startswith("<?", lt):
-            end = _find(text, "?>", lt + 2) + 2
-            if stack:
-                _add(stack, _Node("pi", "", lt, end))
-        elif text.startswith("</", lt):
-            end = _find(text, ">", lt + 2) + 1
-            if not stack:
-                raise SpliceImpossible(f"unbalanced end tag at offset {lt}")
-            node = stack.pop()
-            node.close_start, node.close_end = lt, end
-        else:
-            node, end = _start_tag(text, lt)
-            if stack:
-                stack[-1].children.append(node)
-            elif root is None:
-                root = node
-            else:
-                raise SpliceImpossible("a second root element")
-            if not node.empty:
-                stack.append(node)
-        pos = end
-        if pos >= n:
-            break
-    if root is None or stack:
-        raise SpliceImpossible("no complete root element")
-    return root
-
-
-def _add(stack: list[_Node], node: _Node) -> None:
-    if stack:  # nodes outside the root element are never edited
-        stack[-1].children.append(node)
-
-
-def _find(text: str, what: str, start: int) -> int:
-    at = text.find(what, start)
-    if at < 0:
-        raise SpliceImpossible(f"unterminated markup at offset {start}")
-    return at
-
-
-def _doctype_end(text: str, start: int) -> int:
-    pos, depth, quote = start + 2, 0, ""
-    while pos < len(text):
-        ch = text[pos]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == ">" and depth == 0:
-            return pos + 1
-        pos += 1
-    raise SpliceImpossible("unterminated DOCTYPE")
-
-
-def _start_tag(text: str, lt: int) -> tuple[_Node, int]:
-    m = _NAME.match(text, lt + 1)
-    if not m:
-        raise SpliceImpossible(f"bad tag at offset {lt}")
-    node = _Node("element", m.group(0), lt, -1)
-    pos = m.end()
-    while True:
-        space = _SPACE.match(text, pos)
-        assert space is not None
-        after = space.end()
-        if text.startswith("/>", after):
-            node.empty, node.end = True, after + 2
-            return node, node.end
-        if text.startswith(">", after):
-            node.end = after + 1
-            return node, node.end
-        name = _NAME.match(text, after)
-        if not name or after == pos:
-            raise SpliceImpossible(f"bad attribute at offset {after}")
-        eq = _SPACE.match(text, name.end())
-        assert eq is not None
-        if not text.startswith("=", eq.end()):
-            raise SpliceImpossible(f"attribute without value at offset {after}")
-        value_start = _SPACE.match(text, eq.end() + 1)
-        assert value_start is not None
-        q = value_start.end()
-        quote = text[q : q + 1]
-        if quote not in ("'", '"'):
-            raise SpliceImpossible(f"unquoted attribute at offset {q}")
-        close = _find(text, quote, q + 1)
-        node.attrs.append(_Attr(name.group(0), pos, close + 1, quote, text[q + 1 : close]))
-        pos = close + 1

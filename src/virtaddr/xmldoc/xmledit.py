@@ -18,6 +18,7 @@ from virtaddr.xmldoc.names import ns_prefix
 
 __all__ = [
     "append_child",
+    "append_layout",
     "find_child",
     "insert_element",
     "insert_laid_out_after",
@@ -28,6 +29,7 @@ __all__ = [
     "remove_element",
     "set_address",
     "sibling_layout",
+    "spec_texts",
 ]
 
 DEFAULT_INDENT_UNIT = "  "
@@ -77,37 +79,67 @@ def new_elements(
     """
     if not specs:
         return []
-    parts: list[str] = []
-    values: list[str] = []
-    indent, unit = layout if layout is not None else (None, "")
-    for spec in specs:
-        _spec_text(spec, parts, values, indent, unit)
-    if _ATTR_SPECIAL.search("".join(values)):  # rare: escape each value (one check is cheap)
-        parts.clear()
-        for spec in specs:
-            _spec_text(spec, parts, None, indent, unit)
     opening = "<w>" if namespace is None else f'<w xmlns="{_escape_attr(namespace)}">'
     parser = etree.XMLParser(resolve_entities=False, no_network=True)  # (not shared: threads)
-    wrapper = etree.fromstring(opening + "".join(parts) + "</w>", parser)
+    text = "".join(spec_texts(specs, layout))
+    wrapper = etree.fromstring(opening + text + "</w>", parser)
     for elem in wrapper.iter():
         elem.sourceline = 0  # made, not read: no line of the user's document (splice tells so)
     return list(wrapper)
 
 
+def spec_texts(
+    specs: Sequence[ElementSpec],
+    layout: tuple[str, str] | None = None,
+    quote: str = '"',
+    prefix: str = "",
+) -> list[str]:
+    """The text of each element ``specs`` describe, laid out as :func:`new_elements` lays them
+    out, attribute values in ``quote``, every name after ``prefix`` (``"lv:"``, or ``""``).
+
+    >>> spec_texts([("controller", [("type", "pci")], [("model", [("name", "it's")], [])])],
+    ...            ("    ", "  "), quote="'")
+    ["<controller type='pci'>\\n      <model name='it&apos;s'/>\\n    </controller>"]
+    """
+    indent, unit = layout if layout is not None else (None, "")
+    texts: list[str] = []
+    values: list[str] = []
+    for spec in specs:
+        parts: list[str] = []
+        _spec_text(spec, parts, values, indent, unit, quote, prefix)
+        texts.append("".join(parts))
+    special = _ATTR_SPECIAL if quote == '"' else _ATTR_SPECIAL_SINGLE
+    if special.search("".join(values)):  # rare: escape each value (one check is cheap)
+        texts.clear()
+        for spec in specs:
+            parts = []
+            _spec_text(spec, parts, None, indent, unit, quote, prefix)
+            texts.append("".join(parts))
+    return texts
+
+
 _ATTR_SPECIAL = re.compile(r'[&<"\n\r\t]')
+_ATTR_SPECIAL_SINGLE = re.compile(r"[&<'\n\r\t]")
 
 
 def _spec_text(
-    spec: ElementSpec, parts: list[str], values: list[str] | None, indent: str | None, unit: str
+    spec: ElementSpec,
+    parts: list[str],
+    values: list[str] | None,
+    indent: str | None,
+    unit: str,
+    quote: str,
+    prefix: str,
 ) -> None:
     tag, attrs, children = spec
+    tag = prefix + tag
     parts.append("<" + tag)
     for name, value in attrs:
         if values is None:
-            value = _escape_attr(value)
+            value = _escape_attr(value, quote)
         else:
             values.append(value)
-        parts.append(f' {name}="{value}"')
+        parts.append(f" {name}={quote}{value}{quote}")
     if not children:
         parts.append("/>")
         return
@@ -116,21 +148,21 @@ def _spec_text(
     for child in children:
         if inner is not None:
             parts.append("\n" + inner)
-        _spec_text(child, parts, values, inner, unit)
+        _spec_text(child, parts, values, inner, unit, quote, prefix)
     if indent is not None:
         parts.append("\n" + indent)
     parts.append(f"</{tag}>")
 
 
-def _escape_attr(value: str) -> str:
-    return (
+def _escape_attr(value: str, quote: str = '"') -> str:
+    value = (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")
-        .replace('"', "&quot;")
         .replace("\n", "&#10;")
         .replace("\r", "&#13;")
         .replace("\t", "&#9;")
     )
+    return value.replace('"', "&quot;") if quote == '"' else value.replace("'", "&apos;")
 
 
 def find_child(parent: etree._Element, name: str) -> etree._Element | None:
@@ -165,6 +197,26 @@ def append_child(parent: etree._Element, new: etree._Element) -> etree._Element:
     ``parent``, indented like its siblings (or one level deeper than ``parent``); return it."""
     _append_indented(parent, new)
     return new
+
+
+def append_layout(parent: etree._Element) -> tuple[str, str, str]:
+    """Where and with what whitespace :func:`append_child` puts a new last child of ``parent``,
+    for writing it as text: (place, text before it, text after it).
+
+    The place is ``after-last`` (right after the last child node, before its tail),
+    ``content-start`` (before the parent's blank text), ``content-end`` (after its text) or
+    ``content`` (the new child replaces the parent's blank text, or lack of it).
+    """
+    if len(parent):
+        return "after-last", _inner_indent(parent) or "", ""
+    own = _own_indent(parent)
+    text = parent.text
+    if own is None or not _is_blank(text):
+        return "content-end", "", ""
+    inner = "\n" + own + _indent_unit(parent)
+    if text is not None and "\n" in text:
+        return "content-start", inner, ""
+    return "content", inner, "\n" + own
 
 
 def insert_element(

@@ -1,8 +1,11 @@
-"""The one place that parses and serialises domain XML.
+"""The one place that reads domain XML, and lxml's serialisation of it.
 
 Parsing uses one safe configuration (:func:`safe_parser`): comments, processing instructions and
 CDATA are kept, entities are never expanded, nothing is loaded from the network or a DTD, and
-blank text stays as written so that a parse-and-write changes only what a pass changed.
+blank text stays as written so that a parse-and-write changes only what a pass changed. The
+:class:`Document` keeps the text it was parsed from: the outputs are that text with the changes
+spliced in (:mod:`virtaddr.xmldoc.splice`); :func:`serialize_document` is what a document
+without it, or whose changes cannot be spliced, is written with.
 
 A parse-and-write is not byte-identical to hand-written XML (lxml writes attribute values in
 double quotes and may move ``xmlns:`` declarations) but it is *stable* — a second round trip
@@ -60,6 +63,8 @@ class Document:
     exactly as written with the whitespace after it, ``bom`` the input's byte-order mark,
     ``newline`` its line end, ``trailing`` the whitespace after its last node and ``codec`` the
     Python codec that writes ``encoding`` in the input's byte order (derived when empty).
+    ``original`` is the text the tree was parsed from (decoded, without the byte-order mark):
+    what :mod:`virtaddr.xmldoc.splice` writes the changes into ("" for a tree made otherwise).
     """
 
     # A plain class rather than a frozen dataclass: ``@dataclass`` would add ~0.5 ms to every
@@ -71,6 +76,7 @@ class Document:
         "encoding",
         "has_declaration",
         "newline",
+        "original",
         "source",
         "trailing",
         "tree",
@@ -84,6 +90,7 @@ class Document:
     newline: str
     trailing: str
     codec: str
+    original: str
 
     def __init__(
         self,
@@ -96,9 +103,10 @@ class Document:
         newline: str = "\n",
         trailing: str = "",
         codec: str = "",
+        original: str = "",
     ) -> None:
         values = (tree, source, encoding, has_declaration, declaration, bom, newline, trailing)
-        for name, value in zip(_DOCUMENT_FIELDS, (*values, codec), strict=True):
+        for name, value in zip(_DOCUMENT_FIELDS, (*values, codec, original), strict=True):
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -138,6 +146,7 @@ _DOCUMENT_FIELDS = (
     "newline",
     "trailing",
     "codec",
+    "original",
 )
 
 
@@ -226,8 +235,10 @@ def parse_document(data: bytes | str, source: str) -> Document:
         raise UnusableInput(f"cannot decode as {declared}: {exc}", source=source) from None
     match = _DECLARATION.match(text)
     declaration = match.group(0) if match else ""
-    body = text.rstrip(" \t\r\n")
-    trailing = text[len(body) :]
+    body_end = len(text)  # (not text.rstrip(): a copy of the whole text)
+    while body_end and text[body_end - 1] in " \t\r\n":
+        body_end -= 1
+    trailing = text[body_end:]
     crlf = "\r\n" in text and text.count("\n") == text.count("\r\n")
     detected = "UTF-16" if codec.startswith("utf-16") else "UTF-8"
     encoding = declared if match else detected
@@ -241,6 +252,7 @@ def parse_document(data: bytes | str, source: str) -> Document:
         newline="\r\n" if crlf else "\n",
         trailing=trailing,
         codec=codec,
+        original=text,
     )
 
 
@@ -292,9 +304,7 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
         old = os.stat(target)
     except FileNotFoundError:
         old = None
-    import tempfile  # only when writing a file: ~5 ms to import
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    fd, tmp = _temporary_file(directory, name)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
@@ -316,6 +326,19 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 # ---------------------------------------------------------------------------- internals
+
+
+def _temporary_file(directory: str, name: str) -> tuple[int, str]:
+    """A new file ``.NAME.XXXXXXXXXXXX.tmp`` in ``directory``, open for writing, mode 0600: what
+    ``tempfile.mkstemp`` makes, without its import (shutil, random, ...: ~5 ms a process)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no unused temporary name in {directory}")
 
 
 def _serialize_nodes(tree: etree._ElementTree) -> str:
