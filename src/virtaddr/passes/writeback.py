@@ -168,15 +168,18 @@ def _primary_video_first(domain: Domain, edits: TextEdits | None) -> None:
     libvirt keeps the primary video first and writes it so; tools that pair videos by their order
     (as libvirt's own output does) need the same order to see the same addresses.
     """
-    videos = [v for v in domain.lists["video"] if v.elem is not None]
-    if not videos:
+    elements = [v.elem for v in domain.lists["video"] if v.elem is not None]
+    if not elements:
         return
-    primary = videos[0].elem
-    first = min((v.elem for v in videos), key=lambda e: e.getparent().index(e))  # type: ignore[union-attr]
-    if primary is first or primary is None or first is None:
+    primary = elements[0]
+    parent = primary.getparent()
+    if parent is None:
+        return
+    first = min(elements, key=parent.index)  # all are children of <devices>
+    if primary is first:
         return
     if edits is not None:
-        edits.children_change(primary.getparent())  # type: ignore[arg-type]
+        edits.children_change(parent)
     prev = primary.getprevious()
     if prev is not None:
         prev.tail, primary.tail = primary.tail, prev.tail
@@ -393,7 +396,7 @@ def _added_texts(added: list[Device], layout: tuple[str, str], q: str, prefix: s
             kids.append(f"{child_line}<{prefix}model{text}/>")
         target = d.filled_target
         if target:
-            text = _attributes_text(target.items(), q)
+            text = _attributes_text(list(target.items()), q)
             attributes.append(text)
             kids.append(f"{child_line}<{prefix}target{text}/>")
         if d.addr_type is not None:
@@ -456,7 +459,7 @@ def _update_controller(c: Device, edits: TextEdits | None) -> None:
     assert c.elem is not None
     el = c.elem
     changed = False
-    values = dict(el.attrib)
+    values = {str(k): str(v) for k, v in el.attrib.items()}
     if c.index_dirty:
         values["index"] = str(c.index)
         changed = True

@@ -347,7 +347,7 @@ def _serialize_nodes(tree: etree._ElementTree) -> str:
     root = tree.getroot()
     preceding = list(root.itersiblings(preceding=True))
     following = list(root.itersiblings())
-    if not preceding and not following and not tree.docinfo.doctype:
+    if not preceding and not following and not tree.docinfo.doctype:  # type: ignore[attr-defined]
         return whole  # the root alone: nothing to separate (and no second serialisation)
     before = [_node_text(node) for node in reversed(preceding)]
     rest = [_node_text(node) for node in (root, *following)]
@@ -374,7 +374,7 @@ def _refuse_external_entities(tree: etree._ElementTree, source: str) -> None:
     dtd = tree.docinfo.internalDTD
     if dtd is None:
         return
-    for entity in dtd.iterentities():
+    for entity in dtd.iterentities():  # type: ignore[attr-defined]  # not in lxml-stubs
         if entity.system_url:
             raise UnusableInput(
                 f"external entity '{entity.name}' refused: a domain definition must not refer "
