@@ -137,7 +137,7 @@ class _Finger:
     lowering ``start`` to its first point when it comes before.
     """
 
-    __slots__ = ("clips", "exhausted", "los", "pos", "seen", "start", "states")
+    __slots__ = ("clips", "exhausted", "los", "pos", "seen", "start", "states", "top")
 
     def __init__(self, states: list[Pool], box: Box, seen: int) -> None:
         # The candidate pools that meet the box, each with its part of the box, clipped once.
@@ -153,6 +153,7 @@ class _Finger:
         self.start: Address | None = None
         self.exhausted = False
         self.pos = 0
+        self.top: Address | None = None  # the highest last point of states[:pos]
         self.seen = seen
 
     def catch_up(self, pools: list[Pool], key: _FingerKey) -> None:
@@ -172,6 +173,8 @@ class _Finger:
             self.states.insert(i, st)
             self.clips.insert(i, q)
             self.los.insert(i, lo)
+            if i < self.pos:
+                self.pos, self.top = 0, None
             if self.exhausted or (self.start is not None and self.start > lo):
                 self.lower(lo)
         self.seen = len(pools)
@@ -179,7 +182,11 @@ class _Finger:
     def lower(self, point: Address) -> None:
         if self.exhausted or (self.start is not None and self.start > point):
             self.start = point
-            self.pos = 0
+            # The pools passed over stay passed over when they all end below the new start
+            # (a pool added after the last one, a release in the pool being filled).
+            if self.top is not None and self.top >= point:
+                self.pos = 0
+                self.top = None
         self.exhausted = False
 
 
@@ -937,9 +944,13 @@ class AddressSpace:
         states = finger.states
         i = finger.pos
         if start is not None:
+            top = finger.top
             while i < len(states) and states[i].hi < start:
+                if top is None or states[i].hi > top:
+                    top = states[i].hi
                 i += 1
             finger.pos = i
+            finger.top = top
         best: tuple[Pool, int, Address] | None = None
         clips = finger.clips
         blocks = whole > 0 or share is not None
