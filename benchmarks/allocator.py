@@ -12,7 +12,8 @@
     remove it) at equal n, and alone at n = 10,000 and 100,000 (with the growth ratio) next to
     a sorted list of intervals kept with bisect and list.insert.
 (c) Memory (tracemalloc) and creation time (space + pool) of an empty IPv6 /64 pool (free runs)
-    next to an empty 256-function PCI bus pool (a bitmap, the representation of small pools),
+    next to an empty 256-function PCI bus pool (a bitmap, the representation of small pools);
+    the time per empty PCI bus pool added to a space of 256 (one by one, and as a row),
     then the /64 after n random exact reservations (n + 1 free intervals, n owners) for n =
     1,000, 10,000, 100,000: bytes per reservation, and the growth ratio for 10x n.
 
@@ -253,6 +254,27 @@ def bench_memory(quick: bool) -> None:
     pci_us = creation_us(pool(pci.KIND, pci_box))
     ipv6_us = creation_us(pool(ip.IPV6, NET.ranges))
     print(f"    creating space + empty pool: PCI bus {pci_us:.1f} us, IPv6 /64 {ipv6_us:.1f} us")
+
+    # What a PCI pass does: hundreds of empty bus pools added to one space.
+    buses = 256
+
+    def one_by_one() -> object:
+        space = AddressSpace(pci.KIND)
+        for b in range(buses):
+            space.add_pool([(0, 0), (b, b), (0, 31), (0, 7)], flags={"pci"})
+        return space
+
+    def along() -> object:
+        space = AddressSpace(pci.KIND)
+        space.add_pools_along([(0, 0), (0, 0), (0, 31), (0, 7)], 1, range(buses), flags={"pci"})
+        return space
+
+    each_us = creation_us(one_by_one, 20) / buses
+    along_us = creation_us(along, 20) / buses
+    print(
+        f"    empty PCI bus pool added to a space of {buses}: add_pool {each_us:.2f} us, "
+        f"add_pools_along {along_us:.2f} us a pool"
+    )
 
     def reserved(offsets: list[int]) -> Callable[[], object]:
         def build() -> object:

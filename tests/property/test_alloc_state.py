@@ -69,6 +69,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         self.space = AddressSpace.from_dims(("x", 0, 2), ("y", 0, 3), ("z", 0, 4))
         self.pool_of: dict[tuple[int, ...], Pool] = {}  # model: address -> pool
         self.held: dict[tuple[int, ...], str] = {}  # model: address -> owner
+        self.opened: dict[str, set[tuple[int, ...]]] = {}  # model: share -> addresses opened
 
     # -------------------------------------------------------------- model helpers
 
@@ -76,7 +77,104 @@ class AllocatorMachine(RuleBasedStateMachine):
         p = self.pool_of.get(a)
         return p is not None and flags <= p.flags and a not in self.held
 
+    def block(self, a: tuple[int, ...], whole: int) -> list[tuple[int, ...]]:
+        """The addresses of ``a``'s pool that differ from it in the last ``whole`` dims only."""
+        keep = len(a) - whole
+        pool = self.pool_of.get(a)
+        return [b for b in ALL if b[:keep] == a[:keep] and self.pool_of.get(b) is pool]
+
+    def block_free(self, a: tuple[int, ...], whole: int) -> bool:
+        return all(self.model_free(b) for b in self.block(a, whole))
+
+    def open_if_free(self, a: tuple[int, ...], whole: int, share: str | None) -> None:
+        if share is not None and self.block_free(a, whole):
+            self.opened.setdefault(share, set()).update(self.block(a, whole))
+
     # -------------------------------------------------------------- rules
+
+    @precondition(lambda self: len(self.pool_of) < len(ALL))
+    @rule(box=boxes, dim=st.integers(0, 2), values=st.lists(st.integers(0, 4), max_size=4))
+    def add_pools_along(self, box: Box, dim: int, values: list[int]) -> None:
+        values = [min(v, BOUNDS[dim][1]) for v in values]
+        rows = [Box([(v, v) if i == dim else r for i, r in enumerate(box.ranges)]) for v in values]
+        points = [a for b in rows for a in b.addresses()]
+        if any(a in self.pool_of for a in points) or len(points) != len(set(points)):
+            try:
+                self.space.add_pools_along(box, dim, values)
+            except PoolOverlap:
+                pass
+            else:
+                raise AssertionError("overlapping pools accepted")
+            # Pools before the clash were added: take them into the model.
+            for pool in self.space.pools:
+                for a in pool.box.addresses():
+                    self.pool_of.setdefault(a, pool)
+            return
+        pools = self.space.add_pools_along(box, dim, values, flags={"a"})
+        for pool, b in zip(pools, rows, strict=True):
+            assert pool.box == b and pool.flags == {"a"}
+            for a in b.addresses():
+                self.pool_of[a] = pool
+
+    @rule(
+        request=requests,
+        flags=flag_sets,
+        any_flags=flag_sets,
+        whole=st.integers(0, 3),
+        share=st.sampled_from([None, "agg"]),
+        owner=owners,
+        times=st.integers(1, 4),
+    )
+    def reserve_first_block(
+        self,
+        request: Request,
+        flags: frozenset[str],
+        any_flags: frozenset[str],
+        whole: int,
+        share: str | None,
+        owner: str,
+        times: int,
+    ) -> None:
+        for _ in range(times):
+            expected = next(
+                (
+                    a
+                    for a in ALL
+                    if _in_request(a, request)
+                    and self.model_free(a, flags)
+                    and (not any_flags or any_flags & self.pool_of[a].flags)
+                    and (
+                        self.block_free(a, whole)
+                        or (share is not None and a in self.opened.get(share, ()))
+                    )
+                ),
+                None,
+            )
+            kw = {"any_flags": any_flags, "whole": whole, "share": share}
+            assert self.space.first_free(request, flags, **kw) == expected  # type: ignore[arg-type]
+            got = self.space.try_reserve_first(request, owner, flags, **kw)  # type: ignore[arg-type]
+            assert got == expected, (got, expected)
+            if got is None:
+                return
+            self.open_if_free(got, whole, share)
+            self.held[got] = owner
+
+    @rule(a=addresses, owner=owners, whole=st.integers(0, 3), share=st.sampled_from([None, "agg"]))
+    def reserve_shared(self, a: tuple[int, ...], owner: str, whole: int, share: str | None) -> None:
+        free = self.model_free(a)
+        if free:
+            self.open_if_free(a, whole, share)
+        try:
+            self.space.reserve(a, owner, whole=whole, share=share)
+        except (OutOfPool, Collision):
+            assert not free
+        else:
+            assert free
+            self.held[a] = owner
+        assert self.space.is_open(a, "agg") == (a in self.opened.get("agg", ()))
+        assert self.space.is_block_free(a, whole) == (
+            a in self.pool_of and self.block_free(a, whole)
+        )
 
     @precondition(lambda self: len(self.pool_of) < len(ALL))
     @rule(box=boxes, flags=flag_sets, dense=representations)
