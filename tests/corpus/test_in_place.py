@@ -44,7 +44,7 @@ def _assign(data: bytes, name: str) -> tuple[bytes, bytes]:
     doc = xmlio.parse_document(data, name)
     result = api.assign_tree(doc.tree, source=name, libvirt="9.0")
     assert result.ok, [str(e) for e in result.errors]
-    spliced = api.assign_xml(data, source=name).xml
+    spliced = api.assign_xml(data, source=name, libvirt="9.0").xml
     assert spliced is not None
     return xmlio.serialize_document(doc), spliced
 

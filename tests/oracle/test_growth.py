@@ -69,7 +69,8 @@ ROOM_CASES = {
 def test_hotplug_room_4_accepted_and_empty(name: str, oracle: Path, tmp_path: Path) -> None:
     src, ours = tmp_path / "in.xml", tmp_path / "ours.xml"
     src.write_text(ROOM_CASES[name])
-    args = ["assign", "--hotplug-room", "4", "--hotplug-room-pci", "3", str(src), "-o", str(ours)]
+    args = ["assign", "--libvirt", "9.0", "--hotplug-room", "4", "--hotplug-room-pci", "3"]
+    args += [str(src), "-o", str(ours)]
     assert main(args) == 0
     theirs = kept_by_libvirt(oracle, ours)
     topo = read_topology(etree.parse(str(theirs)))

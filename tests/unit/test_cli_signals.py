@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -296,19 +295,21 @@ def test_closed_standard_output_stops_a_parallel_batch(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- in the process
 
 
-def stop_while_creating(signum: int, directory: Path) -> types.SimpleNamespace:
-    """The ``tempfile`` module, but ``mkstemp`` in ``directory`` is hit by ``signum`` the instant
-    it has created the file: the one moment the file exists but its name is known to nobody who
-    could remove it."""
-    import tempfile
+def stop_while_creating(signum: int, directory: Path) -> Any:
+    """``xmlio._temporary_file``, but hit by ``signum`` the instant it has created a file in
+    ``directory``: the one moment the file exists but its name is known to nobody who could
+    remove it."""
+    from virtaddr.xmldoc import xmlio
 
-    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        created = tempfile.mkstemp(*args, **kwargs)
-        if kwargs.get("dir") == str(directory):
+    original = xmlio._temporary_file
+
+    def temporary_file(where: str, name: str) -> tuple[int, str]:
+        created = original(where, name)
+        if where == str(directory):
             os.kill(os.getpid(), signum)  # handled at the next instruction: before the return
         return created
 
-    return types.SimpleNamespace(**{**vars(tempfile), "mkstemp": mkstemp})
+    return temporary_file
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -323,8 +324,9 @@ def test_a_file_being_replaced_is_finished_first(
     inputs = batch(tmp_path / "in", 6)
     out = tmp_path / "out"
     out.mkdir()
-    fake = stop_while_creating(signal.SIGTERM, out)
-    monkeypatch.setitem(sys.modules, "tempfile", fake)  # write_atomically imports it when called
+    from virtaddr.xmldoc import xmlio
+
+    monkeypatch.setattr(xmlio, "_temporary_file", stop_while_creating(signal.SIGTERM, out))
     status = main(["assign", "-j", jobs, "--out-dir", str(out), *map(str, inputs)])
     monkeypatch.undo()
     assert status == 143

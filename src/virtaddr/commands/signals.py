@@ -8,7 +8,7 @@ bounded: see ``batch``).
 
 A file being replaced (:func:`virtaddr.xmldoc.xmlio.write_atomically`) is never left
 half-written, and its temporary file goes when the exception unwinds it, except in one place:
-the temporary file exists as soon as ``tempfile.mkstemp`` has opened it, before its name is
+the temporary file exists as soon as ``os.open`` has created it, before its name is
 known to anyone who could remove it, and a signal arriving during that ``open`` is handled just
 after it. So a signal arriving while a file is being replaced is held until the replacement is
 done (checked every :data:`_RETRY` seconds with SIGALRM, for at most :data:`_HOLD` seconds):
