@@ -223,7 +223,7 @@ class ExplicitPass:
         space = AddressSpace.from_dims(("controller", 0, _UINT), ("port", 0, _UINT))
         nports: dict[int, int] = {}
         for c in self.domain.controllers("virtio-serial"):
-            idx, n = c.index, _serial_ports(c)
+            idx, n = c.settled_index, _serial_ports(c)
             if idx in nports or n <= 0:
                 continue
             nports[idx] = n

@@ -159,6 +159,14 @@ class Device:
         c = self.child(name)
         return c.get(attr) if c is not None else None
 
+    @property
+    def settled_index(self) -> int:
+        """The controller's index once the stages have settled it (from the stage 'missing
+        controller indexes' on, every controller has one)."""
+        index = self.index
+        assert index is not None, "a controller index read before the indexes are settled"
+        return index
+
     def describe(self) -> str:
         """A short human name: ``disk vda``, ``controller pci 3``, ``interface #2``."""
         t = self.tag

@@ -248,7 +248,7 @@ def _drive_limit_errors(
 _HARDDISK_PREFIXES = ("hd", "sd", "vd", "xvd", "ubd")
 
 
-def _disk_error(disk: Device, bus: str, name: str | None) -> Problem | None:
+def _disk_error(disk: Device, bus: str | None, name: str | None) -> Problem | None:
     """The problem that ends a disk's validation before its drive address is looked at (``name``
     is its ``<target dev>``): an address of another type on a drive bus; then libvirt's generic
     disk validation of bus and name against the device kind (a floppy only on fdc, nothing else

@@ -85,7 +85,7 @@ class PciPass:
         return self.domain.controllers("pci")
 
     def _max_index(self) -> int:
-        return max((c.index for c in self._pci_controllers()), default=0)
+        return max((c.settled_index for c in self._pci_controllers()), default=0)
 
     def _check_controllers(self) -> None:
         for c in self._pci_controllers():
@@ -107,7 +107,7 @@ class PciPass:
                 raise self._fail(
                     c, "pcie-expander-bus controllers are not supported with this machine type"
                 )
-            if c.index > 255:
+            if c.settled_index > 255:
                 raise self._fail(c, f"PCI controller index {c.index} too high, maximum is 255")
 
     def _build(self, nbuses: int, by_index: dict[int, Device] | None = None) -> None:
@@ -642,7 +642,7 @@ class PciPass:
                 c.filled_target = {}
             c.filled_target["busNr"] = str(lowest - 2)
         for c in bridges:
-            if c.pci is not None and c.index <= c.pci[1]:
+            if c.pci is not None and c.settled_index <= c.pci[1]:
                 idx = c.index
                 raise self._fail(
                     c,
@@ -668,13 +668,13 @@ def _wanted(devs: list[Device], *, flagged: bool = False) -> list[Device]:
 def _first_by_index(ctrls: list[Device]) -> dict[int, Device]:
     found: dict[int, Device] = {}
     for c in ctrls:
-        found.setdefault(c.index, c)
+        found.setdefault(c.settled_index, c)
     return found
 
 
 def _target_attrs(c: Device) -> dict[str, str]:
     t = c.child("target")
-    return dict(t.attrib) if t is not None else {}
+    return {str(k): str(v) for k, v in t.attrib.items()} if t is not None else {}
 
 
 def _set_pci(dev: Device, addr: PciAddr, *, multifunction: bool = False) -> None:

@@ -31,9 +31,9 @@ def _ports(ctrl: Device) -> int:
 
 def assign_virtio_serial(domain: Domain) -> list[Problem]:
     errors: list[Problem] = []
-    ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.index)
-    used: dict[int, set[int]] = {c.index: set() for c in ctrls}
-    nports = {c.index: _ports(c) for c in ctrls}
+    ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.settled_index)
+    used: dict[int, set[int]] = {c.settled_index: set() for c in ctrls}
+    nports = {c.settled_index: _ports(c) for c in ctrls}
     for d in domain.walk():
         if d.addr_type != "virtio-serial" or d.addr.get("port", 0) == 0:
             continue
@@ -83,7 +83,7 @@ def assign_virtio_serial(domain: Domain) -> list[Problem]:
                     d.error(f"Unable to find a free port on virtio-serial controller {c}")
                 )
                 continue
-            found = (c, free)
+            found: tuple[int, int] | None = (c, free)
         else:
             found = None
             for idx in sorted(used):
@@ -99,6 +99,7 @@ def assign_virtio_serial(domain: Domain) -> list[Problem]:
                 used[idx] = set()
                 nports[idx] = _ports(new)
                 found = (idx, start)
+        assert found is not None
         used[found[0]].add(found[1])
         d.set_address("virtio-serial", {"controller": found[0], "bus": 0, "port": found[1]})
     return errors
