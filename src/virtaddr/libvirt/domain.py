@@ -165,16 +165,17 @@ class Domain:
         idx = _controller_index(ctrl)
         is_companion = _is_companion(ctrl)
         insert_at = -1
+        # libvirt scans the whole list from its end (no early stop but for an index-less one);
+        # the scan is as libvirt's, the checks ordered cheapest first (hundreds of root ports).
         for i in range(len(ctrls) - 1, -1, -1):
             cur = ctrls[i]
             if cur.get("type") != ctype:
                 continue
-            cur_idx = _controller_index(cur)
             if idx == -1:
                 insert_at = i + 1
                 break
-            before_companion = not is_companion and _is_companion(cur) and cur_idx == idx
-            if cur_idx > idx or before_companion:
+            cur_idx = _controller_index(cur)
+            if cur_idx > idx or (cur_idx == idx and not is_companion and _is_companion(cur)):
                 insert_at = i
             elif insert_at == -1:
                 insert_at = i + 1
