@@ -521,3 +521,51 @@ def test_fit_messages_are_libvirts(
         [str(oracle / "libvirt-assign"), str(path)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+
+
+# ------------------------------------------------------------------ hand-editing slips (warnings)
+
+
+def test_a_misspelt_child_element_is_a_warning(tmp_path: Path) -> None:
+    text = domain(
+        "    <interface type='user'><model type='e1000'/>"
+        "<adress type='pci' domain='0' bus='0' slot='5' function='0'/></interface>\n"
+        "    <disk type='file' device='disk'><source file='/d.img'/><taget dev='vda'/></disk>\n"
+        "    <vidoe><model type='vga'/></vidoe>\n"
+    )
+    found = [p for p in check(text) if p.code == "misspelt-element"]
+    assert [(p.line, p.device, p.is_error) for p in found] == [
+        (6, "interface user #1", False),
+        (7, "disk", False),
+        (8, "devices", False),
+    ]
+    assert found[0].message == (
+        "unknown element <adress>, did you mean <address>? libvirt ignores it: the device gets "
+        "an address of libvirt's choosing"
+    )
+    assert "<video>? libvirt ignores it: no such device" in found[2].message
+    misspelt = domain(nic(3).replace("<address", "<adress"))
+    assert run(tmp_path, misspelt) == 0
+    assert run(tmp_path, misspelt, "--strict") == 1
+
+
+def test_known_and_foreign_elements_are_not_misspelt() -> None:
+    text = domain(
+        "    <disk type='file' device='disk'><source file='/d.img'/><target dev='vda'/>"
+        "<serial>x</serial><boot order='1'/><x:adress xmlns:x='urn:x'/></disk>\n"
+        "    <x:vidoe xmlns:x='urn:x'/>\n"
+    )
+    assert [p for p in check(text) if p.code == "misspelt-element"] == []
+
+
+def test_a_bus_far_above_the_controllers_is_a_warning(tmp_path: Path) -> None:
+    far = domain(nic(0, bus=0x42).replace("e1000", "virtio"), "q35")
+    found = check(far)
+    assert [(p.code, p.line, p.is_error) for p in found] == [("far-bus", 6, False)]
+    assert found[0].message == (
+        "bus 0x42 is far above the last PCI bus the controllers declare (0x00): to reach it "
+        "libvirt adds 66 pcie-root-ports, 63 of them left empty"
+    )
+    assert run(tmp_path, far) == 0
+    near = domain(nic(0, bus=2).replace("e1000", "virtio"), "q35")
+    assert check(near) == []  # the two added ports hold the NIC and a default device

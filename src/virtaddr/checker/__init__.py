@@ -56,7 +56,7 @@ def check_tree(
     Raises :class:`~virtaddr.errors.UnusableInput` when the guest's machine is not one the
     passes handle (see :func:`~virtaddr.passes.pipeline.require_supported_guest`).
     """
-    from virtaddr.checker.advice import advice, hotplug_advice
+    from virtaddr.checker.advice import advice, bus_gap_advice, hotplug_advice, misspelt_elements
     from virtaddr.checker.explicit import ExplicitPass
     from virtaddr.checker.schemas import address_problems, relaxng_problems
     from virtaddr.passes import parse_checks
@@ -82,7 +82,9 @@ def check_tree(
             problems.append(p)
     if outcome.ok:
         problems += hotplug_advice(assigned, domain)
+        problems += bus_gap_advice(assigned, explicit)
     problems += advice(explicit)
+    problems += misspelt_elements(domain)
     if schema:
         found, note = relaxng_problems(tree, source)
         problems += found
