@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
@@ -301,20 +301,10 @@ def _insert_added(domain: Domain, added: list[Device], edits: TextEdits | None) 
     for child in devices:
         if isinstance(child.tag, str):
             last[child.tag] = child
-    anchors: dict[str, tuple[str, ...]] = {}  # tag -> itself and the tags before it
+    anchors: dict[str, tuple[str, ...]] = {}
     laid_out = layout is not None and same_namespace  # as they were made for
     for d, elem in zip(added, elements, strict=True):
-        names = anchors.get(d.tag)
-        if names is None:
-            pos = DEVICE_ORDER.index(d.tag)
-            names = anchors[d.tag] = tuple(
-                devices_prefix + t for t in reversed(DEVICE_ORDER[: pos + 1])
-            )
-        anchor = None
-        for name in names:
-            anchor = last.get(name)
-            if anchor is not None:
-                break
+        anchor = _anchor(last, devices_prefix, d.tag, anchors)
         if anchor is not None and laid_out:
             assert layout is not None
             insert_laid_out_after(anchor, elem, layout[0])
@@ -330,13 +320,32 @@ def _insert_added(domain: Domain, added: list[Device], edits: TextEdits | None) 
         d.elem = elem
 
 
+AnchorT = TypeVar("AnchorT")
+
+
+def _anchor(
+    last: dict[str, AnchorT], prefix: str, tag: str, cache: dict[str, tuple[str, ...]]
+) -> AnchorT | None:
+    """Where an added ``tag`` goes: after the last element of its tag (``last``, by qualified
+    tag), else of the nearest tag before it in libvirt's order; None when there is none.
+    ``cache`` keeps each tag's list of candidates (itself and the tags before it)."""
+    names = cache.get(tag)
+    if names is None:
+        pos = DEVICE_ORDER.index(tag)
+        names = cache[tag] = tuple(prefix + t for t in reversed(DEVICE_ORDER[: pos + 1]))
+    for name in names:
+        anchor = last.get(name)
+        if anchor is not None:
+            return anchor
+    return None
+
+
 def _insert_added_texts(
     devices: etree._Element, added: list[Device], layout: tuple[str, str], edits: TextEdits
 ) -> None:
     """:func:`_insert_added` as text: the same places, the same layout, no element built."""
     texts = _added_texts(added, layout, edits.quote, _prefix(devices))
-    tag = str(devices.tag)
-    devices_prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    devices_prefix = ns_prefix(str(devices.tag))
     last: dict[str, etree._Element | Piece] = {}
     for child in devices:
         if isinstance(child.tag, str):
@@ -345,17 +354,7 @@ def _insert_added_texts(
     anchors: dict[str, tuple[str, ...]] = {}
     indent = "\n" + layout[0]
     for d, text in zip(added, texts, strict=True):
-        names = anchors.get(d.tag)
-        if names is None:
-            pos = DEVICE_ORDER.index(d.tag)
-            names = anchors[d.tag] = tuple(
-                devices_prefix + t for t in reversed(DEVICE_ORDER[: pos + 1])
-            )
-        anchor = None
-        for name in names:
-            anchor = last.get(name)
-            if anchor is not None:
-                break
+        anchor = _anchor(last, devices_prefix, d.tag, anchors)
         if anchor is None:
             anchor = end
         piece = edits.insert_after(anchor, indent + text)
