@@ -569,3 +569,54 @@ def test_a_bus_far_above_the_controllers_is_a_warning(tmp_path: Path) -> None:
     assert run(tmp_path, far) == 0
     near = domain(nic(0, bus=2).replace("e1000", "virtio"), "q35")
     assert check(near) == []  # the two added ports hold the NIC and a default device
+
+
+# ---------------------------------------------------------------------------- disk targets
+
+
+def vdisk(dev: str, bus: str = "virtio", source: str = "") -> str:
+    src = f"<source file='/img/{source or dev}.img'/>"
+    return f"    <disk type='file' device='disk'>{src}<target dev='{dev}' bus='{bus}'/></disk>\n"
+
+
+def test_disk_target_used_twice_names_both_disks() -> None:
+    # lines: 6 vda, 7 vdb, 8 vda again
+    found = errors(domain(vdisk("vda") + vdisk("vdb") + vdisk("vda", source="other")))
+    assert [(p.code, p.line) for p in found] == [("disk-target-collision", 8)]
+    assert found[0].message == (
+        "target 'vda' duplicated for disk sources '/img/vda.img' and '/img/other.img'"
+    )
+    assert [(r.line, r.device) for r in found[0].related] == [(6, "disk vda")]
+
+
+def test_disk_target_used_three_times_is_reported_for_each_repeat() -> None:
+    found = errors(domain(vdisk("vda") + vdisk("vda", "sata") + vdisk("vda")))
+    assert [p.line for p in found] == [7, 8]
+
+
+def test_every_partition_target_is_reported() -> None:
+    found = errors(domain(vdisk("vda") + vdisk("vdb1") + vdisk("vdc12")))
+    assert [(p.line, p.message) for p in found] == [
+        (7, "invalid disk target 'vdb1', partitions can't appear in disk targets"),
+        (8, "invalid disk target 'vdc12', partitions can't appear in disk targets"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("devices", "message"),
+    [
+        (
+            vdisk("vda") + vdisk("vdb") + vdisk("vda", source="other"),
+            "target 'vda' duplicated for disk sources '/img/vda.img' and '/img/other.img'",
+        ),
+        (vdisk("vdb1"), "invalid disk target 'vdb1', partitions can't appear in disk targets"),
+    ],
+)
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_assign_refuses_disk_targets_libvirt_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], devices: str, message: str, version: str
+) -> None:
+    path = tmp_path / "d.xml"
+    path.write_text(domain(devices))
+    assert main(["assign", "--libvirt", version, str(path)]) == 1
+    assert message in capsys.readouterr().err

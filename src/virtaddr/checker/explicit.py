@@ -82,6 +82,8 @@ class ExplicitPass:
         self._dimm()
         self._drive(explicit)
         self._errors(drive.check_drive_addresses(d, duplicates=False))
+        self._errors(e for x in d.lists["disk"] if (e := drive.partition_target_error(x)))
+        self._duplicate_targets()
         return self.problems
 
     # ---------------------------------------------------------------- reporting
@@ -217,6 +219,14 @@ class ExplicitPass:
             self._error(dev, "drive-collision", f"duplicate drive address {text}", exc.owner)
         except InvalidAddress:
             pass  # beyond what any controller has: the drive rules report what libvirt does
+
+    def _duplicate_targets(self) -> None:
+        """Disks sharing a target name: libvirt's message, naming the disk that had it first."""
+        errors = drive.duplicate_targets(self.domain)
+        pairs = drive.duplicate_target_pairs(self.domain)
+        for e, (first, _) in zip(errors, pairs, strict=True):
+            related = (Related(first.line, first.describe()),)
+            self._add(e.replace(code="disk-target-collision", related=related))
 
     # ---------------------------------------------------------------- virtio-serial
     def _virtio_serial(self) -> None:

@@ -176,11 +176,70 @@ def disk_validation_errors(domain: Domain) -> list[Problem]:
             continue
         bus = d.bus
         problem = _disk_error(d, bus, name)
+        if problem is None and d.addr_type == "drive" and bus in _NAME_LAYOUT:
+            problem = next(iter(_drive_limit_errors(domain, d, bus, _key(d.addr))), None)
+        if problem is None:
+            problem = partition_target_error(d)
         if problem is not None:
             errors.append(problem)
-        elif d.addr_type == "drive" and bus in _NAME_LAYOUT:
-            errors += _drive_limit_errors(domain, d, bus, _key(d.addr))[:1]
     return errors
+
+
+# A target name with a partition number, as C's strtol reads one that fits an int (``vdb1``).
+_PARTITION = re.compile(r"(?:fd|hd|vd|sd|xvd|ubd)[a-z]+([1-9][0-9]*)")
+
+
+def partition_target_error(disk: Device) -> Problem | None:
+    """libvirt's validation of a disk's ``<target dev>`` (the last of the disk's checks): a name
+    that names a partition (``vdb1``) is refused."""
+    name = disk.child_get("target", "dev")
+    match = _PARTITION.fullmatch(name or "")
+    if match is None or int(match.group(1)) > _INT_MAX:
+        return None
+    return disk.error(f"invalid disk target '{name}', partitions can't appear in disk targets")
+
+
+def duplicate_targets(domain: Domain) -> list[Problem]:
+    """Disks that repeat an earlier disk's ``<target dev>`` (libvirt compares every pair of the
+    disk list after device validation, before the drive addresses): the message names both
+    disks' sources, ``<null>`` for a disk without one. Each is reported on the later disk."""
+    return [
+        later.error(
+            f"target '{later.child_get('target', 'dev')}' duplicated for disk sources "
+            f"'{disk_source(first)}' and '{disk_source(later)}'"
+        )
+        for first, later in duplicate_target_pairs(domain)
+    ]
+
+
+def duplicate_target_pairs(domain: Domain) -> list[tuple[Device, Device]]:
+    """Each disk that repeats a target name, after the first disk of that name, in the order
+    libvirt's two loops over the disk list meet the pairs (so its first error comes first)."""
+    groups: dict[str, list[tuple[int, Device]]] = {}
+    for n, d in enumerate(domain.lists["disk"]):
+        name = d.child_get("target", "dev")
+        if name is not None:
+            groups.setdefault(name, []).append((n, d))
+    ranked = sorted(
+        (
+            (members[0][0], n, members[0][1], d)
+            for members in groups.values()
+            for n, d in members[1:]
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
+    return [(first, later) for _, _, first, later in ranked]
+
+
+# Where each disk type keeps what libvirt calls the disk's source path.
+_SOURCE_ATTRIBUTE = {"file": "file", "block": "dev", "dir": "dir", "network": "name"}
+
+
+def disk_source(disk: Device) -> str:
+    """The disk's source as libvirt's messages show it, ``<null>`` when it has none."""
+    attr = _SOURCE_ATTRIBUTE.get(disk.get("type") or "file")
+    value = disk.child_get("source", attr) if attr is not None else None
+    return "<null>" if value is None else value
 
 
 def check_drive_addresses(

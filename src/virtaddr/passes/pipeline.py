@@ -219,6 +219,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     # validating the completed definition
     Stage("device validation", _device_validation),
+    Stage("duplicate disk targets", _on_domain(drive.duplicate_targets), at_attach=False),
     Stage("drive address duplicates", _on_domain(drive.check_drive_addresses), at_attach=False),
 )
 
