@@ -23,26 +23,14 @@ if TYPE_CHECKING:
     )
     from virtaddr.errors import (
         AddressError as AddressError,
-    )
-    from virtaddr.errors import (
         DomainError as DomainError,
-    )
-    from virtaddr.errors import (
         UnusableInput as UnusableInput,
-    )
-    from virtaddr.errors import (
         VirtaddrError as VirtaddrError,
     )
     from virtaddr.hotplug.plan import (
         DeviceInput as DeviceInput,
-    )
-    from virtaddr.hotplug.plan import (
         attach_devices as attach_devices,
-    )
-    from virtaddr.hotplug.plan import (
         detach_devices as detach_devices,
-    )
-    from virtaddr.hotplug.plan import (
         read_device as read_device,
     )
     from virtaddr.hotplug.room import (
@@ -50,17 +38,11 @@ if TYPE_CHECKING:
     )
     from virtaddr.libvirt.problems import (
         ERROR as ERROR,
-    )
-    from virtaddr.libvirt.problems import (
         WARNING as WARNING,
-    )
-    from virtaddr.libvirt.problems import (
         Problem as Problem,
     )
     from virtaddr.passes.pipeline import (
         assign_deep as assign_deep,
-    )
-    from virtaddr.passes.pipeline import (
         growth_gave_up as growth_gave_up,
     )
     from virtaddr.passes.result import (
@@ -68,17 +50,9 @@ if TYPE_CHECKING:
     )
     from virtaddr.passes.versions import (
         DEFAULT as DEFAULT,
-    )
-    from virtaddr.passes.versions import (
         VERSIONS as VERSIONS,
-    )
-    from virtaddr.passes.versions import (
         LibvirtRules as LibvirtRules,
-    )
-    from virtaddr.passes.versions import (
         rules_for as rules_for,
-    )
-    from virtaddr.passes.versions import (
         rules_for_host as rules_for_host,
     )
     from virtaddr.profile import (
@@ -86,35 +60,19 @@ if TYPE_CHECKING:
     )
     from virtaddr.topology import (
         Topology as Topology,
-    )
-    from virtaddr.topology import (
         assigned_topology as assigned_topology,
     )
     from virtaddr.xmldoc.splice import (
         SpliceImpossible as SpliceImpossible,
-    )
-    from virtaddr.xmldoc.splice import (
         TextEdits as TextEdits,
-    )
-    from virtaddr.xmldoc.splice import (
         write_document as write_document,
     )
     from virtaddr.xmldoc.xmlio import (
         STDIN_NAME as STDIN_NAME,
-    )
-    from virtaddr.xmldoc.xmlio import (
         Document as Document,
-    )
-    from virtaddr.xmldoc.xmlio import (
         parse_document as parse_document,
-    )
-    from virtaddr.xmldoc.xmlio import (
         read_document as read_document,
-    )
-    from virtaddr.xmldoc.xmlio import (
         serialize_document as serialize_document,
-    )
-    from virtaddr.xmldoc.xmlio import (
         write_atomically as write_atomically,
     )
 

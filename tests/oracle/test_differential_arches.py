@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, reject, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, reject, settings, strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ when run as a script
 

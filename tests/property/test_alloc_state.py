@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from hypothesis import settings
-from hypothesis import strategies as st
+from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from virtaddr.alloc import AddressSpace, Box, Pool

@@ -14,8 +14,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from virtaddr.checker import check_tree
-from virtaddr.checker import schemas as check_schemas
+from virtaddr.checker import check_tree, schemas as check_schemas
 from virtaddr.cli import main
 from virtaddr.kinds import pci as pci_kind
 from virtaddr.kinds.address_types import ADDRESS_TYPES

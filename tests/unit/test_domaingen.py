@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import Phase, given, settings, strategies as st
 
 from domaingen import FLAVOURS, domains, is_q35
 

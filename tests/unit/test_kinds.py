@@ -6,8 +6,7 @@ import importlib
 import pkgutil
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import virtaddr.kinds
 from virtaddr.alloc import AddressKind, AddressSpace, Box, Field

@@ -3,8 +3,7 @@ the built layout's number of buses, for every demand (negative spare counts incl
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from virtaddr.passes.pci_deep import _Demand, _layout_counts, _layout_for
 
