@@ -195,6 +195,14 @@ def _parse_problems(device: DeviceInput, parsed: Device) -> list[Problem]:
     return parsed.read_address()
 
 
+def _opened(tree: etree._ElementTree, device: DeviceInput) -> tuple[Domain, Device, list[Problem]]:
+    """The stored domain, the device as its file has it, and what libvirt refuses before an
+    attach or a detach looks at either: the stored domain as re-parsed, then the device."""
+    domain = _stored_domain(tree, device)
+    parsed = _as_written(device)
+    return domain, parsed, _reparse_check(domain) or _parse_problems(device, parsed)
+
+
 def _failure(device: DeviceInput, message: str) -> list[Problem]:
     """libvirt's refusal of ``device``, named as written (a controller by its index attribute)."""
     return [_as_written(device).error(message)]
@@ -206,15 +214,10 @@ def _failure(device: DeviceInput, message: str) -> list[Problem]:
 def _attach_one(
     tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
 ) -> list[Problem]:
-    domain = _stored_domain(tree, device)
-    problems = _reparse_check(domain)
+    domain, parsed, problems = _opened(tree, device)
     if problems:
         return problems
-    tag = local(device.element.tag)
-    parsed = _as_written(device)
-    problems = _parse_problems(device, parsed)
-    if problems:
-        return problems
+    tag = parsed.tag
     new = Device(tag, _copy_for_insertion(device.element), device.source, lines_known=False)
     new.index = parsed.index
     new.addr_type, new.addr = parsed.addr_type, parsed.addr
@@ -406,15 +409,10 @@ def _qualify(domain: Domain, name: str) -> str:
 def _detach_one(
     tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
 ) -> list[Problem]:
-    domain = _stored_domain(tree, device)
-    problems = _reparse_check(domain)
+    domain, wanted, problems = _opened(tree, device)
     if problems:
         return problems
-    tag = local(device.element.tag)
-    wanted = _as_written(device)
-    problems = _parse_problems(device, wanted)
-    if problems:
-        return problems
+    tag = wanted.tag
     if tag in _NOT_DETACHABLE:
         return _failure(
             device, f"Operation not supported: persistent detach of device '{tag}' is not supported"
