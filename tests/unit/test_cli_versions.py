@@ -218,3 +218,26 @@ def test_library_check_takes_two_versions(tmp_path: Path) -> None:
         virtaddr.check(KIOSK, libvirt=("9.0", "11.3", "9.0"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="two different libvirt versions"):
         virtaddr.check(KIOSK, libvirt=("9.0", "9.0"))
+
+
+@pytest.mark.parametrize(
+    ("host", "line"),
+    [
+        ((10, 0, 0), "reproducing libvirt 9.0 (the newest supported not newer than it;"),
+        ((8, 2, 0), "reproducing libvirt 9.0 (the oldest supported;"),
+        ((12, 1, 0), "reproducing libvirt 11.3 (the newest supported not newer than it;"),
+    ],
+)
+def test_a_host_of_another_version_says_which_rules(
+    host: tuple[int, int, int], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from virtaddr.api import HypervisorProfile
+    from virtaddr.commands import version_option
+
+    profile = HypervisorProfile(name="h", libvirt_version=host)
+    version_option.from_args(argparse.Namespace(libvirt=None), "assign", profile)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"the host runs libvirt {'.'.join(map(str, host))}; {line}" in err

@@ -30,7 +30,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "FILE:LINE: error|warning: device: message. An error is what libvirt rejects at "
         "define time; a warning is advice beyond libvirt. Exit status: 0 no error (warnings "
         "allowed unless --strict), 1 an error (or a warning with --strict), 2 an unusable "
-        "input; over several inputs the highest.",
+        "input; over several inputs the highest. With --libvirt A,B (before an upgrade from "
+        "libvirt A to B), also a warning per device the two address differently and per error "
+        "of a version that rejects what the other accepts.",
     )
     check.add_argument(
         "inputs",

@@ -97,9 +97,11 @@ def from_args(
     rules, exact = rules_for_host(profile.libvirt_version)
     if not exact:
         host = ".".join(str(n) for n in profile.libvirt_version)
+        older = tuple(int(n) for n in rules.version.split(".")) > profile.libvirt_version[:2]
+        why = "the oldest supported" if older else "the newest supported not newer than it"
         print(
             f"virtaddr {command}: the host runs libvirt {host}; reproducing libvirt "
-            f"{rules.version} (the newest supported not newer than it; --libvirt to choose)",
+            f"{rules.version} ({why}; --libvirt to choose)",
             file=sys.stderr,
         )
     return rules.version
