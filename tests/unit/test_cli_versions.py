@@ -41,7 +41,8 @@ def _differences(lines: list[str]) -> dict[tuple[str, int | None], tuple[dict, d
     """The address warnings of ``check`` output: (device, line) → (first's, second's address)."""
     found = {}
     pattern = re.compile(
-        r"[^:]+:(?:(\d+):)? warning: (.+?): libvirt \S+ gives (<address[^>]*/>), "
+        r"[^:]+:(?:(\d+):)? warning: (.+?): (?:added by libvirt; )?libvirt \S+ gives "
+        r"(<address[^>]*/>), "
         r"libvirt \S+ gives (<address[^>]*/>)$"
     )
     for line in lines:
@@ -241,3 +242,12 @@ def test_a_host_of_another_version_says_which_rules(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"the host runs libvirt {'.'.join(map(str, host))}; {line}" in err
+
+
+def test_a_controller_libvirt_adds_is_named_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "scsi.xml", IMPLICIT_SCSI)
+    assert main(["check", "--libvirt", "9.0,11.3", str(path)]) == 0
+    (added,) = [line for line in capsys.readouterr().out.splitlines() if "scsi index 1" in line]
+    assert added.startswith(f"{path}: warning: controller scsi index 1: added by libvirt; ")

@@ -129,10 +129,11 @@ def _address_differences(
             name = _device_of(results[side], el).describe()
         else:
             name = dev.describe()
+        message = "; ".join(messages)
+        if dev is None and label in old_devices and label in new_devices:
+            message = f"added by libvirt; {message}"  # no line of the input to name
         line = dev.line if dev is not None else None
-        problems.append(
-            Problem(WARNING, "; ".join(messages), line, name, source, code=ADDRESS_CODE)
-        )
+        problems.append(Problem(WARNING, message, line, name, source, code=ADDRESS_CODE))
     return problems
 
 
