@@ -102,8 +102,14 @@ COLLISION = (
 
 
 def address_numbers(text: str) -> dict[str, object]:
-    """An ``<address .../>`` of a message as numbers (as libvirt reads them)."""
+    """An ``<address .../>`` of a message as numbers (as libvirt reads them; a USB port path
+    behind hubs, ``2.4``, as its text)."""
     out: dict[str, object] = {}
     for key, value in re.findall(r"(\w+)='([^']*)'", text):
-        out[key] = value if key == "type" else int(value, 0)
+        if key == "type":
+            out[key] = value
+        elif "." in value:
+            out[key] = ".".join(str(int(part)) for part in value.split("."))
+        else:
+            out[key] = int(value, 0)
     return out
