@@ -20,7 +20,7 @@ from lxml import etree
 
 from virtaddr.xmldoc.numbers import parse_uint
 
-__all__ = ["DomainLike", "address_differences"]
+__all__ = ["DomainLike", "address_differences", "labelled_devices"]
 
 DomainLike = str | bytes | os.PathLike[str] | etree._Element | etree._ElementTree
 """A domain as the library takes it (see :mod:`virtaddr.api`): XML text or bytes, a path
@@ -232,3 +232,10 @@ def _root(domain: DomainLike, name: str) -> etree._Element:
     raise TypeError(
         f"a domain is XML text, bytes, a path or an lxml element, not {type(domain).__name__}"
     )
+
+
+def labelled_devices(domain: DomainLike) -> list[tuple[str, etree._Element]]:
+    """Every device of ``domain`` with the name :func:`address_differences` gives it in its
+    lines (``disk vda``, ``controller usb index=0``, ``hostdev[usb]#0``), in document order:
+    where a caller needs the element behind a difference (its line, its ``<address>``)."""
+    return [(_label(key), el) for key, el in _identities(_root(domain, "<domain>"))]
