@@ -54,6 +54,7 @@ class Device:
         "attrs",
         "bus",
         "children",
+        "controller_type",
         "elem",
         "filled_target",
         "index",
@@ -98,6 +99,8 @@ class Device:
         self.attrs: Sequence[tuple[str, str]] = ()
         self.children: Sequence[tuple[str, list[tuple[str, str]]]] = ()
         self.seq = 0
+        # A controller's type, read when it is inserted into the domain's controller list.
+        self.controller_type: str | None = None
         # The first child element of each local name, read once (see child()).
         self._kids: dict[str, etree._Element] | None = None
         self._kids_len = -1
