@@ -77,13 +77,16 @@ class Answer:
     refused_domain: bool = False
 
 
-def ask_libvirt(directories: Iterable[Path]) -> list[Answer]:
-    """Run ``libvirt-attach`` once per written case, several at a time."""
+def ask_libvirt(directories: Iterable[Path], libvirt: str = "9.0") -> list[Answer]:
+    """Run ``libvirt-attach --libvirt VERSION`` once per written case, several at a time."""
     script = str(oracle_dir() / "libvirt-attach")
 
     def one(directory: Path) -> Answer:
         proc = subprocess.run(
-            [script, *plan_argv(directory)], capture_output=True, text=True, check=False
+            [script, "--libvirt", libvirt, *plan_argv(directory)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode == 0:
             return Answer(proc.stdout, None)
