@@ -291,7 +291,7 @@ def check_batch(batch: list[str], work: Path, main: Main, libvirt: str) -> tuple
             saved = save_counterexample(by_name[name], libvirt_xml, libvirt=libvirt)
             failures.append(f"{name} (saved as {saved}):\n  " + "\n  ".join(problems[:8]))
     for name, message in rejected.items():  # libvirt refuses: ours must refuse too (exit 1)
-        event(f"libvirt rejected: {message[:80]}")
+        STATS[f"libvirt rejected: {message[:80]}"] += 1
         code = main(
             [
                 "assign",
@@ -329,6 +329,7 @@ def test_same_addresses_as_libvirt_other_arches(
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="virtaddr-diff-arches-") as tmp:
         accepted, failures = check_batch(batch, Path(tmp), assign_main, libvirt)
+    event(f"accepted by libvirt {libvirt}: {accepted}/{len(batch)}")
     if not accepted:
         reject()
     assert not failures, (
