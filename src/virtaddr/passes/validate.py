@@ -257,7 +257,7 @@ def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem
 def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """What device validation of the libvirt version of ``rules`` refuses besides addresses,
     in walk order: an empty USB disk (rule 6); a watchdog whose action is not the first one's
-    (rule 3), else an ib700 watchdog off i440fx (rule 7)."""
+    (rule 3), else an ib700 watchdog off i440fx (rule 7) or an itco one off q35."""
     errors = []
     if rules.usb_disk_needs_source:
         for disk in domain.lists["disk"]:
@@ -275,6 +275,8 @@ def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
             and w.get("model") == "ib700"
         ):
             errors.append(w.error("ib700 model of watchdog cannot be used with this machine type"))
+        elif rules.q35_itco_watchdog and not domain.machine.is_q35 and w.get("model") == "itco":
+            errors.append(w.error("itco model of watchdog is only part of q35 machine"))
     return errors
 
 
