@@ -127,7 +127,9 @@ class _Names:
     existing: list[str] = field(default_factory=list)  # detachable devices of the domain
 
 
-def _one_device(draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str]) -> str:
+def _one_device(
+    draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str], libvirt: str = "9.0"
+) -> str:
     kind = draw(st.sampled_from(kinds))
     if kind == "virtio-disk":
         text = disk(_name("vd", n.vd), "virtio")
@@ -145,6 +147,17 @@ def _one_device(draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str]) -> str:
         text = simple("input", f" type='{draw(st.sampled_from(INPUTS))}' bus='usb'")
     elif kind == "sound":
         text = simple("sound", f" model='{draw(st.sampled_from(['ich9', 'ich6', 'ac97']))}'")
+    elif kind == "usb-sound":
+        text = simple("sound", " model='usb'")
+    elif kind == "usb-net":
+        text = simple("interface", " type='user'", "<model type='usb-net'/>")
+    elif kind == "watchdog":
+        # q35 has an itco watchdog in 11.3; ib700 is for i440fx only (11.3); 9.0 knows no
+        # itco (its refusal is a known difference: fixtures/ver-itco-*)
+        models = ["i6300esb", "i6300esb", "ib700"] + (["itco"] if libvirt != "9.0" else [])
+        model = draw(st.sampled_from(models))
+        action = draw(st.sampled_from(["reset", "reset", "poweroff"]))
+        text = simple("watchdog", f" model='{model}' action='{action}'")
     elif kind == "controller":
         choice = draw(st.integers(0, 5))
         if choice == 0:
@@ -178,8 +191,9 @@ def _one_device(draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str]) -> str:
 
 
 @st.composite
-def plan_cases(draw: st.DrawFn, index: int = 0) -> PlanCase:
-    """One random case: a pc or q35 domain, then 1-4 devices to attach (or 1-2 to detach)."""
+def plan_cases(draw: st.DrawFn, index: int = 0, libvirt: str = "9.0") -> PlanCase:
+    """One random case: a pc or q35 domain, then 1-4 devices to attach (or 1-2 to detach);
+    with ``libvirt`` 11.3 also usb-net interfaces (9.0 has none)."""
     q35 = draw(st.booleans())
     machine = draw(st.sampled_from(["q35", "pc-q35-7.2"] if q35 else ["pc", "pc-i440fx-7.2"]))
     n = _Names()
@@ -209,10 +223,11 @@ def plan_cases(draw: st.DrawFn, index: int = 0) -> PlanCase:
             devices += (disk("vdzz", "virtio").strip(),)  # not there: libvirt's error
     else:
         kinds = ["virtio-disk", "virtio-disk", "scsi-disk", "sata-disk", "interface",
-                 "interface", "channel", "controller", "sound"]  # fmt: skip
+                 "interface", "channel", "controller", "sound", "watchdog"]  # fmt: skip
         if not usb_off:
-            kinds.append("input")
-        devices = tuple(_one_device(draw, n, q35, kinds) for _ in range(draw(st.integers(1, 4))))
+            kinds += ["input", "usb-sound"] + (["usb-net"] if libvirt != "9.0" else [])
+        count = draw(st.integers(1, 4))
+        devices = tuple(_one_device(draw, n, q35, kinds, libvirt) for _ in range(count))
         if draw(st.integers(0, 9)) == 0 and n.vd:
             devices += (disk("vda", "virtio").strip(),)  # a name in use
     return PlanCase(domain(f"plan-{index:02d}", machine, existing), devices, detach)

@@ -901,6 +901,18 @@ def ver_watchdog_actions_differ_after_usb_cdrom(n: str) -> str:
 
 
 @template
+def ver_itco_on_pc(n: str) -> str:
+    """An itco watchdog: 9.0 knows no such model, 11.3 has it on q35 only."""
+    return domain(n, "pc", [simple("watchdog", " model='itco'")])
+
+
+@template
+def ver_itco_on_q35(n: str) -> str:
+    """A written itco watchdog on q35: 11.3 keeps it and adds none (9.0 knows no such model)."""
+    return domain(n, "q35", [simple("watchdog", " model='itco' action='poweroff'")])
+
+
+@template
 def ver_pseries_implicit_phb(n: str) -> str:
     """Rule 1 on pSeries: the PHB libvirt adds takes its target index in list order (11.3)."""
     return domain(
