@@ -44,11 +44,6 @@ KNOWN_DIFFERENCES = {
         "canonical machine of QEMU 10.0 (ccw.ccw_misfits)"
     ),
     ("11.3", "diff-ccw-address-on-aarch64-virt"): "as diff-ccw-address-on-pc",
-    ("9.0", "ver-itco-on-pc"): (
-        "libvirt 9.0's parser knows no itco watchdog model: \"unknown watchdog model 'itco'\" "
-        "(a parse refusal of 9.0, like parse_checks.virtio_sound_refusal)"
-    ),
-    ("9.0", "ver-itco-on-q35"): "as ver-itco-on-pc",
     ("11.3", "diff-ccw-address-on-aarch64-virt-6.2"): "as diff-ccw-address-on-pc",
 }
 

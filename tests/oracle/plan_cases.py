@@ -127,9 +127,7 @@ class _Names:
     existing: list[str] = field(default_factory=list)  # detachable devices of the domain
 
 
-def _one_device(
-    draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str], libvirt: str = "9.0"
-) -> str:
+def _one_device(draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str]) -> str:
     kind = draw(st.sampled_from(kinds))
     if kind == "virtio-disk":
         text = disk(_name("vd", n.vd), "virtio")
@@ -152,10 +150,8 @@ def _one_device(
     elif kind == "usb-net":
         text = simple("interface", " type='user'", "<model type='usb-net'/>")
     elif kind == "watchdog":
-        # q35 has an itco watchdog in 11.3; ib700 is for i440fx only (11.3); 9.0 knows no
-        # itco (its refusal is a known difference: fixtures/ver-itco-*)
-        models = ["i6300esb", "i6300esb", "ib700"] + (["itco"] if libvirt != "9.0" else [])
-        model = draw(st.sampled_from(models))
+        # q35 has an itco watchdog in 11.3; ib700 is for i440fx only (11.3); 9.0 knows no itco
+        model = draw(st.sampled_from(["i6300esb", "i6300esb", "ib700", "itco"]))
         action = draw(st.sampled_from(["reset", "reset", "poweroff"]))
         text = simple("watchdog", f" model='{model}' action='{action}'")
     elif kind == "controller":
@@ -227,7 +223,7 @@ def plan_cases(draw: st.DrawFn, index: int = 0, libvirt: str = "9.0") -> PlanCas
         if not usb_off:
             kinds += ["input", "usb-sound"] + (["usb-net"] if libvirt != "9.0" else [])
         count = draw(st.integers(1, 4))
-        devices = tuple(_one_device(draw, n, q35, kinds, libvirt) for _ in range(count))
+        devices = tuple(_one_device(draw, n, q35, kinds) for _ in range(count))
         if draw(st.integers(0, 9)) == 0 and n.vd:
             devices += (disk("vda", "virtio").strip(),)  # a name in use
     return PlanCase(domain(f"plan-{index:02d}", machine, existing), devices, detach)
