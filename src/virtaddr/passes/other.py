@@ -88,9 +88,11 @@ def _memory_hotplug_errors(
         return [mems[0].error(message)]
     for m in mems:
         model = m.get("model")
-        allowed = (None, "pci", "ccw") if mem_on_ccw and model == "virtio-mem" else (None, "pci")
+        ccw = mem_on_ccw and model == "virtio-mem"
+        allowed = (None, "pci", "ccw") if ccw else (None, "pci")
         if model in ("virtio-pmem", "virtio-mem") and m.addr_type not in allowed:
-            return [m.error(f"only 'pci' addresses are supported for the {model} device")]
+            kinds = "'pci' and 'ccw' addresses are" if ccw else "'pci' addresses are"
+            return [m.error(f"only {kinds} supported for the {model} device")]
     return []
 
 
