@@ -448,10 +448,11 @@ class Pool:
                 return False
             free._bits = bits ^ (1 << x)
             free._total -= 1
-        elif 0 <= x < self.size and x in free:
-            free.remove(x, x)
         else:
-            return False
+            try:
+                free.remove(x, x)  # (changes nothing when x is not in it)
+            except ValueError:
+                return False
         held = self._held
         if held is None:
             held = self._held = Holdings(free)
