@@ -8,13 +8,16 @@ reserve explicit ports through it alike.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from typing import TYPE_CHECKING
 
-from virtaddr.alloc.space import AddressSpace
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import add_controller, ensure_controllers
+
+if TYPE_CHECKING:
+    from virtaddr.alloc.space import AddressSpace
 
 DEFAULT_PORTS = 31
 _UINT = 0xFFFFFFFF
@@ -30,9 +33,11 @@ class VirtioSerialPorts:
     __slots__ = ("nports", "space")
 
     def __init__(self, nports: Mapping[int, int]) -> None:
+        from virtaddr.alloc.space import AddressSpace  # (only for domains with virtio-serial)
+
         #: Ports per controller index (the controllers present).
         self.nports = dict(nports)
-        self.space = AddressSpace.from_dims(
+        self.space: AddressSpace = AddressSpace.from_dims(
             ("controller", 0, _UINT), ("port", 0, _UINT), name="virtio-serial"
         )
         for idx in sorted(self.nports):
@@ -101,10 +106,15 @@ def controller_ports(ctrl: Device) -> int:
 def assign_virtio_serial(domain: Domain) -> list[Problem]:
     errors: list[Problem] = []
     ctrls = sorted(domain.controllers("virtio-serial"), key=lambda c: c.settled_index)
+    explicit = [
+        d for d in domain.walk() if d.addr_type == "virtio-serial" and d.addr.get("port", 0) != 0
+    ]
+    order = [d for d in domain.lists["console"] if _is_virtio_chardev(d)]
+    order += [d for d in domain.lists["channel"] if _is_virtio_chardev(d)]
+    if not (ctrls or explicit or order):
+        return errors  # (most domains: no allocator to load)
     ports = VirtioSerialPorts({c.settled_index: controller_ports(c) for c in ctrls})
-    for d in domain.walk():
-        if d.addr_type != "virtio-serial" or d.addr.get("port", 0) == 0:
-            continue
+    for d in explicit:
         c, p = d.addr.get("controller", 0), d.addr["port"]
         try:
             message = ports.reserve(c, p, d)
@@ -112,8 +122,6 @@ def assign_virtio_serial(domain: Domain) -> list[Problem]:
             message = collision_message(c, p)
         if message is not None:
             errors.append(d.error(message))
-    order = [d for d in domain.lists["console"] if _is_virtio_chardev(d)]
-    order += [d for d in domain.lists["channel"] if _is_virtio_chardev(d)]
     for d in order:
         console = d.tag == "console"
         complete = d.addr_type == "virtio-serial" and d.addr.get("port", 0) != 0
