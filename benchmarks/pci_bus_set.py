@@ -1,8 +1,10 @@
-"""The PCI pass on the allocator against the bus set it had before (a bit mask per slot).
+"""The PCI pass with the tree's own bus set against the bit-mask bus set (a mask per slot).
 
-The old ``PciBusSet`` is not in ``src``: it is read from ``git show BASE:src/virtaddr/passes/
-pci_buses.py`` (default ``57a132f``, the commit before the buses moved onto the allocator) into a
-temporary directory, and swapped in for the pass's own in alternate rounds of the same run:
+The old ``PciBusSet`` is read from ``git show BASE:src/virtaddr/passes/pci_buses.py`` (default
+``57a132f``) into a temporary directory, and swapped in for the pass's own in alternate rounds
+of the same run. ``main`` still has that set (the ratio is then about 1); the bus set on the
+allocator is on the branch ``engine-pci-wip``: run this script with ``PYTHONPATH`` on its
+``src`` to measure it. The domains:
 
 - the 200-disk q35 domain of :mod:`p2_pass_vs_xml` (``api.assign_tree``, libvirt 9.0);
 - a 3,000-disk q35 domain as ``assign --grow deep`` runs it (:mod:`p3_growth`).
