@@ -230,14 +230,13 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- virtio-serial
     def _virtio_serial(self) -> None:
-        space = AddressSpace.from_dims(("controller", 0, _UINT), ("port", 0, _UINT))
         nports: dict[int, int] = {}
         for c in self.domain.controllers("virtio-serial"):
-            idx, n = c.settled_index, _serial_ports(c)
+            idx, n = c.settled_index, vserial.controller_ports(c)
             if idx in nports or n <= 0:
                 continue
             nports[idx] = n
-            space.add_pool([(idx, idx), (0, n - 1)], name=f"virtio-serial {idx}")
+        ports = vserial.VirtioSerialPorts(nports)  # the reservations and words of the pass
         for dev in self.domain.walk():
             if dev.addr_type != "virtio-serial" or dev.addr.get("port", 0) == 0:
                 continue
@@ -245,19 +244,13 @@ class ExplicitPass:
                 continue  # libvirt never reserves a virtio console's port
             c, p = dev.addr.get("controller", 0), dev.addr["port"]
             try:
-                space.reserve((c, p), dev)
+                message = ports.reserve(c, p, dev)
             except Collision as exc:
                 self._error(
-                    dev,
-                    "virtio-serial-collision",
-                    f"virtio serial port {p} on controller {c} is already occupied",
-                    exc.owner,
+                    dev, "virtio-serial-collision", vserial.collision_message(c, p), exc.owner
                 )
-            except (OutOfPool, InvalidAddress):
-                if c not in nports:
-                    message = f"virtio serial controller {c} is missing"
-                else:
-                    message = f"virtio serial controller {c} does not have port {p}"
+                continue
+            if message is not None:
                 self._error(dev, "virtio-serial-range", message)
 
     # ---------------------------------------------------------------- smartcards
@@ -348,13 +341,6 @@ def _whole_space(kind: AddressKind) -> AddressSpace:
     space = AddressSpace(kind)
     space.add_pool(kind.bounds)
     return space
-
-
-def _serial_ports(ctrl: Device) -> int:
-    text = ctrl.get("ports")
-    if text is not None and text.isdigit():
-        return int(text)
-    return vserial.DEFAULT_PORTS
 
 
 def _fixed_place(c: Device, family: str) -> tuple[PciAddr, str] | None:
