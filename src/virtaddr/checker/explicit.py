@@ -25,6 +25,7 @@ from virtaddr.passes.defaults import ROOT_MODELS, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import PCI_DEVICE, PCIE_DEVICE, UPSTREAM_PORT
+from virtaddr.passes.refusal import Refusal
 from virtaddr.passes.usb import UsbPass
 
 __all__ = ["ExplicitPass"]
@@ -287,32 +288,14 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- DIMM
     def _dimm(self) -> None:
-        max_mem = self.domain._find(self.domain.root, "maxMemory")
-        mems = [m for m in self.domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
-        if max_mem is None or not mems:
-            return
-        text = max_mem.get("slots", "0")
-        nslots = int(text) if text.isdigit() else 0
-        space = AddressSpace.from_dims(("slot", 0, _UINT))
-        if nslots > 0:
-            space.add_pool([(0, min(nslots, _UINT + 1) - 1)])
-        for m in mems:
-            if m.addr_type != "dimm":
-                continue
-            slot = m.addr.get("slot", 0)
-            try:
-                space.reserve((slot,), m)
-            except Collision as exc:
-                self._error(
-                    m,
-                    "dimm-collision",
-                    f"memory device slot '{slot}' is already being used by another memory device",
-                    exc.owner,
-                )
-            except (OutOfPool, InvalidAddress):
-                self._error(
-                    m, "dimm-range", f"memory device slot '{slot}' exceeds slots count '{nslots}'"
-                )
+        found = other.dimm_devices(self.domain)
+        if found is not None and found[0]:
+            self._refusals(other.reserve_dimm_slots(*found)[1])
+
+    def _refusals(self, refusals: Iterable[Refusal]) -> None:
+        """What reserving explicit addresses refused, with check's codes and the holders."""
+        for r in refusals:
+            self._error(r.device, r.code, r.message, r.holder)
 
 
 class _UsbCheck(UsbPass):

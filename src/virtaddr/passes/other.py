@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from virtaddr.alloc.space import AddressSpace
+from virtaddr.errors import Collision, InvalidAddress, OutOfPool
+from virtaddr.kinds import dimm
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ensure_controllers
+from virtaddr.passes.refusal import Refusal
 from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local
 
@@ -36,44 +41,60 @@ def assign_smartcards(domain: Domain) -> list[Problem]:
     return errors
 
 
+def dimm_devices(domain: Domain) -> tuple[list[Device], int] | None:
+    """The dimm and nvdimm memory devices and the ``<maxMemory slots>`` count, or ``None``
+    without ``<maxMemory>``."""
+    max_mem = domain._find(domain.root, "maxMemory")
+    if max_mem is None:
+        return None
+    mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
+    text = max_mem.get("slots", "0")
+    return mems, int(text) if text.isdigit() else 0
+
+
+def reserve_dimm_slots(mems: list[Device], nslots: int) -> tuple[AddressSpace, list[Refusal]]:
+    """The slot space (one pool: ``0 .. nslots - 1``) with each explicit dimm slot reserved, in
+    device order, and what it refused: a slot past the count, a slot already taken."""
+    space = AddressSpace(dimm.KIND)
+    hi = dimm.KIND.fields[0].hi
+    if nslots > 0:
+        space.add_pool([(0, min(nslots - 1, hi))], name="memory slots")
+    refusals: list[Refusal] = []
+    for m in mems:
+        if m.addr_type != "dimm":
+            continue
+        slot = m.addr.get("slot", 0)
+        try:
+            space.reserve((slot,), m)
+        except Collision as exc:
+            message = f"memory device slot '{slot}' is already being used by another memory device"
+            refusals.append(Refusal(m, "dimm-collision", message, exc.owner))
+        except (OutOfPool, InvalidAddress):
+            message = f"memory device slot '{slot}' exceeds slots count '{nslots}'"
+            refusals.append(Refusal(m, "dimm-range", message))
+    return space, refusals
+
+
 def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[Problem]:
     """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>.
 
     ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3).
     """
-    max_mem = domain._find(domain.root, "maxMemory")
-    mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
-    if max_mem is None or not mems:
-        return _memory_hotplug_errors(domain, max_mem is not None, mem_on_ccw)
-    slots_text = max_mem.get("slots", "0")
-    nslots = int(slots_text) if slots_text.isdigit() else 0
-    errors: list[Problem] = []
-    used: set[int] = set()
-    for m in mems:
-        if m.addr_type == "dimm":
-            slot = m.addr.get("slot", 0)
-            if slot >= nslots:
-                errors.append(
-                    m.error(f"memory device slot '{slot}' exceeds slots count '{nslots}'")
-                )
-            elif slot in used:
-                errors.append(
-                    m.error(
-                        f"memory device slot '{slot}' is already being used "
-                        "by another memory device"
-                    )
-                )
-            used.add(slot)
+    found = dimm_devices(domain)
+    if found is None or not found[0]:
+        return _memory_hotplug_errors(domain, found is not None, mem_on_ccw)
+    mems, nslots = found
+    space, refusals = reserve_dimm_slots(mems, nslots)
+    errors = [r.device.error(r.message) for r in refusals]
     for m in mems:
         if m.addr_type == "dimm":
             continue
-        free = next((s for s in range(nslots) if s not in used), None)
+        free = space.try_reserve_first(None, m)
         if free is None:
             errors.append(m.error("failed to find an empty memory slot"))
             break
-        used.add(free)
         base = _union_base(m.addr_type, m.addr) if m.addr_type is not None else 0
-        m.set_address("dimm", {"slot": free, "base": base} if base else {"slot": free})
+        m.set_address("dimm", {"slot": free[0], "base": base} if base else {"slot": free[0]})
     return errors or _memory_hotplug_errors(domain, True, mem_on_ccw)
 
 
