@@ -263,24 +263,7 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- smartcards
     def _smartcards(self) -> None:
-        space = AddressSpace.from_dims(("controller", 0, _UINT), ("slot", 0, _UINT))
-        space.add_pool([(0, _UINT), (0, _UINT)])
-        for card in self.domain.lists["smartcard"]:
-            if card.addr_type != "ccid":
-                continue
-            key = (card.addr.get("controller", 0), card.addr.get("slot", 0))
-            try:
-                space.reserve(key, card)
-            except Collision as exc:
-                self._error(
-                    card,
-                    "ccid-collision",
-                    "this QEMU binary lacks multiple smartcard support: ccid "
-                    f"controller='{key[0]}' slot='{key[1]}' is used twice",
-                    exc.owner,
-                )
-            except InvalidAddress:
-                pass
+        self._refusals(other.reserve_smartcards(self.domain)[1])
 
     # ---------------------------------------------------------------- USB
     def _usb(self) -> None:

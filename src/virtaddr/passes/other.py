@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from virtaddr.alloc.box import Box
 from virtaddr.alloc.space import AddressSpace
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
-from virtaddr.kinds import dimm
+from virtaddr.kinds import ccid, dimm
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import Problem
@@ -16,21 +18,51 @@ from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local
 
 
+def reserve_smartcards(domain: Domain) -> tuple[AddressSpace, list[Refusal]]:
+    """The ccid space (one pool: every controller and slot libvirt reads) with each explicit
+    smartcard address reserved, in device order, and the ones already taken."""
+    space = AddressSpace(ccid.KIND)
+    space.add_pool(ccid.KIND.bounds, name="ccid")
+    refusals: list[Refusal] = []
+    for card in domain.lists["smartcard"]:
+        if card.addr_type != "ccid":
+            continue
+        key = (card.addr.get("controller", 0), card.addr.get("slot", 0))
+        try:
+            space.reserve(key, card)
+        except Collision as exc:
+            message = (
+                "this QEMU binary lacks multiple smartcard support: ccid "
+                f"controller='{key[0]}' slot='{key[1]}' is used twice"
+            )
+            refusals.append(Refusal(card, "ccid-collision", message, exc.owner))
+        except InvalidAddress:
+            pass  # past an unsigned int: nothing else can be there
+    return space, refusals
+
+
+#: The slots of controller 0 libvirt looks at for the highest one in use: it compares them as
+#: a C ``int``, so a slot past ``INT_MAX`` counts as negative, below every other.
+_CCID_SLOTS = Box([(0, 0), (0, 2**31 - 1)])
+
+
 def assign_smartcards(domain: Domain) -> list[Problem]:
-    """Smartcards without an address go to ccid controller 0, next slot; controllers are added."""
+    """Smartcards without an address go to ccid controller 0, in the slot after the highest one
+    taken there (libvirt's rule, not the first free one); controllers are added."""
     errors: list[Problem] = []
     cards = domain.lists["smartcard"]
+    space: AddressSpace | None = None
     for card in cards:
         if card.addr_type not in (None, "ccid"):
             errors.append(card.error("Controllers must use the 'ccid' address type"))
             continue
         if card.addr_type is None:
-            slots = [
-                c.addr.get("slot", 0)
-                for c in cards
-                if c.addr_type == "ccid" and c.addr.get("controller", 0) == 0
-            ]
-            card.set_address("ccid", {"controller": 0, "slot": max(slots, default=-1) + 1})
+            if space is None:
+                space = reserve_smartcards(domain)[0]
+            highest = max((b.hi[1] for b, _ in space.reservations(_CCID_SLOTS)), default=-1)
+            with contextlib.suppress(Collision):  # a slot past INT_MAX held it: libvirt too
+                space.reserve((0, highest + 1), card)
+            card.set_address("ccid", {"controller": 0, "slot": highest + 1})
         ensure_controllers(domain, "ccid", [card.addr.get("controller", 0)], None)
     for card in cards:
         if card.addr_type == "ccid" and (
