@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Hashable, Iterable
 
-from virtaddr.alloc import AddressKind, AddressSpace
+from virtaddr.alloc import AddressSpace
 from virtaddr.checker.fit import address_type_errors
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
-from virtaddr.kinds import drive as drive_kind
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import ERROR, Problem, Related
@@ -200,26 +199,25 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- drive
     def _drive(self, explicit: set[int]) -> None:
-        """One space per drive bus: explicit and name-derived disk addresses, SCSI hostdevs."""
-        spaces = {bus: _whole_space(drive_kind.KIND) for bus in _DRIVE_BUSES}
+        """Explicit and name-derived disk addresses per drive bus, then explicit SCSI hostdevs."""
+        spaces = drive.DriveSpaces()
         for d in self.domain.lists["disk"]:
-            bus = d.bus
-            if bus in spaces and d.addr_type == "drive":
-                self._drive_reserve(spaces[bus], d)
+            if d.bus in _DRIVE_BUSES and d.addr_type == "drive":
+                self._drive_reserve(spaces, d.bus, d)
         for h in self.domain.lists["hostdev"]:
             if id(h) in explicit and h.addr_type == "drive" and h.get("type") == "scsi":
-                self._drive_reserve(spaces["scsi"], h)
+                self._drive_reserve(spaces, "scsi", h)
 
-    def _drive_reserve(self, space: AddressSpace, dev: Device) -> None:
+    def _drive_reserve(self, spaces: drive.DriveSpaces, bus: str, dev: Device) -> None:
         a = dev.addr
         key = (a.get("controller", 0), a.get("bus", 0), a.get("target", 0), a.get("unit", 0))
         try:
-            space.reserve(key, dev)
-        except Collision as exc:
-            text = "controller='{}' bus='{}' target='{}' unit='{}'".format(*key)
-            self._error(dev, "drive-collision", f"duplicate drive address {text}", exc.owner)
+            holder = spaces.reserve(bus, key, dev)
         except InvalidAddress:
-            pass  # beyond what any controller has: the drive rules report what libvirt does
+            return  # beyond what libvirt reads: refused when it reads the address
+        if holder is not None:
+            text = "controller='{}' bus='{}' target='{}' unit='{}'".format(*key)
+            self._error(dev, "drive-collision", f"duplicate drive address {text}", holder)
 
     def _duplicate_targets(self) -> None:
         """Disks sharing a target name: libvirt's message, naming the disk that had it first."""
@@ -308,12 +306,6 @@ class _UsbCheck(UsbPass):
 def _name(dev: Device) -> str:
     where = f" at line {dev.line}" if dev.line is not None else " (added by libvirt)"
     return dev.describe() + where
-
-
-def _whole_space(kind: AddressKind) -> AddressSpace:
-    space = AddressSpace(kind)
-    space.add_pool(kind.bounds)
-    return space
 
 
 def _serial_ports(ctrl: Device) -> int:
