@@ -282,22 +282,10 @@ class ExplicitPass:
 class _UsbCheck(UsbPass):
     """libvirt's USB pass, with a duplicate port naming the device that holds it."""
 
-    def __init__(self, domain: Domain) -> None:
-        super().__init__(domain)
-        self.holders: dict[tuple[int, tuple[int, ...]], Device] = {}
-
-    def _reserve(self, d: Device, *, hub: bool) -> None:
-        before = len(self.errors)
-        key = (d.addr.get("bus", 0), tuple(d.addr["port"]))
-        super()._reserve(d, hub=hub)
-        if len(self.errors) == before:
-            self.holders[key] = d
-            return
-        holder = self.holders.get(key)
-        if holder is not None and self.errors[-1].message.startswith("Duplicate USB"):
-            self.errors[-1] = d.error(
-                f"{self.errors[-1].message} (already used by {_name(holder)})"
-            )
+    def _duplicate(self, d: Device, message: str, holder: Hashable) -> Problem:
+        if isinstance(holder, Device):
+            message += f" (already used by {_name(holder)})"
+        return d.error(message)
 
 
 # ---------------------------------------------------------------------------- helpers
