@@ -9,6 +9,8 @@ from virtaddr.alloc.box import Box
 from virtaddr.alloc.space import AddressSpace
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
 from virtaddr.kinds import ccid, dimm
+from virtaddr.kinds.address_types import ADDRESS_TYPES
+from virtaddr.kinds.attrs import UINT, UINT32_MAX
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import Problem
@@ -147,23 +149,18 @@ def _memory_hotplug_errors(
     return []
 
 
-# The 32-bit fields of other address types, in libvirt's structs (its address union).
-_UNION_FIELDS = {
-    "pci": ("domain", "bus", "slot", "function"),
-    "drive": ("controller", "bus", "target", "unit"),
-    "virtio-serial": ("controller", "bus", "port"),
-    "isa": ("iobase", "irq"),
-}
-
-
 def _union_base(atype: str, addr: dict[str, Any]) -> int:
     """The ``base`` a dimm with an address of another type ends up with: libvirt only switches
-    the address type, so base (the 64 bits from byte 8 of the union) keeps that address's 3rd and
-    4th fields (a USB address: the 2nd and 3rd levels of its port path)."""
+    the address type, so base (the 64 bits from byte 8 of its address union) keeps that address's
+    3rd and 4th 32-bit fields, in the order the address type declares them (a USB address: the
+    2nd and 3rd levels of its port path)."""
     if atype == "usb":
         words = [addr.get("bus", 0), *addr.get("port", ()), 0, 0, 0]
     else:
-        words = [addr.get(f, 0) for f in _UNION_FIELDS.get(atype, ())] + [0, 0, 0, 0]
+        spec = ADDRESS_TYPES.get(atype)
+        attrs = () if spec is None else spec.attrs
+        words = [addr.get(a.name, 0) for a in attrs if a.value == UINT and a.hi <= UINT32_MAX]
+        words += [0, 0, 0, 0]
     return int(words[2]) | int(words[3]) << 32
 
 
