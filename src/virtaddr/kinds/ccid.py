@@ -11,4 +11,4 @@ __all__ = ["ADDRESS", "KIND"]
 KIND = AddressKind("ccid", (Field("controller", 0, UINT32_MAX), Field("slot", 0, UINT32_MAX)))
 
 #: ``<address type='ccid'>``: decimal numbers, each libvirt's ``unsigned int``.
-ADDRESS = AddressType("ccid", tuple(Attr(f.name) for f in KIND.fields), kind=KIND)
+ADDRESS = AddressType("ccid", tuple(Attr.of_field(f) for f in KIND.fields), kind=KIND)

@@ -15,7 +15,7 @@ KIND = AddressKind("dimm", (Field("slot", 0, UINT32_MAX),))
 ADDRESS = AddressType(
     "dimm",
     (
-        Attr(KIND.fields[0].name, required=True),
+        Attr.of_field(KIND.fields[0], required=True),
         Attr("base", auto_base=True, hex_width=1, hi=2**64 - 1, write=IF_SET),
     ),
     kind=KIND,

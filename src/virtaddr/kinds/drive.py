@@ -22,4 +22,4 @@ KIND = AddressKind(
 )
 
 #: ``<address type='drive'>``: decimal numbers, each libvirt's ``unsigned int``.
-ADDRESS = AddressType("drive", tuple(Attr(f.name) for f in KIND.fields), kind=KIND)
+ADDRESS = AddressType("drive", tuple(Attr.of_field(f) for f in KIND.fields), kind=KIND)
