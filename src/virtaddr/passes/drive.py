@@ -99,19 +99,23 @@ class DriveSpaces:
     bus, target and unit libvirt reads, made when an address first names the controller (libvirt
     adds the controllers the addresses name, see :func:`add_drive_controllers`)."""
 
-    __slots__ = ("_spaces",)
+    __slots__ = ("_requests", "_spaces")
 
     def __init__(self) -> None:
         self._spaces: dict[str, AddressSpace] = {}
+        # per bus and controller: the request for each number of units (made once: a SCSI
+        # hostdev's search asks every controller in turn)
+        self._requests: dict[tuple[str, int], dict[int, Box]] = {}
 
     def _space(self, bus: str, controller: int) -> AddressSpace:
         space = self._spaces.get(bus)
         if space is None:
             space = self._spaces[bus] = AddressSpace(drive_kind.KIND)
-        if space.pool_of((controller, 0, 0, 0)) is None:
+        if (bus, controller) not in self._requests:
             _, (_, bus_hi), (_, target_hi), (_, unit_hi) = drive_kind.KIND.bounds.ranges
             box = [(controller, controller), (0, bus_hi), (0, target_hi), (0, unit_hi)]
             space.add_pool(box, name=f"{bus} controller {controller}")
+            self._requests[bus, controller] = {}
         return space
 
     def reserve(self, bus: str, address: DriveAddr, owner: Hashable) -> Hashable | None:
@@ -130,8 +134,12 @@ class DriveSpaces:
         self, bus: str, controller: int, units: int, owner: Hashable
     ) -> DriveAddr | None:
         """Reserve the first free unit below ``units`` at bus 0, target 0 of ``controller``."""
-        box = Box([(controller, controller), (0, 0), (0, 0), (0, units - 1)])
-        found = self._space(bus, controller).try_reserve_first(box, owner)
+        space = self._space(bus, controller)
+        requests = self._requests[bus, controller]
+        box = requests.get(units)
+        if box is None:
+            box = requests[units] = Box([(controller, controller), (0, 0), (0, 0), (0, units - 1)])
+        found = space.try_reserve_first(box, owner)
         if found is None:
             return None
         c, b, t, u = found
