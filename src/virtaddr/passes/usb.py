@@ -227,7 +227,7 @@ class UsbPass:
         before ``1.1``)."""
         if level is None:
             return None
-        found = self.space.first_free(level.box)
+        found = self.space.first_free(None, pools=(level,))
         if found is not None:
             return found[1 : depth + 2]
         if depth + 1 >= MAX_DEPTH:
