@@ -82,7 +82,7 @@ class ExplicitPass:
         self._dimm()
         self._drive(explicit)
         self._errors(drive.check_drive_addresses(d, duplicates=False))
-        self._errors(e for x in d.lists["disk"] if (e := drive.partition_target_error(x)))
+        self._errors(e for x in d.lists["disk"] if (e := drive.target_name_error(x)))
         self._duplicate_targets()
         return self.problems
 
