@@ -901,6 +901,26 @@ def pc_disk_name_overflow_virtio(n: str) -> str:
     return domain(n, "pc", [disk("hdaxxxxxxxxxx", "virtio")])
 
 
+@template
+def pc_pci_function_8_without_slot(n: str) -> str:
+    """Domain, bus and slot zero: libvirt picks the address and never checks the function."""
+    return domain(n, "pc", [interface("e1000", "<address type='pci' function='8'/>")])
+
+
+@template
+def pc_reject_pci_bus_decimal_256(n: str) -> str:
+    """The parser's range messages show the value it read, in hex: bus='256' is bus='0x100'."""
+    nic = interface("e1000", "<address type='pci' domain='0x0000' bus='256' slot='5'/>")
+    return domain(n, "pc", [nic])
+
+
+@template
+def pc_reject_pci_domain_above_ffff(n: str) -> str:
+    """A PCI domain is read as any unsigned int: 0x10000 is refused for not being domain 0."""
+    nic = interface("e1000", "<address type='pci' domain='0x10000' bus='0x00' slot='0x05'/>")
+    return domain(n, "pc", [nic])
+
+
 # ---------------------------------------------------------------------------- recording
 
 
