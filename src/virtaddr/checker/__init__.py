@@ -61,13 +61,14 @@ def check_tree(
     from virtaddr.checker.schemas import address_problems, relaxng_problems
     from virtaddr.passes import parse_checks
     from virtaddr.passes.pipeline import require_supported_guest, run_pipeline
+    from virtaddr.passes.versions import rules_for
 
     domain = Domain(tree, source)
     require_supported_guest(domain, source)
     result = CheckResult()
     explicit = ExplicitPass(domain)
     problems = explicit.run()
-    problems += parse_checks.every_parse_error(domain)
+    problems += parse_checks.every_parse_error(domain, rules or rules_for())
     parse_lines = {p.line for p in domain.problems if p.line is not None}
     problems += address_problems(domain, skip_lines=parse_lines)
 

@@ -80,8 +80,15 @@ class ExplicitPass:
         self._usb()
         self._dimm()
         self._drive(explicit)
-        self._errors(drive.check_drive_addresses(d, duplicates=False))
-        self._errors(e for x in d.lists["disk"] if (e := drive.partition_target_error(x)))
+        # a disk whose name libvirt cannot read is refused once, when it is given its address
+        named = tuple(
+            x
+            for x in d.lists["disk"]
+            if x.addr_type is not None
+            or not drive.name_unreadable(x.child_get("target", "dev"), True)
+        )
+        self._errors(drive.check_drive_addresses(d, duplicates=False, disks=named))
+        self._errors(e for x in named if (e := drive.target_name_error(x)))
         self._duplicate_targets()
         return self.problems
 
@@ -137,6 +144,8 @@ class ExplicitPass:
                 continue
             addr = dev.pci
             assert addr is not None
+            if addr[2] > 0x1F or addr[3] > 7:
+                continue  # refused, in libvirt's words, when the address was read
             flags = dev.pci_flags or PCI_DEVICE
             if addr[0] != 0:
                 self._error(

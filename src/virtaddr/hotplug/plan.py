@@ -181,7 +181,9 @@ def _as_written(device: DeviceInput) -> Device:
     return Device(local(device.element.tag), device.element, device.source)
 
 
-def _parse_problems(device: DeviceInput, parsed: Device) -> list[Problem]:
+def _parse_problems(
+    device: DeviceInput, parsed: Device, rules: LibvirtRules | None
+) -> list[Problem]:
     """What libvirt's device parser rejects in ``parsed`` (the device as its file has it, see
     :func:`_as_written`), before any attach or detach check: a controller's bad ``index``, then
     a bad ``<address>``. Sets ``parsed.index`` for a controller."""
@@ -189,18 +191,20 @@ def _parse_problems(device: DeviceInput, parsed: Device) -> list[Problem]:
         parsed.index, message = parse_controller_index(parsed.get("index"))
         if message is not None:
             return _failure(device, message)
-    refused = parse_checks.device_parse_error(parsed)
+    refused = parse_checks.device_parse_error(parsed, rules or rules_for())
     if refused is not None:
         return _failure(device, refused.message)
     return parsed.read_address()
 
 
-def _opened(tree: etree._ElementTree, device: DeviceInput) -> tuple[Domain, Device, list[Problem]]:
+def _opened(
+    tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
+) -> tuple[Domain, Device, list[Problem]]:
     """The stored domain, the device as its file has it, and what libvirt refuses before an
     attach or a detach looks at either: the stored domain as re-parsed, then the device."""
     domain = _stored_domain(tree, device)
     parsed = _as_written(device)
-    return domain, parsed, _reparse_check(domain) or _parse_problems(device, parsed)
+    return domain, parsed, _reparse_check(domain) or _parse_problems(device, parsed, rules)
 
 
 def _failure(device: DeviceInput, message: str) -> list[Problem]:
@@ -214,7 +218,7 @@ def _failure(device: DeviceInput, message: str) -> list[Problem]:
 def _attach_one(
     tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
 ) -> list[Problem]:
-    domain, parsed, problems = _opened(tree, device)
+    domain, parsed, problems = _opened(tree, device, rules)
     if problems:
         return problems
     tag = parsed.tag
@@ -427,7 +431,7 @@ def _qualify(domain: Domain, name: str) -> str:
 def _detach_one(
     tree: etree._ElementTree, device: DeviceInput, rules: LibvirtRules | None
 ) -> list[Problem]:
-    domain, wanted, problems = _opened(tree, device)
+    domain, wanted, problems = _opened(tree, device, rules)
     if problems:
         return problems
     tag = wanted.tag

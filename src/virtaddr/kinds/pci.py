@@ -69,22 +69,25 @@ def format_attrs(address: Sequence[int]) -> dict[str, str]:
 
 
 #: ``<address type='pci'>``: libvirt reads every number with an automatic base and refuses
-#: values past the fields' bounds when parsing (its messages: ``function`` without quotes).
+#: values past the fields' bounds when parsing (its messages: the value in hex, ``function``
+#: without quotes).
 ADDRESS = AddressType(
     "pci",
     (
+        # a domain past 0xFFFF is not the parser's refusal: the PCI pass's (domain 0 only)
+        Attr.of_field(KIND.fields[0], auto_base=True),
         *(
             Attr.of_field(
                 f,
                 auto_base=True,
-                limit_message="Invalid PCI address {name}='{text}', must be <= 0x{hi:X}",
+                limit_message="Invalid PCI address {name}='{value:#x}', must be <= 0x{hi:X}",
             )
-            for f in KIND.fields[:3]
+            for f in KIND.fields[1:3]
         ),
         Attr.of_field(
             KIND.fields[3],
             auto_base=True,
-            limit_message="Invalid PCI address {name}={text}, must be <= {hi}",
+            limit_message="Invalid PCI address {name}={value:#x}, must be <= {hi}",
         ),
         Attr("multifunction", value=ON_OFF),
     ),

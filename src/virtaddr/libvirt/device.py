@@ -229,7 +229,10 @@ class Device:
                     errors.append(self.error(f"Cannot parse <address> '{name}' attribute"))
                 else:
                     addr[name] = parsed
-        for attr in spec.limited:
+        limited = spec.limited
+        if atype == "pci" and not any(addr.get(n, 0) for n in ("domain", "bus", "slot")):
+            limited = ()  # an address libvirt picks itself: a function past 7 is not refused
+        for attr in limited:
             value = addr.get(attr.name)
             if value is not None and value > attr.hi:
                 too_big = attr.limit_error(el.get(attr.name) or "", value)

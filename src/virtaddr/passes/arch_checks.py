@@ -15,21 +15,4 @@ def check_other_arch(domain: Domain) -> list[Problem]:
         error = check_phb_target_indexes(domain.controllers("pci"))
         if error is not None:
             return [error]
-    for p in domain.lists["panic"]:
-        model = p.get("model")
-        if p.addr_type is not None and model in ("s390", "pseries", "hyperv"):
-            return [
-                p.error(f"setting the panic device address is not supported for model '{model}'")
-            ]
-    for h in domain.lists["hostdev"]:
-        if h.tag != "hostdev" or h.get("type") != "mdev" or h.addr_type is None:
-            continue
-        model = h.get("model")
-        wanted = {"vfio-ccw": "ccw", "vfio-pci": "pci"}.get(model or "")
-        if wanted is not None and h.addr_type != wanted:
-            return [
-                h.error(
-                    f"Unsupported address type '{h.addr_type}' with mediated device model '{model}'"
-                )
-            ]
     return []

@@ -20,6 +20,7 @@ from virtaddr.passes.defaults import (
     ensure_controllers,
     maybe_add_hostdev_scsi_controllers,
 )
+from virtaddr.passes.validate import mdev_address_error
 
 # bus -> (units per controller, buses per controller) as libvirt derives them from names
 _NAME_LAYOUT = {"scsi": (7, 1), "ide": (2, 2), "sata": (6, 1), "fdc": (2, 1)}
@@ -146,11 +147,20 @@ class DriveSpaces:
         return c, b, t, u
 
 
+def name_unreadable(name: str | None, wraps: bool) -> bool:
+    """Whether libvirt's post-parse refuses a disk without an address for its target name
+    alone, whatever its bus: a name it cannot read (``mydisk``), or one whose index overflows
+    (:func:`_name_overflows`). Trailing digits are validation's business (``vda01``)."""
+    if name is None:
+        return False  # refused later, by device validation (parse_checks.missing_target)
+    return _NAME.fullmatch(name) is None or _name_overflows(name, wraps)
+
+
 def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Problem]:
     """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order).
 
-    A disk of another bus without an address is refused when its name's index overflows
-    (``index_wraps``: the version's rule, see :func:`_name_overflows`).
+    A disk of another bus without an address is refused when its name cannot be read or its
+    index overflows (``index_wraps``: the version's rule, see :func:`_name_overflows`).
     """
     errors = []
     spaces = DriveSpaces()  # the SCSI disks' and hostdevs' addresses
@@ -160,7 +170,7 @@ def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Pro
             err = drive_address_from_name(d)
             if err:
                 errors.append(err)
-        elif d.addr_type is None and _name_overflows(
+        elif d.addr_type is None and name_unreadable(
             name := d.child_get("target", "dev"), index_wraps
         ):
             errors.append(d.error(f"Unknown disk name '{name}' and no address specified"))
@@ -171,8 +181,12 @@ def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Pro
             with contextlib.suppress(InvalidAddress):
                 spaces.reserve("scsi", _key(d.addr), d)
     hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h)]
-    for h in hostdevs:
-        if h.addr_type == "drive":
+    for h in domain.lists["hostdev"]:  # their post-parse, in order
+        if not _is_scsi_hostdev(h):
+            error = mdev_address_error(h)
+            if error is not None:
+                errors.append(error)
+        elif h.addr_type == "drive":
             key = _key(h.addr)
             with contextlib.suppress(InvalidAddress):
                 holder = spaces.reserve("scsi", key, h)
@@ -227,7 +241,7 @@ def add_hostdev_scsi_controllers(domain: Domain) -> None:
     maybe_add_hostdev_scsi_controllers(domain, domain.lists["hostdev"], default_scsi_model(domain))
 
 
-def disk_validation_errors(domain: Domain) -> list[Problem]:
+def disk_validation_errors(domain: Domain, index_wraps: bool = True) -> list[Problem]:
     """Each disk's first problem in libvirt's per-device validation, in device-walk order.
 
     A disk without ``<target dev>`` is left out: libvirt's generic check refuses it first
@@ -243,24 +257,33 @@ def disk_validation_errors(domain: Domain) -> list[Problem]:
         if problem is None and d.addr_type == "drive" and bus in _NAME_LAYOUT:
             problem = next(iter(_drive_limit_errors(domain, d, bus, _key(d.addr))), None)
         if problem is None:
-            problem = partition_target_error(d)
+            problem = target_name_error(d, index_wraps)
         if problem is not None:
             errors.append(problem)
     return errors
 
 
-# A target name with a partition number, as C's strtol reads one that fits an int (``vdb1``).
-_PARTITION = re.compile(r"(?:fd|hd|vd|sd|xvd|ubd)[a-z]+([1-9][0-9]*)")
+# A target name as the QEMU driver's disk validation parses it: a prefix, at least one lowercase
+# letter, then an optional partition number as C's strtol prints one (``0``, or no leading zero).
+_TARGET = re.compile(r"(?:fd|hd|vd|sd|xvd|ubd)[a-z]+(0|[1-9][0-9]*)?")
 
 
-def partition_target_error(disk: Device) -> Problem | None:
+def target_name_error(disk: Device, index_wraps: bool = True) -> Problem | None:
     """libvirt's validation of a disk's ``<target dev>`` (the last of the disk's checks): a name
-    that names a partition (``vdb1``) is refused."""
+    it cannot parse (``vda01``, ``vd1``, ``cdrom0``, a partition past a C ``int``, an index past
+    it unless ``index_wraps``: libvirt 9.0 takes any index here), or one that names a partition
+    (``vdb1``)."""
     name = disk.child_get("target", "dev")
-    match = _PARTITION.fullmatch(name or "")
-    if match is None or int(match.group(1)) > _INT_MAX:
+    if name is None:
         return None
-    return disk.error(f"invalid disk target '{name}', partitions can't appear in disk targets")
+    match = _TARGET.fullmatch(name)
+    partition = int(match.group(1) or 0) if match is not None else 0
+    overflows = not index_wraps and _name_overflows(name, False)
+    if match is None or partition > _INT_MAX or overflows:
+        return disk.error(f"invalid disk target '{name}'")
+    if partition:
+        return disk.error(f"invalid disk target '{name}', partitions can't appear in disk targets")
+    return None
 
 
 def duplicate_targets(domain: Domain) -> list[Problem]:

@@ -14,9 +14,12 @@ without its category prefix (``XML error:``, ``internal error:``, ...).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import WALK_ORDER, Domain
 from virtaddr.libvirt.problems import Problem
+from virtaddr.passes.versions import LibvirtRules
 from virtaddr.xmldoc.names import local
 
 __all__ = [
@@ -119,14 +122,160 @@ _CONTROLLER_MODELS: dict[str, frozenset[str]] = {
         ]
     ),
 }
-_CHECKED = frozenset(("disk", "controller", "input", "sound", "hostdev", "watchdog", "rng"))
-# The attribute each of these devices must have, and libvirt's message without it.
+# The attribute each of these devices must have, and libvirt's message without it (libvirt 9.0's
+# words; 11.3 reads watchdog and RNG models with its generic reader: :func:`_enum_table`).
 _REQUIRED_ATTRIBUTE = {
     "input": ("type", "missing input device type"),
     "sound": ("model", "Missing required attribute 'model' in element 'sound'"),
     "watchdog": ("model", "watchdog must contain model name"),
     "rng": ("model", "missing RNG device model"),
 }
+_INVALID = "Invalid value for attribute '{attr}' in element '{element}': '{value}'."
+_MISSING = "Missing required attribute '{attr}' in element '{element}'"
+_CHAR_TARGET = "unknown target type '{value}' specified for character device"
+
+
+class _Enum(NamedTuple):
+    """An attribute libvirt's parser looks up in an enum: on the device (``child`` None) or on
+    a child element, its known values, and the message for another value."""
+
+    child: str | None
+    attr: str
+    values: frozenset[str]
+    message: str = _INVALID
+
+
+def _enum(child: str | None, attr: str, values: str, message: str = _INVALID) -> _Enum:
+    return _Enum(child, attr, frozenset(values.split()), message)
+
+
+_VIDEO_TYPE = _enum(
+    "model",
+    "type",
+    "default vga cirrus vmvga xen vbox qxl parallels virtio gop none bochs ramfb",
+    "unknown video model '{value}'",
+)
+# libvirt 9.0's enums (an empty video model type is the default one: 9.0 reads it as absent), in
+# the order its parser reads each device's attributes (each list and
+# message checked on the live daemon). What 11.3 knows more, or words otherwise, the rules say.
+_ENUMS_9_0: dict[str, tuple[_Enum, ...]] = {
+    "disk": (
+        _enum(None, "type", "file block dir network volume nvme vhostuser"),
+        _enum(None, "device", "disk cdrom floppy lun"),
+        _enum(None, "model", "default virtio virtio-transitional virtio-non-transitional"),
+    ),
+    "interface": (
+        _enum(
+            None,
+            "type",
+            "user ethernet vhostuser server client mcast network bridge internal direct hostdev "
+            "udp vdpa null vds",
+        ),
+    ),
+    "filesystem": (_enum(None, "type", "mount block file template ram bind volume"),),
+    "smartcard": (_enum(None, "mode", "host host-certificates passthrough"),),
+    "serial": (
+        _enum(
+            "target",
+            "type",
+            "none isa-serial usb-serial pci-serial spapr-vio-serial system-serial sclp-serial "
+            "isa-debug",
+            _CHAR_TARGET,
+        ),
+    ),
+    "console": (
+        _enum("target", "type", "none serial xen uml virtio lxc openvz sclp sclplm", _CHAR_TARGET),
+    ),
+    "channel": (_enum("target", "type", "none guestfwd virtio xen", _CHAR_TARGET),),
+    "input": (
+        _enum(
+            None,
+            "type",
+            "mouse tablet keyboard passthrough evdev",
+            "unknown input device type '{value}'",
+        ),
+        _enum(None, "bus", "ps2 usb xen parallels none virtio", "unknown input bus type '{value}'"),
+    ),
+    "sound": (_enum(None, "model", "sb16 es1370 pcspk ac97 ich6 ich9 usb ich7"),),
+    "video": (_VIDEO_TYPE._replace(values=_VIDEO_TYPE.values | {""}),),
+    "watchdog": (
+        _enum(None, "model", "i6300esb ib700 diag288", "unknown watchdog model '{value}'"),
+    ),
+    "memballoon": (
+        _enum(None, "model", "virtio xen none virtio-transitional virtio-non-transitional"),
+    ),
+    "rng": (
+        _enum(
+            None,
+            "model",
+            "virtio virtio-transitional virtio-non-transitional",
+            "unknown RNG model '{value}'",
+        ),
+    ),
+    "tpm": (_enum(None, "model", "tpm-tis tpm-crb tpm-spapr spapr-tpm-proxy"),),
+    "hub": (_enum(None, "type", "usb", "unknown hub device type '{value}'"),),
+    "redirdev": (_enum(None, "bus", "usb", "unknown redirdev bus '{value}'"),),
+    "panic": (
+        _enum(None, "model", "default isa pseries hyperv s390", "unknown panic model '{value}'"),
+    ),
+    "shmem": (_enum("model", "type", "ivshmem ivshmem-plain ivshmem-doorbell"),),
+    "memory": (_enum(None, "model", "dimm nvdimm virtio-pmem virtio-mem sgx-epc"),),
+    "iommu": (_enum(None, "model", "intel smmuv3 virtio"),),
+    "vsock": (_enum(None, "model", "default virtio virtio-transitional virtio-non-transitional"),),
+}
+# The enums libvirt 11.3 reads with its generic reader (virXMLPropEnum): another value is refused
+# in _INVALID's words, an absent required one in _MISSING's.
+_GENERIC_READER = frozenset({("watchdog", "model"), ("rng", "model"), ("video", "type")})
+# A value each rule adds to an enum: (rule, device, attribute, value).
+_ADDED_VALUES = (
+    ("virtio_sound", "sound", "model", "virtio"),
+    ("itco_watchdog_model", "watchdog", "model", "itco"),
+    ("pvpanic", "panic", "model", "pvpanic"),
+    ("vhostvdpa_disks", "disk", "type", "vhostvdpa"),
+)
+_TABLES: dict[
+    tuple[bool, ...], tuple[dict[str, tuple[_Enum, ...]], dict[str, tuple[str, str]]]
+] = {}
+
+
+def _enum_table(
+    rules: LibvirtRules,
+) -> tuple[dict[str, tuple[_Enum, ...]], dict[str, tuple[str, str]]]:
+    """The enums and required attributes of the libvirt version of ``rules`` (built once)."""
+    key = (
+        *(bool(getattr(rules, added[0])) for added in _ADDED_VALUES),
+        rules.generic_enum_messages,
+    )
+    table = _TABLES.get(key)
+    if table is not None:
+        return table
+    enums = dict(_ENUMS_9_0)
+    required = dict(_REQUIRED_ATTRIBUTE)
+    for rule, tag, attr, value in _ADDED_VALUES:
+        if getattr(rules, rule):
+            enums[tag] = tuple(
+                e._replace(values=e.values | {value}) if e.attr == attr else e for e in enums[tag]
+            )
+    if rules.generic_enum_messages:
+        for tag, attr in _GENERIC_READER:
+            enums[tag] = tuple(
+                e._replace(message=_INVALID, values=e.values - {""}) if e.attr == attr else e
+                for e in enums[tag]
+            )
+            if tag in required:
+                required[tag] = (attr, _MISSING.format(attr=attr, element=tag))
+    _TABLES[key] = (enums, required)
+    return enums, required
+
+
+# libvirt reads a panic's address before its model.
+_ADDRESS_FIRST = frozenset(("panic",))
+_HOSTDEV_TYPES = {
+    "subsystem": frozenset(("usb", "pci", "scsi", "scsi_host", "mdev")),
+    "capabilities": frozenset(("storage", "misc", "net")),
+}
+_CHECKED = frozenset(("controller", "hostdev", *_REQUIRED_ATTRIBUTE, *_ENUMS_9_0))
+_LIST = {"interface": "net"}  # the domain's list of each kind, where its name differs
 _DISK_BUSES = frozenset(("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd"))
 # The kinds libvirt 9.0's parser takes one device of, at most: it counts them before parsing one.
 _SINGLE = {
@@ -144,28 +293,9 @@ def mtp_refusal(domain: Domain) -> list[Problem]:
     return []
 
 
-def itco_refusal(domain: Domain) -> list[Problem]:
-    """libvirt 9.0's parser knows no itco watchdog model."""
-    for w in domain.lists["watchdog"]:
-        if w.get("model") == "itco":
-            return [w.error("unknown watchdog model 'itco'")]
-    return []
-
-
-def virtio_sound_refusal(domain: Domain) -> list[Problem]:
-    """libvirt 9.0's parser knows no virtio sound model."""
-    for sound in domain.lists["sound"]:
-        if sound.get("model") == "virtio":
-            return [
-                sound.error("Invalid value for attribute 'model' in element 'sound': 'virtio'.")
-            ]
-    return []
-
-
-def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[Problem]:
-    """The first problem libvirt's parser finds in the domain, or ``[]`` (then
-    ``domain.problems`` holds the address problems, if any, as before). ``several_watchdogs``:
-    the parser takes any number of watchdogs (libvirt 11.3)."""
+def parse_errors(domain: Domain, rules: LibvirtRules) -> list[Problem]:
+    """The first problem the parser of the libvirt version of ``rules`` finds in the domain, or
+    ``[]`` (then ``domain.problems`` holds the address problems, if any, as before)."""
     first = _domain_error(domain)
     if first is not None:
         return [first]
@@ -174,12 +304,12 @@ def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[Proble
     # Is there anything to report? The domain's lists hold a device for each element of these
     # kinds (the domain is fresh: nothing added yet).
     lists = domain.lists
-    single = [tag for tag in _SINGLE if not (several_watchdogs and tag == "watchdog")]
+    single = [tag for tag in _SINGLE if not (rules.several_watchdogs and tag == "watchdog")]
     counts = {tag: len(lists[tag]) for tag in single}
     found = any(n > 1 for n in counts.values()) or any(
-        dev.tag == tag and dev.elem is not None and device_parse_error(dev) is not None
+        dev.elem is not None and device_parse_error(dev, rules) is not None
         for tag in _CHECKED
-        for dev in lists[tag]
+        for dev in lists[_LIST.get(tag, tag)]
     )
     if not found:
         return []
@@ -196,10 +326,12 @@ def parse_errors(domain: Domain, several_watchdogs: bool = False) -> list[Proble
         if counts.get(dev.tag, 0) > 1:  # the kind is counted before any of its devices is parsed
             second = [d for _, _, d in ranked if d.tag == dev.tag][1]
             return [second.error(_SINGLE[dev.tag])]
-        error = device_parse_error(dev) or usb_disabled_error(domain, dev)
+        problems = dev.read_address()
+        if problems and dev.tag in _ADDRESS_FIRST:
+            return problems[:1]
+        error = device_parse_error(dev, rules) or usb_disabled_error(domain, dev)
         if error is not None:
             return [error]
-        problems = dev.read_address()
         if problems:
             return problems[:1]
     return []  # pragma: no cover - the scan above found one
@@ -215,23 +347,47 @@ def _domain_error(domain: Domain) -> Problem | None:
     return None
 
 
-def device_parse_error(dev: Device) -> Problem | None:
-    """What libvirt's parser refuses in the device's own attributes (its address aside)."""
+def device_parse_error(dev: Device, rules: LibvirtRules) -> Problem | None:
+    """What the parser of the libvirt version of ``rules`` refuses in the device's own
+    attributes (its address aside)."""
     tag = dev.tag
+    if tag == "controller":
+        return _controller_error(dev)
+    if tag == "hostdev":
+        return _hostdev_error(dev, rules.generic_enum_messages)
+    enums, required = _enum_table(rules)
+    needed = required.get(tag)
+    if needed is not None and dev.get(needed[0]) is None:
+        return dev.error(needed[1])
+    for child, attr, values, message in enums.get(tag, ()):
+        value = dev.get(attr) if child is None else dev.child_get(child, attr)
+        if value is not None and value not in values:
+            element = tag if child is None else child
+            return dev.error(message.format(attr=attr, element=element, value=value))
     if tag == "disk":
         bus = dev.child_get("target", "bus")
         if bus is not None and bus not in _DISK_BUSES:
             return dev.error(f"Invalid value for attribute 'bus' in element 'target': '{bus}'.")
-        return None
-    if tag == "controller":
-        return _controller_error(dev)
-    if tag == "hostdev":
-        if dev.get("mode", "subsystem") == "subsystem" and dev.get("type") is None:
-            return dev.error("missing source address type")
-        return None
-    required = _REQUIRED_ATTRIBUTE.get(tag)
-    if required is not None and dev.get(required[0]) is None:
-        return dev.error(required[1])
+    return None
+
+
+def _hostdev_error(dev: Device, generic: bool) -> Problem | None:
+    """A hostdev's mode, then its type (``generic``: libvirt 11.3's generic reader's words)."""
+    mode = dev.get("mode") or "subsystem"
+    types = _HOSTDEV_TYPES.get(mode)
+    if types is None:
+        if generic:
+            return dev.error(_INVALID.format(attr="mode", element="hostdev", value=mode))
+        return dev.error(f"unknown hostdev mode '{mode}'")
+    htype = dev.get("type")
+    if htype is None:
+        if generic:
+            return dev.error(_MISSING.format(attr="type", element="hostdev"))
+        return dev.error("missing source address type")
+    if htype not in types:
+        if generic:
+            return dev.error(_INVALID.format(attr="type", element="hostdev", value=htype))
+        return dev.error(f"unknown host device source address type '{htype}'")
     return None
 
 
@@ -319,7 +475,7 @@ def _line(el: object) -> int | None:
     return line if isinstance(line, int) else None
 
 
-def every_parse_error(domain: Domain) -> list[Problem]:
+def every_parse_error(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """Every problem :func:`parse_errors` looks for, not only the first (for ``check``);
     address problems aside, which ``domain.problems`` holds."""
     from virtaddr.passes.validate import usb_disabled_error
@@ -332,7 +488,7 @@ def every_parse_error(domain: Domain) -> list[Problem]:
         for dev in domain.lists[name]:
             if dev.elem is not None:
                 error = (
-                    device_parse_error(dev)
+                    device_parse_error(dev, rules)
                     or usb_disabled_error(domain, dev)
                     or missing_target(dev)
                 )

@@ -40,9 +40,11 @@ from virtaddr.passes.validate import (
     address_misfits,
     check_smartcard_count,
     in_walk_order,
+    panic_errors,
     version_domain_refusals,
     version_refusals,
     video_misfits,
+    xhci_port_errors,
 )
 from virtaddr.passes.versions import LibvirtRules, rules_for
 
@@ -126,14 +128,9 @@ def _on_domain(
 
 
 def _parse(run: Run) -> list[Problem]:
-    several = run.rules.several_watchdogs
-    found = parse_checks.parse_errors(run.domain, several)
-    if not found and not run.rules.virtio_sound:
-        found = parse_checks.virtio_sound_refusal(run.domain)
+    found = parse_checks.parse_errors(run.domain, run.rules)
     if not found and not run.rules.usb_net_and_mtp:
         found = parse_checks.mtp_refusal(run.domain)
-    if not found and not run.rules.q35_itco_watchdog:
-        found = parse_checks.itco_refusal(run.domain)
     return found or run.domain.problems
 
 
@@ -160,17 +157,21 @@ def _grow_pci(run: Run) -> list[Problem]:
 
 
 def _device_validation(run: Run) -> list[Problem]:
-    """libvirt's validation, after every address is assigned: the machine type, then per device
+    """libvirt's validation, after every address is assigned: the machine type, the watchdogs and
+    panic devices, then per device
     missing targets, drive addresses, address misfits, the version's refusals and IDE
     controllers, met in walk order; then smartcards."""
     domain = run.domain
     if not run.attach:
         refused = other.check_machine_type(domain, run.rules)
         refused = refused or version_domain_refusals(domain, run.rules)
+        refused = refused or panic_errors(domain, run.rules)
         if refused:
             return refused
     targets = parse_checks.missing_targets(domain)
-    found = drive.disk_validation_errors(domain) + run.misfits.at_validation
+    found = (
+        drive.disk_validation_errors(domain, run.rules.disk_index_wraps) + run.misfits.at_validation
+    )
     found += version_refusals(domain, run.rules)
     found += video_misfits(domain)
     if not run.attach:
@@ -200,6 +201,7 @@ STAGES: tuple[Stage, ...] = (
         "drive addresses",
         lambda run: drive.assign_drive_addresses(run.domain, run.rules.disk_index_wraps),
     ),
+    Stage("USB controller ports", _on_domain(xhci_port_errors)),
     Stage("drive controllers", _on_domain(drive.add_drive_controllers)),
     Stage("virtio-serial controllers", _on_domain(vserial.add_virtio_serial_controllers)),
     Stage("smartcards", _on_domain(other.assign_smartcards)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import WALK_ORDER, Domain
-from virtaddr.libvirt.machine import ARM_ARCHES
+from virtaddr.libvirt.machine import ARM_ARCHES, S390_ARCHES
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.ccw import ccw_misfits
 from virtaddr.passes.defaults import input_bus
@@ -27,9 +27,13 @@ __all__ = [
     "in_walk_order",
     "kind_parse_errors",
     "machine_misfits",
+    "mdev_address_error",
+    "mdev_address_errors",
+    "panic_errors",
     "version_domain_refusals",
     "version_refusals",
     "video_misfits",
+    "xhci_port_errors",
 ]
 
 _PARSE_MESSAGES = frozenset({"Invalid address for a USB device"})
@@ -254,10 +258,14 @@ def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem
     return []
 
 
+_ITCO_ADDRESS = "itco model of watchdog is part of the machine and cannot have any address set."
+
+
 def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """What device validation of the libvirt version of ``rules`` refuses besides addresses,
     in walk order: an empty USB disk (rule 6); a watchdog whose action is not the first one's
-    (rule 3), else an ib700 watchdog off i440fx (rule 7) or an itco one off q35."""
+    (rule 3), else an ib700 watchdog off i440fx (rule 7) or an itco one off q35 or with an
+    address."""
     errors = []
     if rules.usb_disk_needs_source:
         for disk in domain.lists["disk"]:
@@ -266,6 +274,7 @@ def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     watchdogs = domain.lists["watchdog"]
     first_action = (watchdogs[0].get("action") or "reset") if watchdogs else None
     for w in watchdogs:
+        itco = rules.itco_watchdog_model and w.get("model") == "itco"
         if rules.several_watchdogs and (w.get("action") or "reset") != first_action:
             message = "watchdogs with different actions are not supported with this QEMU binary"
             errors.append(w.error(message))
@@ -275,8 +284,10 @@ def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
             and w.get("model") == "ib700"
         ):
             errors.append(w.error("ib700 model of watchdog cannot be used with this machine type"))
-        elif rules.q35_itco_watchdog and not domain.machine.is_q35 and w.get("model") == "itco":
+        elif itco and not domain.machine.is_q35:
             errors.append(w.error("itco model of watchdog is only part of q35 machine"))
+        elif itco and w.addr_type is not None:
+            errors.append(w.error(_ITCO_ADDRESS))
     return errors
 
 
@@ -293,3 +304,115 @@ def _empty_disk(disk: Device) -> bool:
     if dtype == "network":
         return source is None or not source.get("protocol")
     return False
+
+
+# ---------------------------------------------------------------------------- panic devices
+
+
+def panic_model(domain: Domain, panic: Device, rules: LibvirtRules) -> str:
+    """A ``<panic>``'s model: as written, else the machine's (the QEMU driver's post-parse:
+    pSeries, s390, then ISA on x86; with ``rules.pvpanic``, pvpanic on ARM virt and none
+    elsewhere, else ISA everywhere)."""
+    model = panic.get("model")
+    if model not in (None, "default"):
+        return model
+    machine = domain.machine
+    if machine.family == "pseries":
+        return "pseries"
+    if machine.arch in S390_ARCHES:
+        return "s390"
+    if machine.is_x86 or not rules.pvpanic:
+        return "isa"
+    return "pvpanic" if machine.family == "virt" and machine.arch in ARM_ARCHES else "default"
+
+
+_PANIC_MACHINE = {
+    "s390": "only S390 guests support panic device of model 's390'",
+    "hyperv": "only i686 and x86_64 guests support panic device of model 'hyperv'",
+    "pseries": "only pSeries guests support panic device of model 'pseries'",
+}
+
+
+_NO_PANIC_MODEL = "no panic model provided, and no default for the architecture and machine type"
+
+
+def panic_errors(domain: Domain, rules: LibvirtRules) -> list[Problem]:
+    """The QEMU driver's validation of the domain's panic devices, in list order: a model the
+    machine has no such device for, or an address the model cannot take. libvirt runs it with
+    its domain-wide checks, after every address is assigned, before any device's validation;
+    a model left out is the machine's (:func:`panic_model`: a pSeries ``<panic>`` with an
+    address is refused as ``model='pseries'`` is)."""
+    machine = domain.machine
+    errors: list[Problem] = []
+    for p in domain.lists["panic"]:
+        model = panic_model(domain, p, rules)
+        fits = {
+            "s390": machine.arch in S390_ARCHES,
+            "hyperv": machine.is_x86,
+            "pseries": machine.family == "pseries",
+        }
+        if model in fits:
+            if not fits[model]:
+                errors.append(p.error(_PANIC_MACHINE[model]))
+            elif p.addr_type is not None:
+                message = f"setting the panic device address is not supported for model '{model}'"
+                errors.append(p.error(message))
+        elif model == "isa":
+            if not machine.is_x86:
+                errors.append(p.error("the QEMU binary does not support the ISA panic device"))
+            elif p.addr_type not in (None, "isa"):
+                errors.append(p.error("panic is supported only with ISA address type"))
+        elif model == "pvpanic":
+            # placed on PCI when it has no address (virtaddr leaves it without one)
+            if p.addr_type not in (None, "pci"):
+                errors.append(p.error("pvpanic is supported only with PCI address type"))
+        elif model == "default":
+            errors.append(p.error(_NO_PANIC_MODEL))
+    return errors
+
+
+# ---------------------------------------------------------------------------- mediated devices
+
+_MDEV_ADDRESS = {"vfio-pci": "pci", "vfio-ccw": "ccw"}
+
+
+def mdev_address_error(hostdev: Device) -> Problem | None:
+    """A mediated device whose address is not of its model's type (libvirt's post-parse of the
+    hostdev, in the device walk, on every architecture; vfio-ap takes any)."""
+    h = hostdev
+    if h.tag != "hostdev" or h.get("type") != "mdev" or h.addr_type is None:
+        return None
+    if (h.get("mode") or "subsystem") != "subsystem":
+        return None
+    model = h.get("model")
+    wanted = _MDEV_ADDRESS.get(model or "")
+    if wanted is None or h.addr_type == wanted:
+        return None
+    return h.error(f"Unsupported address type '{h.addr_type}' with mediated device model '{model}'")
+
+
+def mdev_address_errors(domain: Domain) -> list[Problem]:
+    """:func:`mdev_address_error` of every hostdev, in walk order."""
+    found = (mdev_address_error(h) for h in domain.lists["hostdev"])
+    return [e for e in found if e is not None]
+
+
+# ---------------------------------------------------------------------------- USB controllers
+
+_XHCI_MAX_PORTS = 15
+
+
+def xhci_port_errors(domain: Domain) -> list[Problem]:
+    """XHCI controllers with more ports than QEMU's 15, refused in the controllers' post-parse:
+    after the disks' and hostdevs' (in the device walk), before any address is placed (so before
+    a PCI double use)."""
+    from virtaddr.passes.defaults import controller_model
+    from virtaddr.passes.usb import controller_ports
+
+    errors = []
+    for c in domain.controllers("usb"):
+        model = controller_model(c)
+        if model in ("qemu-xhci", "nec-xhci") and controller_ports(c) > _XHCI_MAX_PORTS:
+            message = f"'{model}' controller only supports up to '{_XHCI_MAX_PORTS}' ports"
+            errors.append(c.error(message))
+    return errors

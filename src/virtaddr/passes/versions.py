@@ -50,8 +50,7 @@ class LibvirtRules(NamedTuple):
     """Rule 2: an interface of model usb-net and a filesystem of driver mtp are USB devices
     (9.0 gives usb-net no USB address, so it fails PCI placement, and refuses mtp)."""
     q35_itco_watchdog: bool
-    """Rule 3: q35 domains without an ``itco`` watchdog get one (no address); the ``itco``
-    model exists at all (9.0's parser refuses it: ``unknown watchdog model 'itco'``)."""
+    """Rule 3: q35 domains without an ``itco`` watchdog get one (no address)."""
     several_watchdogs: bool
     """Rule 3: a domain may have several watchdogs, all with one action and at most one
     ``itco`` (device validation); 9.0's parser refuses a second watchdog."""
@@ -64,6 +63,20 @@ class LibvirtRules(NamedTuple):
     virtio_sound: bool
     """``<sound model='virtio'>`` exists (a virtio device: PCI, or virtio-mmio on ARM boards);
     9.0's parser refuses the model."""
+    itco_watchdog_model: bool
+    """A watchdog of model ``itco`` may be written (q35 only: device validation refuses it
+    elsewhere); 9.0's parser refuses the model."""
+    pvpanic: bool
+    """``<panic model='pvpanic'>`` exists (a PCI device); 9.0's parser refuses the model."""
+    vhostvdpa_disks: bool
+    """``<disk type='vhostvdpa'>`` exists; 9.0's parser refuses the type."""
+    generic_enum_messages: bool
+    """The parser reads a hostdev's mode and type, a watchdog's and an RNG's model and a video's
+    model type with its generic reader: an unknown value is refused as "Invalid value for
+    attribute 'model' in element 'rng': 'x'.", a missing one as "Missing required attribute
+    'model' in element 'rng'", and an empty video type is refused; 9.0 has its own words for
+    each ("unknown RNG model 'x'", "missing RNG device model") and takes an empty video type for
+    the default one."""
     virtio_mem_on_ccw: bool
     """A virtio-mem memory device may sit on CCW (s390x); 9.0 takes only PCI."""
     usb_disk_needs_source: bool
@@ -112,6 +125,10 @@ LIBVIRT_9_0 = LibvirtRules(
     zpci_for_added_bridges=False,
     disk_index_wraps=True,
     virtio_sound=False,
+    itco_watchdog_model=False,
+    pvpanic=False,
+    vhostvdpa_disks=False,
+    generic_enum_messages=False,
     virtio_mem_on_ccw=False,
     usb_disk_needs_source=False,
     ib700_only_on_i440fx=False,
@@ -131,6 +148,10 @@ LIBVIRT_11_3 = LibvirtRules(
     zpci_for_added_bridges=True,
     disk_index_wraps=False,
     virtio_sound=True,
+    itco_watchdog_model=True,
+    pvpanic=True,
+    vhostvdpa_disks=True,
+    generic_enum_messages=True,
     virtio_mem_on_ccw=True,
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
