@@ -34,17 +34,6 @@ _PARSER_WORDS = (
 # until its line is removed.
 KNOWN_DIFFERENCES = {
     ("11.3", "pc-reject-parse-address-no-type"): _PARSER_WORDS,
-    ("11.3", "pc-reject-parse-hostdev-no-type"): _PARSER_WORDS,
-    ("11.3", "pc-reject-parse-rng-no-model"): _PARSER_WORDS,
-    ("11.3", "pc-reject-parse-watchdog-no-model"): _PARSER_WORDS,
-    ("11.3", "pc-reject-parse-second-watchdog-before-rng-no-model"): _PARSER_WORDS,
-    ("11.3", "pc-reject-parse-second-watchdog-before-watchdog-no-model"): _PARSER_WORDS,
-    ("11.3", "diff-ccw-address-on-pc"): (
-        "libvirt 11.3 says \"CCW addresses are not supported by machine type 'M'\", M the "
-        "canonical machine of QEMU 10.0 (ccw.ccw_misfits)"
-    ),
-    ("11.3", "diff-ccw-address-on-aarch64-virt"): "as diff-ccw-address-on-pc",
-    ("11.3", "diff-ccw-address-on-aarch64-virt-6.2"): "as diff-ccw-address-on-pc",
 }
 
 

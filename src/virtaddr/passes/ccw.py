@@ -12,13 +12,7 @@ from virtaddr.kinds import ccw
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.mmio import virtio_devices
-
-_CANONICAL = {
-    "virt": "virt-7.2",
-    "pseries": "pseries-7.2",
-    "pc": "pc-i440fx-7.2",
-    "q35": "pc-q35-7.2",
-}
+from virtaddr.passes.versions import LibvirtRules
 
 
 def assign_ccw(domain: Domain) -> list[Problem]:
@@ -64,14 +58,14 @@ def _prime_mdevs(domain: Domain) -> None:
             h.clear_address()
 
 
-def ccw_misfits(domain: Domain) -> list[Problem]:
+def ccw_misfits(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """Every device with a CCW address on a machine other than s390-ccw, as QEMU's device
-    validation refuses it (it names the device by its alias, which a define has not set yet)."""
+    validation refuses it, naming the versioned machine type an alias stands for."""
     machine = domain.machine
     if machine.family == "s390-ccw":
         return []
-    name = _CANONICAL.get(machine.name or "pc", machine.name) if machine.is_x86 else machine.name
-    if machine.family in ("virt", "pseries") and not machine.arch.startswith("riscv"):
-        name = _CANONICAL.get(machine.name, machine.name)
-    message = f"cannot use CCW address type for device '<null>' using machine type '{name}'"
+    name = machine.name or "pc" if machine.is_x86 else machine.name
+    if name is not None:
+        name = rules.machine_aliases.get((machine.arch, name), name)
+    message = rules.ccw_misfit_message.format(machine=name)
     return [d.error(message) for d in domain.walk() if d.addr_type == "ccw"]

@@ -148,7 +148,7 @@ def _itco_watchdog(run: Run) -> list[Problem]:
 def _address_misfits(run: Run) -> list[Problem]:
     """Addresses of a type libvirt refuses for the device: judged now, as written; those the
     parser refuses are reported here, the others at device validation."""
-    run.misfits = address_misfits(run.domain)
+    run.misfits = address_misfits(run.domain, run.rules)
     return run.misfits.at_parse
 
 

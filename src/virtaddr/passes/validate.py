@@ -49,7 +49,7 @@ class AddressMisfits:
         self.at_validation: list[Problem] = []
 
 
-def address_misfits(domain: Domain) -> AddressMisfits:
+def address_misfits(domain: Domain, rules: LibvirtRules) -> AddressMisfits:
     """Every device whose written ``<address>`` type libvirt refuses for that device; at parse
     also what the parser refuses of a kind as a whole (:func:`kind_parse_errors`), at device
     validation also an IOMMU or NVRAM device the machine cannot have (:func:`machine_misfits`)."""
@@ -59,7 +59,7 @@ def address_misfits(domain: Domain) -> AddressMisfits:
         stage.append(error)
     if not found.at_parse:
         found.at_parse = kind_parse_errors(domain)
-    found.at_validation += machine_misfits(domain)
+    found.at_validation += machine_misfits(domain, rules)
     return found
 
 
@@ -118,7 +118,7 @@ def usb_disabled_error(domain: Domain, dev: Device) -> Problem | None:
     return dev.error(_USB_DISABLED[tag]) if wanted else None
 
 
-def machine_misfits(domain: Domain) -> list[Problem]:
+def machine_misfits(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """IOMMU and NVRAM devices and CCW addresses refused by device validation for the machine
     (libvirt's generic check of the IOMMU's address, then QEMU's of the machine, ACPI and
     address type), each kind in walk order."""
@@ -143,7 +143,7 @@ def machine_misfits(domain: Domain) -> list[Problem]:
             errors.append(dev.error("IOMMU device: 'virtio' requires ACPI"))
         elif model == "virtio" and dev.addr_type not in (None, "pci"):
             errors.append(dev.error("IOMMU device: 'virtio' needs a PCI address"))
-    errors += ccw_misfits(domain)
+    errors += ccw_misfits(domain, rules)
     if machine.family != "pseries":
         errors += [
             d.error("nvram device is only supported for PPC64") for d in domain.lists["nvram"]

@@ -82,6 +82,9 @@ class LibvirtRules(NamedTuple):
     usb_disk_needs_source: bool
     """Rule 6: device validation refuses a USB disk without a source."""
     ib700_only_on_i440fx: bool
+    ccw_misfit_message: str
+    """How device validation refuses a CCW address on a machine other than s390-ccw
+    (``{machine}``: the versioned machine type the domain's alias stands for)."""
     """Rule 7: device validation refuses an ib700 watchdog on any machine but i440fx."""
     machine_aliases: Mapping[tuple[str, str], str] = MappingProxyType({})
     """Rule 8: ``(arch, alias)`` → the versioned machine type the alias stands for."""
@@ -132,6 +135,9 @@ LIBVIRT_9_0 = LibvirtRules(
     virtio_mem_on_ccw=False,
     usb_disk_needs_source=False,
     ib700_only_on_i440fx=False,
+    ccw_misfit_message=(
+        "cannot use CCW address type for device '<null>' using machine type '{machine}'"
+    ),
     machine_aliases=_aliases("7.2"),
 )
 """libvirt 9.0.0 with QEMU 7.2 (Debian 12)."""
@@ -155,6 +161,7 @@ LIBVIRT_11_3 = LibvirtRules(
     virtio_mem_on_ccw=True,
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
+    ccw_misfit_message="CCW addresses are not supported by machine type '{machine}'",
     machine_aliases=_aliases("10.0"),
     dropped_machines=_DROPPED_BY_QEMU_10_0,
 )
