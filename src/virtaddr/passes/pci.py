@@ -69,6 +69,11 @@ class PciPass:
             if not self.domain.machine.has_pci:
                 self._no_pci_buses()
                 return self.errors
+            if not self._pci_controllers():  # isapc, microvm: PCI, but no PCI root
+                self._no_pci_buses()
+                for dev in self._placement_list()[0]:
+                    raise self._fail(dev, "No PCI buses available")
+                return self.errors
             self._check_controllers()
             self._dry_run()
             self._final_run()

@@ -191,7 +191,7 @@ STAGES: tuple[Stage, ...] = (
         _on_domain(defaults.check_duplicate_indexes),
         at_attach=False,
     ),
-    Stage("default devices", _on_domain(defaults.add_default_devices)),
+    Stage("default devices", lambda run: defaults.add_default_devices(run.domain, run.rules)),
     Stage("implicit iTCO watchdog", _itco_watchdog),
     Stage("device defaults", _on_domain(defaults.fill_device_defaults)),
     Stage(
@@ -291,7 +291,7 @@ def require_supported_guest(domain: Domain, source: str | None) -> None:
     if domain.machine.family == "other":
         raise UnusableInput(
             f"unsupported guest: arch '{domain.machine.arch}', machine "
-            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35, ARM/RISC-V "
-            "virt, ARM vexpress, ppc64 pseries and s390x s390-ccw-virtio guests)",
+            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86, ARM, RISC-V, "
+            "PowerPC and s390x s390-ccw-virtio guests)",
             source=source,
         )

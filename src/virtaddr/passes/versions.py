@@ -69,6 +69,12 @@ class LibvirtRules(NamedTuple):
     """Rule 6: device validation refuses a USB disk without a source."""
     ib700_only_on_i440fx: bool
     """Rule 7: device validation refuses an ib700 watchdog on any machine but i440fx."""
+    versatilepb_pci_root_on_every_arm_arch: bool
+    """An ARM ``versatilepb`` guest gets its ``pci-root`` on armv7l and aarch64 too (9.0 adds
+    it on armv6l only, so a PCI device there fails with "No PCI buses available")."""
+    usb_on_versatilepb_and_realview: bool
+    """ARM ``versatilepb`` and ``realview-*`` guests get a ``pci-ohci`` USB controller 0 (9.0
+    adds none on ARM: a USB device there fails with "USB is disabled for this domain")."""
     machine_aliases: Mapping[tuple[str, str], str] = MappingProxyType({})
     """Rule 8: ``(arch, alias)`` → the versioned machine type the alias stands for."""
     dropped_machines: frozenset[str] = frozenset()
@@ -84,19 +90,25 @@ def _aliases(qemu: str) -> Mapping[tuple[str, str], str]:
         aliases[(arch, "q35")] = f"pc-q35-{qemu}"
     for arch in ("aarch64", "armv7l", "armv6l"):
         aliases[(arch, "virt")] = f"virt-{qemu}"
+    powernv = {"7.2": "powernv9", "10.0": "powernv10"}.get(qemu)
     for arch in ("ppc64", "ppc64le"):
         aliases[(arch, "pseries")] = f"pseries-{qemu}"
+        if powernv is not None:
+            aliases[(arch, "powernv")] = powernv
     aliases[("s390x", "s390-ccw-virtio")] = f"s390-ccw-virtio-{qemu}"
     return MappingProxyType(aliases)
 
 
-# Machine types of QEMU 7.2 that QEMU 10.0 no longer has, among the machines the passes handle
-# (``virsh capabilities`` of both daemons compared).
+# Machine types of QEMU 7.2 that QEMU 10.0 no longer has, among the architectures the passes
+# handle (``virsh capabilities`` of both daemons compared): old versioned types, the ARM PXA
+# and OMAP boards, and the ppc ref405ep.
 _DROPPED_BY_QEMU_10_0 = frozenset(
     [f"pc-i440fx-{v}" for v in ("1.4", "1.5", "1.6", "1.7", "2.0", "2.1", "2.2", "2.3")]
     + [f"pseries-2.{n}" for n in range(1, 13)]
     + ["pseries-2.12-sxxm"]
     + [f"s390-ccw-virtio-2.{n}" for n in range(4, 9)]
+    + ["akita", "borzoi", "cheetah", "connex", "mainstone", "n800", "n810", "spitz"]
+    + ["tacoma-bmc", "terrier", "tosa", "verdex", "z2", "ref405ep"]
 )
 
 LIBVIRT_9_0 = LibvirtRules(
@@ -114,6 +126,8 @@ LIBVIRT_9_0 = LibvirtRules(
     virtio_mem_on_ccw=False,
     usb_disk_needs_source=False,
     ib700_only_on_i440fx=False,
+    versatilepb_pci_root_on_every_arm_arch=False,
+    usb_on_versatilepb_and_realview=False,
     machine_aliases=_aliases("7.2"),
 )
 """libvirt 9.0.0 with QEMU 7.2 (Debian 12)."""
@@ -133,6 +147,8 @@ LIBVIRT_11_3 = LibvirtRules(
     virtio_mem_on_ccw=True,
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
+    versatilepb_pci_root_on_every_arm_arch=True,
+    usb_on_versatilepb_and_realview=True,
     machine_aliases=_aliases("10.0"),
     dropped_machines=_DROPPED_BY_QEMU_10_0,
 )
