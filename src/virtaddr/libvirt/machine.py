@@ -103,6 +103,11 @@ class Machine:
         return self.is_q35 or self.family == "virt"
 
     @property
+    def has_builtin_ide(self) -> bool:
+        """Whether the board has its own IDE controller (index 0): i440fx, g3beige, ..."""
+        return (self.is_x86 and self.is_i440fx) or self.name in ("malta", "sun4u", "g3beige")
+
+    @property
     def has_pci(self) -> bool:
         """Whether libvirt gives the machine PCI addresses at all (ARM boards but versatilepb
         and RISC-V boards have none)."""

@@ -147,7 +147,7 @@ def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[Problem]:
 def check_machine_controllers(domain: Domain) -> list[Problem]:
     errors: list[Problem] = []
     ides = domain.controllers("ide")
-    if ides and domain.machine.is_q35:
+    if ides and not domain.machine.has_builtin_ide:
         errors.append(
             ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type")
         )
