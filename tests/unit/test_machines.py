@@ -113,23 +113,3 @@ def test_board_qemu_10_dropped_is_refused_by_11_3_only() -> None:
     assert [p.message for p in refused.problems] == [
         "Emulator '/usr/bin/qemu-system-ppc' does not support machine type 'ref405ep'"
     ]
-
-
-@pytest.mark.parametrize("version", ["9.0", "11.3"])
-def test_spapr_vio_gets_its_reg_on_x86_too(version: str) -> None:
-    """Both daemons: an interface with an empty spapr-vio address on pc gets reg 0x1000, an
-    ibmvscsi controller without an address a spapr-vio one at 0x2000."""
-    xml = minimal("x86_64", "pc").replace(
-        "</devices>",
-        "<interface type='user'><address type='spapr-vio'/></interface>"
-        "<controller type='scsi' index='0' model='ibmvscsi'/>"
-        "<memballoon model='none'/></devices>",
-    )
-    result = api.assign_xml(xml, libvirt=version)
-    assert result.xml is not None, result.problems
-    root = etree.fromstring(result.xml.encode())
-    net = root.find("devices/interface/address")
-    scsi = root.find("devices/controller[@type='scsi']/address")
-    assert net is not None and scsi is not None
-    assert (net.get("type"), int(net.get("reg", "0"), 16)) == ("spapr-vio", 0x1000)
-    assert (scsi.get("type"), int(scsi.get("reg", "0"), 16)) == ("spapr-vio", 0x2000)

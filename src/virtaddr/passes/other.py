@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.machine import PPC64_ARCHES
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ensure_controllers
 from virtaddr.passes.versions import LibvirtRules
@@ -36,15 +39,18 @@ def assign_smartcards(domain: Domain) -> list[Problem]:
     return errors
 
 
-def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[Problem]:
+def assign_dimm_slots(
+    domain: Domain, mem_on_ccw: bool = False, rules: LibvirtRules | None = None
+) -> list[Problem]:
     """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>.
 
-    ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3).
+    ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3). ``rules``: the
+    version's memory hotplug validation (see :func:`_memory_hotplug_errors`; none when None).
     """
     max_mem = domain._find(domain.root, "maxMemory")
     mems = [m for m in domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
     if max_mem is None or not mems:
-        return _memory_hotplug_errors(domain, max_mem is not None, mem_on_ccw)
+        return _memory_hotplug_errors(domain, max_mem, mem_on_ccw, rules)
     slots_text = max_mem.get("slots", "0")
     nslots = int(slots_text) if slots_text.isdigit() else 0
     errors: list[Problem] = []
@@ -74,18 +80,36 @@ def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[Problem]
         used.add(free)
         base = _union_base(m.addr_type, m.addr) if m.addr_type is not None else 0
         m.set_address("dimm", {"slot": free, "base": base} if base else {"slot": free})
-    return errors or _memory_hotplug_errors(domain, True, mem_on_ccw)
+    return errors or _memory_hotplug_errors(domain, max_mem, mem_on_ccw, rules)
 
 
 def _memory_hotplug_errors(
-    domain: Domain, hotplug: bool, mem_on_ccw: bool = False
+    domain: Domain,
+    max_mem: etree._Element | None,
+    mem_on_ccw: bool = False,
+    rules: LibvirtRules | None = None,
 ) -> list[Problem]:
     """QEMU's domain validation of memory devices, after every address is assigned: none at all
-    without ``<maxMemory>``, a virtio-pmem or virtio-mem device only at a PCI address."""
+    without ``<maxMemory>``; with it (libvirt 9.0) a NUMA node, on all but ppc64, and every
+    memory device counted against the slots; a virtio-pmem or virtio-mem device only at a PCI
+    address."""
     mems = [m for m in domain.lists["memory"] if m.get("model") != "sgx-epc"]
-    if mems and not hotplug:
+    if mems and max_mem is None:
         message = "cannot use/hotplug a memory device when domain 'maxMemory' is not defined"
         return [mems[0].error(message)]
+    if max_mem is not None and rules is not None and rules.memory_hotplug_checks_numa_and_count:
+        if (
+            domain.machine.arch not in PPC64_ARCHES
+            and domain._find(domain.root, "cpu", "numa", "cell") is None
+        ):
+            message = "At least one numa node has to be configured when enabling memory hotplug"
+            return [domain.error(message)]
+        slots_text = max_mem.get("slots", "0")
+        nslots = int(slots_text) if slots_text.isdigit() else 0
+        count = len(domain.lists["memory"])  # sgx-epc too
+        if count > nslots:
+            message = f"memory device count '{count}' exceeds slots count '{nslots}'"
+            return [domain.error(message)]
     for m in mems:
         model = m.get("model")
         allowed = (None, "pci", "ccw") if mem_on_ccw and model == "virtio-mem" else (None, "pci")

@@ -215,7 +215,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("USB addresses", lambda run: usb.assign_usb_addresses(run.domain, run.rules)),
     Stage("console of the first serial", _on_domain(other.console_follows_serial)),
     Stage(
-        "dimm slots", lambda run: other.assign_dimm_slots(run.domain, run.rules.virtio_mem_on_ccw)
+        "dimm slots",
+        lambda run: other.assign_dimm_slots(run.domain, run.rules.virtio_mem_on_ccw, run.rules),
     ),
     # validating the completed definition
     Stage("device validation", _device_validation),

@@ -72,6 +72,12 @@ class LibvirtRules(NamedTuple):
     versatilepb_pci_root_on_every_arm_arch: bool
     """An ARM ``versatilepb`` guest gets its ``pci-root`` on armv7l and aarch64 too (9.0 adds
     it on armv6l only, so a PCI device there fails with "No PCI buses available")."""
+    memory_hotplug_checks_numa_and_count: bool
+    """With ``<maxMemory>``, define refuses a domain without a NUMA node (but on ppc64: "At
+    least one numa node has to be configured when enabling memory hotplug") and more memory
+    devices of any model than slots ("memory device count '2' exceeds slots count '1'"); 11.3
+    adds a NUMA node itself and counts only dimm and nvdimm devices, which the slot assignment
+    has refused already ("failed to find an empty memory slot")."""
     usb_on_versatilepb_and_realview: bool
     """ARM ``versatilepb`` and ``realview-*`` guests get a ``pci-ohci`` USB controller 0 (9.0
     adds none on ARM: a USB device there fails with "USB is disabled for this domain")."""
@@ -127,6 +133,7 @@ LIBVIRT_9_0 = LibvirtRules(
     usb_disk_needs_source=False,
     ib700_only_on_i440fx=False,
     versatilepb_pci_root_on_every_arm_arch=False,
+    memory_hotplug_checks_numa_and_count=True,
     usb_on_versatilepb_and_realview=False,
     machine_aliases=_aliases("7.2"),
 )
@@ -148,6 +155,7 @@ LIBVIRT_11_3 = LibvirtRules(
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
     versatilepb_pci_root_on_every_arm_arch=True,
+    memory_hotplug_checks_numa_and_count=False,
     usb_on_versatilepb_and_realview=True,
     machine_aliases=_aliases("10.0"),
     dropped_machines=_DROPPED_BY_QEMU_10_0,

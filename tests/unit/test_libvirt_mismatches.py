@@ -1,0 +1,75 @@
+"""libvirt behaviours virtaddr missed on other projects' XML and random domains (issue 17).
+
+Each expected answer is both daemons' (``../shared/oracle/libvirt-assign --libvirt 9.0|11.3``
+on the same input); the 9.0 answers are also fixtures (``fixtures/spapr-vio-*``,
+``fixtures/memory-*``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from virtaddr import api
+
+
+def domain(devices: str, machine: str = "pc", arch: str = "x86_64", extra: str = "") -> str:
+    return (
+        "<domain type='qemu'><name>m</name><memory>1048576</memory>\n"
+        f"{extra}<os><type arch='{arch}' machine='{machine}'>hvm</type></os>\n"
+        f"<devices><emulator>/usr/bin/qemu-system-{arch}</emulator>\n{devices}\n"
+        "<memballoon model='none'/></devices></domain>"
+    )
+
+
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_spapr_vio_gets_its_reg_on_x86_too(version: str) -> None:
+    """Both daemons: an interface with an empty spapr-vio address on pc gets reg 0x1000, an
+    ibmvscsi controller without an address a spapr-vio one at 0x2000."""
+    xml = domain(
+        "<interface type='user'><address type='spapr-vio'/></interface>"
+        "<controller type='scsi' index='0' model='ibmvscsi'/>"
+    )
+    result = api.assign_xml(xml, libvirt=version)
+    assert result.xml is not None, result.problems
+    root = etree.fromstring(result.xml.encode())
+    net = root.find("devices/interface/address")
+    scsi = root.find("devices/controller[@type='scsi']/address")
+    assert net is not None and scsi is not None
+    assert (net.get("type"), int(net.get("reg", "0"), 16)) == ("spapr-vio", 0x1000)
+    assert (scsi.get("type"), int(scsi.get("reg", "0"), 16)) == ("spapr-vio", 0x2000)
+
+
+MAX_MEMORY = "<maxMemory slots='1' unit='KiB'>16777216</maxMemory>"
+NUMA = "<cpu><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu>"
+DIMM = "<memory model='dimm'><target><size unit='KiB'>524288</size><node>0</node></target></memory>"
+VIRTIO_MEM = (
+    "<memory model='virtio-mem'><target><size unit='KiB'>524288</size><node>0</node>"
+    "<block unit='KiB'>2048</block><requested unit='KiB'>0</requested></target></memory>"
+)
+
+
+def messages(result: api.Assigned[str]) -> list[str]:
+    return [p.message for p in result.problems]
+
+
+def test_memory_devices_of_every_model_count_against_the_slots_in_9_0_only() -> None:
+    xml = domain(DIMM + VIRTIO_MEM, machine="q35", extra=MAX_MEMORY + NUMA)
+    assert messages(api.assign_xml(xml, libvirt="9.0")) == [
+        "memory device count '2' exceeds slots count '1'"
+    ]
+    result = api.assign_xml(xml, libvirt="11.3")  # counts dimm and nvdimm only
+    assert result.xml is not None, result.problems
+    root = etree.fromstring(result.xml.encode())
+    kinds = [m.find("address").get("type") for m in root.iterfind("devices/memory")]  # type: ignore[union-attr]
+    assert kinds == ["dimm", "pci"]
+
+
+def test_memory_hotplug_without_numa_refused_by_9_0_only() -> None:
+    xml = domain("", machine="q35", extra=MAX_MEMORY)
+    assert messages(api.assign_xml(xml, libvirt="9.0")) == [
+        "At least one numa node has to be configured when enabling memory hotplug"
+    ]
+    assert api.assign_xml(xml, libvirt="11.3").ok  # 11.3 adds a NUMA node itself
+    ppc64 = domain("", machine="pseries", arch="ppc64", extra=MAX_MEMORY)
+    assert api.assign_xml(ppc64, libvirt="9.0").ok
