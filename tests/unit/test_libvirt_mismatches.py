@@ -73,3 +73,28 @@ def test_memory_hotplug_without_numa_refused_by_9_0_only() -> None:
     assert api.assign_xml(xml, libvirt="11.3").ok  # 11.3 adds a NUMA node itself
     ppc64 = domain("", machine="pseries", arch="ppc64", extra=MAX_MEMORY)
     assert api.assign_xml(ppc64, libvirt="9.0").ok
+
+
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_pseries_serial_gets_its_console_before_virtio_consoles(version: str) -> None:
+    """Both daemons: a serial console is inserted first, sharing serial 0's spapr-vio reg."""
+    xml = domain(
+        "<console type='pty'><target type='virtio'/></console><serial type='pty'/>",
+        machine="pseries",
+        arch="ppc64",
+    )
+    result = api.assign_xml(xml, libvirt=version)
+    assert result.xml is not None, result.problems
+    root = etree.fromstring(result.xml.encode())
+    consoles = {
+        c.find("target").get("type"): c.find("address")  # type: ignore[union-attr]
+        for c in root.iterfind("devices/console")
+    }
+    assert set(consoles) == {"virtio", "serial"}
+    assert consoles["virtio"] is None
+    serial_console = consoles["serial"]
+    assert serial_console is not None
+    assert (serial_console.get("type"), int(serial_console.get("reg", "0"), 16)) == (
+        "spapr-vio",
+        0x30000000,
+    )

@@ -386,13 +386,18 @@ def _add_ppc64_usb_inputs(domain: Domain) -> None:
 
 
 def _add_console_compat_serial(domain: Domain) -> None:
-    """A first console of serial type with no serial gets a serial copied from it, a serial with
-    no console a console (parse time); the two then share serial 0's address."""
+    """A first console of serial type with no serial gets a serial copied from it; a serial
+    with no console, or whose first console is of another type (virtio), a console of serial
+    type inserted first (parse time); the two then share serial 0's address."""
     consoles = domain.lists["console"]
     serials = domain.lists["serial"]
-    if serials and not consoles:
-        console = domain.add_device("console", [("type", serials[0].get("type") or "pty")])
+    first_is_serial = bool(consoles) and consoles[0].child_get("target", "type") in (None, "serial")
+    if serials and not first_is_serial:
+        console = domain.add_device(
+            "console", [("type", serials[0].get("type") or "pty")], append=False
+        )
         console.children = [("target", [("type", "serial"), ("port", "0")])]
+        consoles.insert(0, console)
         return
     if serials or not consoles:
         return
