@@ -98,3 +98,30 @@ def test_pseries_serial_gets_its_console_before_virtio_consoles(version: str) ->
         "spapr-vio",
         0x30000000,
     )
+
+
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_pcie_expander_bus_on_arm_virt_only(version: str) -> None:
+    """Both daemons: accepted on ARM virt (a root port on it, a disk on that), refused on
+    RISC-V virt; a pci-expander-bus only on i440fx."""
+    devices = (
+        "<controller type='pci' index='1' model='pcie-expander-bus'/>"
+        "<controller type='pci' index='2' model='pcie-root-port'>"
+        "<address type='pci' bus='1' slot='0'/></controller>"
+        "<disk type='file' device='disk'><source file='/tmp/a.img'/>"
+        "<target dev='vda' bus='virtio'/></disk>"
+    )
+    result = api.assign_xml(domain(devices, machine="virt", arch="aarch64"), libvirt=version)
+    assert result.xml is not None, result.problems
+    disk = etree.fromstring(result.xml.encode()).find("devices/disk/address")
+    assert disk is not None and int(disk.get("bus", "0"), 16) == 2
+    riscv = domain(
+        "<controller type='pci' index='1' model='pcie-expander-bus'/>", "virt", "riscv64"
+    )
+    assert messages(api.assign_xml(riscv, libvirt=version)) == [
+        "pcie-expander-bus controllers are not supported with this machine type"
+    ]
+    pxb = domain("<controller type='pci' index='1' model='pci-expander-bus'/>", "virt", "aarch64")
+    assert messages(api.assign_xml(pxb, libvirt=version)) == [
+        "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
+    ]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from virtaddr.errors import OutOfPool
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.machine import ARM_ARCHES
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ROOT_MODELS, USB2_MODELS, add_controller, controller_model
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
@@ -104,11 +105,13 @@ class PciPass:
                     )
             elif model not in BUS_MODELS:
                 raise self._fail(c, f"unknown PCI controller model '{model}'")
-            if model == "pci-expander-bus" and self.q35:
+            machine = self.domain.machine
+            if model == "pci-expander-bus" and not (machine.is_x86 and machine.is_i440fx):
                 raise self._fail(
                     c, "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
                 )
-            if model == "pcie-expander-bus" and not self.q35:
+            arm_virt = machine.family == "virt" and machine.arch in ARM_ARCHES
+            if model == "pcie-expander-bus" and not (self.q35 or arm_virt):
                 raise self._fail(
                     c, "pcie-expander-bus controllers are not supported with this machine type"
                 )
