@@ -125,3 +125,20 @@ def test_pcie_expander_bus_on_arm_virt_only(version: str) -> None:
     assert messages(api.assign_xml(pxb, libvirt=version)) == [
         "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
     ]
+
+
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_s390_usb_controller_with_an_address_keeps_no_model(version: str) -> None:
+    """Both daemons: s390's QEMU has no piix3-uhci, so a USB controller without a model but
+    with an address is stored without one (still a PCI device: slot 1, zPCI uid 1)."""
+    xml = domain(
+        "<controller type='usb' index='0'><address type='pci'/></controller>",
+        machine="s390-ccw-virtio",
+        arch="s390x",
+    )
+    result = api.assign_xml(xml, libvirt=version)
+    assert result.xml is not None, result.problems
+    usb = etree.fromstring(result.xml.encode()).find("devices/controller[@type='usb']")
+    assert usb is not None and usb.get("model") is None
+    address = usb.find("address")
+    assert address is not None and int(address.get("slot", "0"), 16) == 1

@@ -294,7 +294,7 @@ def fill_device_defaults(domain: Domain) -> None:
         model = controller_model(c)
         if model is None and ctype in ("usb", "scsi"):
             model = "piix3-uhci" if ctype == "usb" else "lsilogic"
-            if not c.is_new:
+            if not c.is_new and model is not None:
                 c.model_dirty = True
         c.model = model
 
@@ -427,11 +427,12 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
             if ctype == "scsi":
                 model = _DEFAULT_SCSI.get(family, "lsilogic")
             elif family == "s390-ccw":
-                model = "none" if c.addr_type is None else "piix3-uhci"
+                # s390's QEMU has no piix3-uhci: one with an address keeps no model (a PCI one)
+                model = "none" if c.addr_type is None else None
             elif machine.arch in PPC64_ARCHES or machine.arch == "aarch64":
                 model = "qemu-xhci"
             else:
                 model = "piix3-uhci"
-            if not c.is_new:
+            if not c.is_new and model is not None:
                 c.model_dirty = True
         c.model = model
