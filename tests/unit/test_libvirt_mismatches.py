@@ -142,3 +142,26 @@ def test_s390_usb_controller_with_an_address_keeps_no_model(version: str) -> Non
     assert usb is not None and usb.get("model") is None
     address = usb.find("address")
     assert address is not None and int(address.get("slot", "0"), 16) == 1
+
+
+@pytest.mark.parametrize(
+    ("arch", "machine", "model", "refused_by"),
+    [
+        ("ppc", "mac99", "qxl", {"9.0", "11.3"}),
+        ("ppc64", "pseries", "ramfb", {"9.0", "11.3"}),
+        ("s390x", "s390-ccw-virtio", "vga", {"9.0", "11.3"}),
+        ("aarch64", "virt", "vmvga", {"11.3"}),  # QEMU 7.2's aarch64 binary still had it
+        ("aarch64", "virt", "virtio", set()),
+        ("x86_64", "pc", "qxl", set()),
+    ],
+)
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_video_models_the_architectures_qemu_lacks(
+    arch: str, machine: str, model: str, refused_by: set[str], version: str
+) -> None:
+    """Both daemons, every model asked on each architecture."""
+    xml = domain(f"<video><model type='{model}'/></video>", machine=machine, arch=arch)
+    wanted = [f"domain configuration does not support video model '{model}'"]
+    assert messages(api.assign_xml(xml, libvirt=version)) == (
+        wanted if version in refused_by else []
+    )

@@ -170,6 +170,7 @@ def _device_validation(run: Run) -> list[Problem]:
     targets = parse_checks.missing_targets(domain)
     found = drive.disk_validation_errors(domain) + run.misfits.at_validation
     found += version_refusals(domain, run.rules)
+    found += arch_checks.video_model_refusals(domain, run.rules)
     found += video_misfits(domain)
     if not run.attach:
         found += other.check_machine_controllers(domain)  # not re-checked at attach

@@ -85,6 +85,9 @@ class LibvirtRules(NamedTuple):
     """Rule 8: ``(arch, alias)`` → the versioned machine type the alias stands for."""
     dropped_machines: frozenset[str] = frozenset()
     """Rule 8: machine types this version's QEMU no longer has (refused at define)."""
+    missing_video_models: Mapping[str, frozenset[str]] = MappingProxyType({})
+    """arch → the video models its QEMU binary lacks (device validation refuses them: "domain
+    configuration does not support video model 'qxl'"); x86 has every one."""
 
 
 def _aliases(qemu: str) -> Mapping[tuple[str, str], str]:
@@ -117,6 +120,19 @@ _DROPPED_BY_QEMU_10_0 = frozenset(
     + ["tacoma-bmc", "terrier", "tosa", "verdex", "z2", "ref405ep"]
 )
 
+
+def _missing_video_models(boards: frozenset[str]) -> Mapping[str, frozenset[str]]:
+    """The video models the non-x86 QEMU binaries lack (both daemons asked for every model):
+    ``boards`` for ARM, PowerPC and RISC-V (qxl, with ramfb on PowerPC), and s390x's, which
+    has only virtio."""
+    ppc = boards | {"ramfb"}
+    missing = {arch: boards for arch in ("aarch64", "armv7l", "armv6l", "riscv64", "riscv32")}
+    missing.update({arch: ppc for arch in ("ppc", "ppc64", "ppc64le")})
+    s390 = frozenset({"vga", "cirrus", "vmvga", "qxl", "bochs", "ramfb"})
+    missing.update({"s390x": s390, "s390": s390})
+    return MappingProxyType(missing)
+
+
 LIBVIRT_9_0 = LibvirtRules(
     version="9.0",
     qemu="7.2",
@@ -136,6 +152,7 @@ LIBVIRT_9_0 = LibvirtRules(
     memory_hotplug_checks_numa_and_count=True,
     usb_on_versatilepb_and_realview=False,
     machine_aliases=_aliases("7.2"),
+    missing_video_models=_missing_video_models(frozenset({"qxl"})),
 )
 """libvirt 9.0.0 with QEMU 7.2 (Debian 12)."""
 
@@ -159,6 +176,7 @@ LIBVIRT_11_3 = LibvirtRules(
     usb_on_versatilepb_and_realview=True,
     machine_aliases=_aliases("10.0"),
     dropped_machines=_DROPPED_BY_QEMU_10_0,
+    missing_video_models=_missing_video_models(frozenset({"qxl", "vmvga"})),
 )
 """libvirt 11.3.0 with QEMU 10.0 (Debian 13)."""
 
