@@ -75,6 +75,16 @@ def test_memory_hotplug_without_numa_refused_by_9_0_only() -> None:
     assert api.assign_xml(ppc64, libvirt="9.0").ok
 
 
+def test_max_memory_without_slots_refused_by_9_0_only() -> None:
+    xml = domain(
+        VIRTIO_MEM, machine="q35", extra=MAX_MEMORY.replace("slots='1'", "slots='0'") + NUMA
+    )
+    assert messages(api.assign_xml(xml, libvirt="9.0")) == [
+        "both maximum memory size and memory slot count must be specified"
+    ]
+    assert api.assign_xml(xml, libvirt="11.3").ok
+
+
 @pytest.mark.parametrize("version", ["9.0", "11.3"])
 def test_pseries_serial_gets_its_console_before_virtio_consoles(version: str) -> None:
     """Both daemons: a serial console is inserted first, sharing serial 0's spapr-vio reg."""

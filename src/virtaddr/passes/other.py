@@ -98,6 +98,11 @@ def _memory_hotplug_errors(
         message = "cannot use/hotplug a memory device when domain 'maxMemory' is not defined"
         return [mems[0].error(message)]
     if max_mem is not None and rules is not None and rules.memory_hotplug_checks_numa_and_count:
+        slots_text = max_mem.get("slots", "0")
+        if not slots_text.isdigit() or int(slots_text) == 0:  # a post-parse check of 9.0
+            return [
+                domain.error("both maximum memory size and memory slot count must be specified")
+            ]
         if (
             domain.machine.arch not in PPC64_ARCHES
             and domain._find(domain.root, "cpu", "numa", "cell") is None
