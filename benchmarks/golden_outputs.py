@@ -37,9 +37,16 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 )
 
 
+def fixture_folders() -> list[Path]:
+    """``fixtures/`` (libvirt 9.0's answers) and ``fixtures/libvirt-VERSION/`` (each other
+    version's, ``fixtures/README.md``)."""
+    return [FIXTURES, *sorted(p for p in FIXTURES.glob("libvirt-*") if p.is_dir())]
+
+
 def domain_inputs() -> list[Path]:
     found = sorted(CORPUS.rglob("input.xml")) if CORPUS.is_dir() else []
-    found += sorted(FIXTURES.glob("*.in.xml"))
+    for folder in fixture_folders():
+        found += sorted(folder.glob("*.in.xml"))
     found += sorted(
         p for p in FIXTURES.glob("*.xml") if not p.name.endswith((".in.xml", ".out.xml"))
     )
@@ -48,7 +55,8 @@ def domain_inputs() -> list[Path]:
 
 def plan_cases() -> list[list[str]]:
     cases = []
-    for case in sorted((FIXTURES / "plan").iterdir()):
+    plan_dirs = [folder / "plan" for folder in fixture_folders() if (folder / "plan").is_dir()]
+    for case in sorted(c for d in plan_dirs for c in d.iterdir()):
         if not case.is_dir():
             continue
         devices = sorted(case.glob("device-*.xml"), key=lambda p: int(p.stem.split("-")[1]))

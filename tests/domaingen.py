@@ -14,6 +14,14 @@ disk's target name is only used when the address libvirt derives from it is stil
 (:func:`name_address`, the rules document's table). ``flavour`` picks what a domain has much of:
 ``mixed``, ``pci`` (big enough to grow the PCI topology), ``usb`` (hubs), ``drive`` and
 ``vserial`` (several controllers that overflow).
+
+``libvirt`` (``"9.0"`` or ``"11.3"``) is the version the domain is for. Both get what 11.3 orders
+differently from 9.0 (``../shared/docs/libvirt-11.3-differences.md``): controllers libvirt adds
+(SCSI, SATA and virtio-serial ones named by a device's address, a SATA or AHCI controller for a
+SATA disk) among written ones of other types, index-less ICH9 USB sets behind other controllers,
+and several kinds of USB devices (inputs, disks, hostdevs, sounds, serials, a CCID) in one domain;
+and, rarely, what 11.3 refuses (an empty USB cdrom, an ib700 watchdog on q35). With 11.3 also
+what only 11.3 has: usb-net interfaces, MTP filesystems, virtio sounds and several watchdogs.
 """
 
 from __future__ import annotations
@@ -101,6 +109,12 @@ class _Builder:
     videos: int = 0
     watchdog: bool = False
     smartcard: bool = False
+    libvirt: str = "9.0"
+
+    @property
+    def newer(self) -> bool:
+        """The devices and settings libvirt 11.3 has and 9.0 refuses are allowed."""
+        return self.libvirt != "9.0"
 
     def count(self, what: str) -> int:
         n = self.counters.get(what, 0)
@@ -175,7 +189,7 @@ class _Builder:
             units = range(13) if wide else range(7)
             pool = [(c, 0, target, u) for u in units]
         elif bus == "sata":
-            pool = [(c, 0, 0, u) for c in range(2) for u in range(6)]
+            pool = [(c, 0, 0, u) for c in range(3) for u in range(6)]
         elif bus == "ide":
             pool = [(0, b, 0, u) for b in range(2) for u in range(2)]
         else:
@@ -259,8 +273,28 @@ class _Builder:
                 self.devices.append(simple("input", " type='tablet' bus='usb'", usb(bus, port)))
         elif kind == "usb-disk":
             name, ok = self.disk_name("sd", "usb", 40)
+            # now and then an empty cdrom: 9.0 takes it, 11.3 refuses it (rule 6)
+            device = "cdrom" if self.chance(16) else "disk"
             if ok:
-                self.devices.append(disk(name, "usb", self.usb_address()))
+                self.devices.append(disk(name, "usb", self.usb_address(), None, device))
+        elif kind == "usb-sound":
+            self.devices.append(simple("sound", " model='usb'", self.usb_address()))
+        elif kind == "usb-net":
+            if self.newer:
+                self.devices.append(
+                    simple(
+                        "interface", " type='user'", "<model type='usb-net'/>", self.usb_address()
+                    )
+                )
+        elif kind == "mtp":
+            if self.newer:
+                n = self.count("mtp")
+                body = (
+                    "<driver type='mtp'/>",
+                    f"<source dir='/srv/mtp{n}'/>",
+                    f"<target dir='mtp{n}'/>",
+                )
+                self.devices.append(simple("filesystem", " type='mount'", *body))
         elif kind == "usb-hostdev":
             self.devices.append(usb_hostdev(0x100 + self.count("usb-hostdev"), self.usb_address()))
         elif kind == "smartcard":
@@ -286,10 +320,19 @@ class _Builder:
     # ---------------------------------------------------------------- virtio-serial
 
     def vserial_address(self) -> str | None:
-        choice = self.draw(st.integers(0, 7))
+        choice = self.draw(st.integers(0, 8))
         ctrls = sorted(self.vs_ports) or [0]
         if choice <= 3:
             return None
+        if choice == 8:
+            # a port on the next controller, which nobody wrote: libvirt adds it (and 11.3 puts
+            # it before the written controllers of higher index, rule 1)
+            new = max(self.vs_ports, default=-1) + 1
+            if new > 3:
+                return None
+            self.vs_ports[new] = 31
+            self.vs_free[new] = list(range(2, 31))
+            return vserial(new, 0, 1)
         # a controller but no port (just the type: controller 0): only on a controller with the
         # default 31 ports, since libvirt does not add a controller when the one named is full
         roomy = [c for c in ctrls if self.vs_ports.get(c, 31) == 31]
@@ -359,7 +402,8 @@ def _setup_controllers(b: _Builder, flavour: str) -> None:
         at_1d = 0x1D in b.pci_free[0] and b.chance(3)  # the set at 00:1d.{0,1,2,7}
         if at_1d:
             b.pci_free[0].remove(0x1D)
-        b.devices += usb_ich9_set(0, addresses=at_1d)
+        # without index now and then: 11.3 then re-sorts every controller (rule 1b)
+        b.devices += usb_ich9_set(None if b.chance(3) else 0, addresses=at_1d)
         ports[0] = 6
         if usb_choice == "ich9x2":
             b.devices += usb_ich9_set(1)
@@ -396,6 +440,11 @@ def _setup_controllers(b: _Builder, flavour: str) -> None:
         b.devices.append(controller("scsi", model, i, b.pci_address()))
         b.scsi_models[i] = model or "lsilogic"
 
+    # SATA controllers (q35 has sata 0 built in at 00:1f.2; one more makes the next an added one)
+    for i in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+        address = None if b.q35 and i == 0 else b.pci_address()
+        b.devices.append(controller("sata", None, i, address))
+
     # virtio-serial controllers, some with few ports so that channels overflow them
     nvs = draw(st.sampled_from([0, 0, 0, 0, 1, 2] if flavour != "vserial" else [0, 1, 2, 3]))
     for i in range(nvs):
@@ -421,7 +470,7 @@ _PCI_KINDS = ["virtio-disk", "virtio-disk", "interface", "interface", "sound", "
               "watchdog", "input-virtio", "hostdev", "filesystem", "multifunction"]  # fmt: skip
 _DRIVE_KINDS = ["sata-disk", "scsi-disk", "scsi-disk", "fdc-disk", "scsi-hostdev"]
 _USB_KINDS = ["usb-input", "usb-input", "redirdev", "hub", "usb-disk", "usb-hostdev", "smartcard",
-              "usb-serial"]  # fmt: skip
+              "usb-serial", "usb-sound", "usb-net", "mtp"]  # fmt: skip
 _CHAR_KINDS = ["channel", "channel", "virtio-console", "serial-console"]
 
 
@@ -440,7 +489,7 @@ def _device(b: _Builder, kind: str) -> None:
     elif kind == "interface":
         b.devices.append(interface(draw(st.sampled_from(NIC_MODELS)), b.pci_address()))
     elif kind == "sound":
-        model = draw(st.sampled_from(SOUND_MODELS))
+        model = draw(st.sampled_from(SOUND_MODELS + (["virtio"] if b.newer else [])))
         b.devices.append(simple("sound", f" model='{model}'", b.pci_address()))
     elif kind == "video":
         if b.videos < 2:
@@ -452,9 +501,13 @@ def _device(b: _Builder, kind: str) -> None:
         backend = "<backend model='random'>/dev/urandom</backend>"
         b.devices.append(simple("rng", " model='virtio'", backend, b.pci_address()))
     elif kind == "watchdog":
-        if not b.watchdog:
+        # 9.0 takes one watchdog, 11.3 several; an ib700 now and then (11.3: i440fx only)
+        if not b.watchdog or b.newer:
             b.watchdog = True
-            b.devices.append(simple("watchdog", " model='i6300esb'", b.pci_address()))
+            if b.chance(8):
+                b.devices.append(simple("watchdog", " model='ib700'"))
+            else:
+                b.devices.append(simple("watchdog", " model='i6300esb'", b.pci_address()))
     elif kind == "input-virtio":
         itype = draw(st.sampled_from(["tablet", "keyboard", "mouse"]))
         b.devices.append(simple("input", f" type='{itype}' bus='virtio'", b.pci_address()))
@@ -494,10 +547,10 @@ def _device(b: _Builder, kind: str) -> None:
 
 
 @st.composite
-def domains(draw: st.DrawFn, name: str, flavour: str = "mixed") -> str:
-    """One random x86_64 domain of type qemu, as XML text."""
+def domains(draw: st.DrawFn, name: str, flavour: str = "mixed", libvirt: str = "9.0") -> str:
+    """One random x86_64 domain of type qemu for libvirt ``libvirt``, as XML text."""
     machine = draw(st.sampled_from(MACHINES))
-    b = _Builder(draw, is_q35(machine))
+    b = _Builder(draw, is_q35(machine), libvirt=libvirt)
     _setup_controllers(b, flavour)
     drive_kinds = _DRIVE_KINDS + ([] if b.q35 else ["ide-disk", "ide-disk"])
     every = _PCI_KINDS + drive_kinds + _USB_KINDS + _CHAR_KINDS

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from virtaddr.checker import (
         check_tree as check_tree,
     )
+    from virtaddr.checker.versions import (
+        check_versions as check_versions,
+    )
     from virtaddr.compare import (
         address_differences as address_differences,
     )
@@ -114,6 +117,7 @@ _TOOLS: dict[str, tuple[str, ...]] = {
         "rules_for_host",
     ),
     "virtaddr.checker": ("check_tree",),
+    "virtaddr.checker.versions": ("check_versions",),
     "virtaddr.hotplug.plan": ("DeviceInput", "attach_devices", "detach_devices", "read_device"),
     "virtaddr.hotplug.room": ("add_hotplug_room",),
     "virtaddr.topology": ("Topology", "assigned_topology"),
@@ -310,7 +314,7 @@ def check(
     *,
     source: str | None = None,
     schema: bool = False,
-    libvirt: str | None = None,
+    libvirt: str | tuple[str, str] | None = None,
 ) -> tuple[Problem, ...]:
     """Every address problem of ``domain``, as ``virtaddr check`` reports them; errors first.
 
@@ -329,13 +333,26 @@ def check(
     ...     f"<devices>{nic}{nic}</devices></domain>", source="d.xml")
     >>> print(problems[0].format())  # doctest: +ELLIPSIS
     d.xml:1: error: interface user #2: Attempted double use of PCI Address 0000:00:03.0 (...)
+
+    Two versions (``libvirt=("9.0", "11.3")``, before an upgrade from the first to the second):
+    the problems under both (see :func:`~virtaddr.checker.versions.check_versions`), and a
+    warning per device they address differently and per error of a version that rejects what
+    the other accepts (codes ``version-address`` and ``version-refusal``).
     """
     from virtaddr.checker import check_tree
     from virtaddr.passes.versions import rules_for
 
-    rules = rules_for(libvirt)
+    if libvirt is None or isinstance(libvirt, str):
+        rules = rules_for(libvirt)
+        tree, name = _domain_tree(domain, source)
+        return tuple(check_tree(tree, source=name, schema=schema, rules=rules).problems)
+    from virtaddr.checker.versions import check_versions
+
+    if len(libvirt) != 2:
+        raise ValueError(f"one libvirt version or two, not {len(libvirt)}: {libvirt!r}")
+    pair = (rules_for(libvirt[0]), rules_for(libvirt[1]))
     tree, name = _domain_tree(domain, source)
-    return tuple(check_tree(tree, source=name, schema=schema, rules=rules).problems)
+    return tuple(check_versions(tree, source=name, schema=schema, rules=pair).problems)
 
 
 @overload

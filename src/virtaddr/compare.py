@@ -18,22 +18,23 @@ from typing import Any
 
 from lxml import etree
 
+from virtaddr.kinds.address_types import ADDRESS_TYPES
+from virtaddr.kinds.attrs import ALWAYS, UINT
 from virtaddr.xmldoc.numbers import parse_uint
 
-__all__ = ["DomainLike", "address_differences"]
+__all__ = ["DomainLike", "address_differences", "labelled_devices"]
 
 DomainLike = str | bytes | os.PathLike[str] | etree._Element | etree._ElementTree
 """A domain as the library takes it (see :mod:`virtaddr.api`): XML text or bytes, a path
 (``pathlib.Path``; a ``str`` is always text), or an lxml element or tree."""
 
-_FIELDS = {
-    "pci": ("domain", "bus", "slot", "function"),
-    "drive": ("controller", "bus", "target", "unit"),
-    "virtio-serial": ("controller", "bus", "port"),
-    "ccid": ("controller", "slot"),
-    "usb": ("bus",),
-    "isa": ("iobase",),
-    "dimm": ("slot",),
+
+# Per address type, the numbers libvirt always writes: shown as 0 when absent. (Absent and 0
+# compare equal for every number; these only make the differences read like libvirt's XML.)
+_ZEROS = {
+    name: tuple(a.name for a in spec.attrs if a.value == UINT and a.write == ALWAYS)
+    for name, spec in ADDRESS_TYPES.items()
+    if spec.written_if is None
 }
 _CHARDEVS = {"serial", "console", "channel", "parallel"}
 _NO_KIND = {
@@ -49,7 +50,7 @@ def _address(el: etree._Element) -> dict[str, Any] | None:
     addr = el.find("address")
     if addr is None:
         return None
-    out: dict[str, Any] = dict.fromkeys(_FIELDS.get(addr.get("type") or "", ()), 0)
+    out: dict[str, Any] = dict.fromkeys(_ZEROS.get(addr.get("type") or "", ()), 0)
     items = [(str(k), str(v)) for k, v in addr.attrib.items()]
     for child in addr:
         if isinstance(child.tag, str):
@@ -250,3 +251,10 @@ def _root(domain: DomainLike, name: str) -> etree._Element:
     raise TypeError(
         f"a domain is XML text, bytes, a path or an lxml element, not {type(domain).__name__}"
     )
+
+
+def labelled_devices(domain: DomainLike) -> list[tuple[str, etree._Element]]:
+    """Every device of ``domain`` with the name :func:`address_differences` gives it in its
+    lines (``disk vda``, ``controller usb index=0``, ``hostdev[usb]#0``), in document order:
+    where a caller needs the element behind a difference (its line, its ``<address>``)."""
+    return [(_label(key), el) for key, el in _identities(_root(domain, "<domain>"))]

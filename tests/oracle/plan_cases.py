@@ -77,13 +77,16 @@ class Answer:
     refused_domain: bool = False
 
 
-def ask_libvirt(directories: Iterable[Path]) -> list[Answer]:
-    """Run ``libvirt-attach`` once per written case, several at a time."""
+def ask_libvirt(directories: Iterable[Path], libvirt: str = "9.0") -> list[Answer]:
+    """Run ``libvirt-attach --libvirt VERSION`` once per written case, several at a time."""
     script = str(oracle_dir() / "libvirt-attach")
 
     def one(directory: Path) -> Answer:
         proc = subprocess.run(
-            [script, *plan_argv(directory)], capture_output=True, text=True, check=False
+            [script, "--libvirt", libvirt, *plan_argv(directory)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode == 0:
             return Answer(proc.stdout, None)
@@ -142,6 +145,15 @@ def _one_device(draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str]) -> str:
         text = simple("input", f" type='{draw(st.sampled_from(INPUTS))}' bus='usb'")
     elif kind == "sound":
         text = simple("sound", f" model='{draw(st.sampled_from(['ich9', 'ich6', 'ac97']))}'")
+    elif kind == "usb-sound":
+        text = simple("sound", " model='usb'")
+    elif kind == "usb-net":
+        text = simple("interface", " type='user'", "<model type='usb-net'/>")
+    elif kind == "watchdog":
+        # q35 has an itco watchdog in 11.3; ib700 is for i440fx only (11.3); 9.0 knows no itco
+        model = draw(st.sampled_from(["i6300esb", "i6300esb", "ib700", "itco"]))
+        action = draw(st.sampled_from(["reset", "reset", "poweroff"]))
+        text = simple("watchdog", f" model='{model}' action='{action}'")
     elif kind == "controller":
         choice = draw(st.integers(0, 5))
         if choice == 0:
@@ -175,8 +187,9 @@ def _one_device(draw: st.DrawFn, n: _Names, q35: bool, kinds: list[str]) -> str:
 
 
 @st.composite
-def plan_cases(draw: st.DrawFn, index: int = 0) -> PlanCase:
-    """One random case: a pc or q35 domain, then 1-4 devices to attach (or 1-2 to detach)."""
+def plan_cases(draw: st.DrawFn, index: int = 0, libvirt: str = "9.0") -> PlanCase:
+    """One random case: a pc or q35 domain, then 1-4 devices to attach (or 1-2 to detach);
+    with ``libvirt`` 11.3 also usb-net interfaces (9.0 has none)."""
     q35 = draw(st.booleans())
     machine = draw(st.sampled_from(["q35", "pc-q35-7.2"] if q35 else ["pc", "pc-i440fx-7.2"]))
     n = _Names()
@@ -206,10 +219,11 @@ def plan_cases(draw: st.DrawFn, index: int = 0) -> PlanCase:
             devices += (disk("vdzz", "virtio").strip(),)  # not there: libvirt's error
     else:
         kinds = ["virtio-disk", "virtio-disk", "scsi-disk", "sata-disk", "interface",
-                 "interface", "channel", "controller", "sound"]  # fmt: skip
+                 "interface", "channel", "controller", "sound", "watchdog"]  # fmt: skip
         if not usb_off:
-            kinds.append("input")
-        devices = tuple(_one_device(draw, n, q35, kinds) for _ in range(draw(st.integers(1, 4))))
+            kinds += ["input", "usb-sound"] + (["usb-net"] if libvirt != "9.0" else [])
+        count = draw(st.integers(1, 4))
+        devices = tuple(_one_device(draw, n, q35, kinds) for _ in range(count))
         if draw(st.integers(0, 9)) == 0 and n.vd:
             devices += (disk("vda", "virtio").strip(),)  # a name in use
     return PlanCase(domain(f"plan-{index:02d}", machine, existing), devices, detach)

@@ -5,7 +5,12 @@
     .venv/bin/python tests/oracle/record_fixtures.py                  # record every template
     .venv/bin/python tests/oracle/record_fixtures.py --only q35-empty pc-empty
     .venv/bin/python tests/oracle/record_fixtures.py --import NAME=FILE   # e.g. a counterexample
+    .venv/bin/python tests/oracle/record_fixtures.py --libvirt 11.3 ...   # from libvirt 11.3
     ... --force                                                       # overwrite existing ones
+
+``--libvirt VERSION`` (default 9.0) picks the daemon that answers (``libvirt-assign --libvirt
+VERSION``) and the folder the answers go to: ``fixtures/`` for 9.0, ``fixtures/libvirt-VERSION/``
+for the others (``fixtures/README.md``), so every answer stays with the version that gave it.
 
 Each template below builds one domain (readable Python, see ``tests/domainxml.py``). The script
 writes ``NAME.in.xml``, asks libvirt through ``$ORACLE/libvirt-assign`` (one call for all), and
@@ -14,8 +19,10 @@ domain. It never overwrites silently: when any selected fixture already has a fi
 listing them, unless ``--force`` (which also removes a stale ``.out.xml``/``.err`` of the other
 kind). ``tests/test_fixtures.py`` then checks our assign against every fixture, offline.
 
-A counterexample of ``tests/oracle/test_differential.py`` is saved as a ``.in.xml`` file; turn it
-into a permanent case with ``--import diff-SHORTNAME=/path/to/it.in.xml``.
+A counterexample of ``tests/oracle/test_differential.py`` is saved as a ``.in.xml`` file (under a
+``libvirt-VERSION`` folder); turn it into a permanent case of that version with
+``--libvirt VERSION --import diff-SHORTNAME=/path/to/it.in.xml``. Nothing here ever writes an
+answer of ours: every ``.out.xml``/``.err`` is what the daemon said.
 """
 
 from __future__ import annotations
@@ -42,9 +49,10 @@ from domainxml import (
     pci,
     simple,
     usb,
+    usb_hostdev,
     usb_ich9_set,
 )
-from parity import FIXTURES_DIR, oracle_dir
+from parity import ORACLE_VERSIONS, fixtures_dir, oracle_dir
 
 TEMPLATES: dict[str, Callable[[str], str]] = {}
 
@@ -743,33 +751,225 @@ def pc_reject_no_domain_type(n: str) -> str:
     return domain(n, "pc", []).replace("<domain type='qemu'>", "<domain>")
 
 
+# ---------------------------------------------------------------------------- versions
+# Where libvirt 9.0 and 11.3 differ (../shared/docs/libvirt-11.3-differences.md, rule N), recorded
+# from both daemons (``--libvirt 9.0`` and ``--libvirt 11.3``): each version's answer is its own.
+
+_SPICE = simple("graphics", " type='spice'")
+_USB_EMPTY_CDROM = disk("sdz", "usb", device="cdrom")
+
+
+@template
+def ver_implicit_scsi_before_virtio_serial(n: str) -> str:
+    """Rule 1: the SCSI controller 1 a disk names goes after SCSI 0 (11.3), or last (9.0)."""
+    return domain(
+        n,
+        "pc",
+        [
+            controller("scsi", None, 0),
+            controller("virtio-serial", None, 0),
+            disk("sdb", "scsi", drive(1, 0, 0)),
+            BALLOON_NONE,
+        ],
+    )
+
+
+@template
+def ver_implicit_virtio_serial_q35(n: str) -> str:
+    """Rule 1 on q35: an added virtio-serial 1 takes its root port before the USB controller's."""
+    vs1 = "<address type='virtio-serial' controller='1' bus='0' port='1'/>"
+    return domain(
+        n,
+        "q35",
+        [
+            controller("virtio-serial", None, 0),
+            controller("usb", "qemu-xhci", 0),
+            channel("org.virtaddr.0", vs1),
+            BALLOON_NONE,
+        ],
+    )
+
+
+@template
+def ver_ich9_companion_without_index(n: str) -> str:
+    """Rule 1b: an index-less ich9-uhci1 makes 11.3 sort every controller by type and index."""
+    return domain(
+        n,
+        "pc",
+        [
+            controller("scsi", None, 1),
+            simple("controller", " type='scsi'"),
+            controller("usb", "ich9-ehci1", 0),
+            controller("usb", "ich9-uhci1", None, None, ["<master startport='0'/>"]),
+            BALLOON_NONE,
+        ],
+    )
+
+
+@template
+def ver_usb_port_order(n: str) -> str:
+    """Rule 2: USB ports in 9.0's per-kind order or 11.3's device walk."""
+    return domain(
+        n,
+        "pc",
+        [
+            controller("usb", "qemu-xhci", 0, ports=8),
+            simple("input", " type='tablet' bus='usb'"),
+            simple("serial", " type='pty'", "<target type='usb-serial'/>"),
+            simple("sound", " model='usb'"),
+            disk("sda", "usb"),
+            usb_hostdev(0xBEEF),
+            simple("smartcard", " mode='passthrough' type='spicevmc'"),
+            simple("redirdev", " bus='usb' type='spicevmc'"),
+            _SPICE,
+            BALLOON_NONE,
+        ],
+    )
+
+
+@template
+def ver_usb_net_and_mtp(n: str) -> str:
+    """Rule 2: a usb-net interface and an MTP filesystem (11.3; 9.0 knows no mtp driver)."""
+    mtp = simple(
+        "filesystem",
+        " type='mount'",
+        "<driver type='mtp'/>",
+        "<source dir='/srv/mtp'/>",
+        "<target dir='mtp'/>",
+    )
+    usb_net = simple("interface", " type='user'", "<model type='usb-net'/>")
+    return domain(n, "pc", [simple("input", " type='tablet' bus='usb'"), usb_net, mtp])
+
+
+@template
+def ver_q35_watchdog_action(n: str) -> str:
+    """Rule 3: 11.3 adds an itco watchdog with the first watchdog's action."""
+    return domain(n, "q35", [simple("watchdog", " model='i6300esb' action='poweroff'")])
+
+
+@template
+def ver_usb_cdrom_empty(n: str) -> str:
+    """Rule 6: an empty USB cdrom (11.3 refuses it)."""
+    return domain(n, "pc", [_USB_EMPTY_CDROM])
+
+
+@template
+def ver_ib700_on_q35(n: str) -> str:
+    """Rule 7: an ib700 watchdog on q35 (11.3 refuses it)."""
+    return domain(n, "q35", [simple("watchdog", " model='ib700' action='reset'")])
+
+
+@template
+def ver_two_ib700(n: str) -> str:
+    """Two ib700 watchdogs: 9.0's parser takes one watchdog, 11.3 one of each model."""
+    ib700 = simple("watchdog", " model='ib700'")
+    return domain(n, "pc", [ib700, simple("watchdog", " model='i6300esb'"), ib700])
+
+
+@template
+def ver_two_ib700_q35(n: str) -> str:
+    """Domain validation (one ib700) comes before device validation (ib700 off i440fx)."""
+    ib700 = simple("watchdog", " model='ib700'")
+    return domain(n, "q35", [ib700, ib700])
+
+
+@template
+def ver_watchdog_actions_differ(n: str) -> str:
+    """11.3: every watchdog has the first one's action (device validation)."""
+    return domain(
+        n,
+        "pc",
+        [
+            simple("watchdog", " model='i6300esb'"),
+            simple("watchdog", " model='ib700' action='poweroff'"),
+        ],
+    )
+
+
+@template
+def ver_watchdog_actions_differ_after_usb_cdrom(n: str) -> str:
+    """Device validation in walk order: the disk before the watchdogs."""
+    return domain(
+        n,
+        "pc",
+        [
+            simple("watchdog", " model='i6300esb'"),
+            simple("watchdog", " model='ib700' action='poweroff'"),
+            _USB_EMPTY_CDROM,
+        ],
+    )
+
+
+@template
+def ver_itco_on_pc(n: str) -> str:
+    """An itco watchdog: 9.0 knows no such model, 11.3 has it on q35 only."""
+    return domain(n, "pc", [simple("watchdog", " model='itco'")])
+
+
+@template
+def ver_itco_on_q35(n: str) -> str:
+    """A written itco watchdog on q35: 11.3 keeps it and adds none (9.0 knows no such model)."""
+    return domain(n, "q35", [simple("watchdog", " model='itco' action='poweroff'")])
+
+
+@template
+def ver_pseries_implicit_phb(n: str) -> str:
+    """Rule 1 on pSeries: the PHB libvirt adds takes its target index in list order (11.3)."""
+    return domain(
+        n,
+        "pseries",
+        [
+            controller("pci", "pci-root", 0),
+            controller("pci", "pci-root", 2),
+            controller("usb", "none", 0),
+        ],
+        arch="ppc64",
+    )
+
+
+@template
+def ver_s390_added_bridge_zpci(n: str) -> str:
+    """Rule 4: 11.3 gives the pci-bridge it adds on s390x a zPCI uid and fid."""
+    zpci = (
+        "<address type='pci' bus='0x01' slot='0x01'><zpci uid='0x0005' fid='0x00000005'/></address>"
+    )
+    rng = simple("rng", " model='virtio'", "<backend model='random'>/dev/urandom</backend>", zpci)
+    return domain(
+        n, "s390-ccw-virtio", [controller("pci", "pci-root", 0), rng, BALLOON_NONE], arch="s390x"
+    )
+
+
 # ---------------------------------------------------------------------------- recording
 
 
-def fixture_files(name: str) -> list[Path]:
-    return [FIXTURES_DIR / f"{name}{ext}" for ext in (".in.xml", ".out.xml", ".err")]
+def fixture_files(name: str, libvirt: str = "9.0") -> list[Path]:
+    folder = fixtures_dir(libvirt)
+    return [folder / f"{name}{ext}" for ext in (".in.xml", ".out.xml", ".err")]
 
 
-def record(inputs: dict[str, str], force: bool) -> int:
-    """Write NAME.in.xml for each input and libvirt's answer; 0 ok, 1 refused/failed."""
-    existing = [p for name in inputs for p in fixture_files(name) if p.exists()]
+def record(inputs: dict[str, str], force: bool, libvirt: str = "9.0") -> int:
+    """Write NAME.in.xml for each input and libvirt ``libvirt``'s answer into that version's
+    fixtures; 0 ok, 1 refused/failed."""
+    folder = fixtures_dir(libvirt)
+    existing = [p for name in inputs for p in fixture_files(name, libvirt) if p.exists()]
     if existing and not force:
         print("refusing to overwrite existing fixtures (use --force):", file=sys.stderr)
         for p in existing:
-            print(f"  {p.relative_to(FIXTURES_DIR.parent)}", file=sys.stderr)
+            print(f"  {p}", file=sys.stderr)
         return 1
     assign = oracle_dir() / "libvirt-assign"
     if not assign.is_file():
         print(f"record_fixtures: {assign} not found: set VIRTADDR_ORACLE", file=sys.stderr)
         return 1
-    FIXTURES_DIR.mkdir(exist_ok=True)
+    folder.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="virtaddr-record-") as tmp:
         src, out = Path(tmp, "in"), Path(tmp, "out")
         src.mkdir()
         for name, text in inputs.items():
             (src / f"{name}.xml").write_text(text)
         proc = subprocess.run(
-            [str(assign), "--out", str(out), *(str(src / f"{n}.xml") for n in inputs)],
+            [str(assign), "--libvirt", libvirt, "--out", str(out)]
+            + [str(src / f"{n}.xml") for n in inputs],
             capture_output=True,
             text=True,
             check=False,
@@ -784,17 +984,18 @@ def record(inputs: dict[str, str], force: bool) -> int:
                 errors[Path(m.group(1)).name[: -len(".xml")]] = m.group(2).strip()
         status = 0
         for name, text in inputs.items():
-            path_in, path_out, path_err = fixture_files(name)
+            path_in, path_out, path_err = fixture_files(name, libvirt)
             for stale in (path_out, path_err):
                 stale.unlink(missing_ok=True)
             path_in.write_text(text)
             answer = out / f"{name}.xml"
             if answer.is_file():
                 path_out.write_text(answer.read_text())
-                print(f"recorded {name}: accepted")
+                print(f"recorded {path_in.parent.name}/{name}: accepted by libvirt {libvirt}")
             elif name in errors:
                 path_err.write_text(errors[name] + "\n")
-                print(f"recorded {name}: rejected: {errors[name]}")
+                where = f"{path_in.parent.name}/{name}"
+                print(f"recorded {where}: rejected by libvirt {libvirt}: {errors[name]}")
             else:
                 print(f"{name}: no answer from libvirt-assign\n{proc.stderr}", file=sys.stderr)
                 status = 1
@@ -812,6 +1013,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=FILE",
         default=[],
         help="record FILE (e.g. a differential counterexample) as fixture NAME",
+    )
+    ap.add_argument(
+        "--libvirt",
+        choices=ORACLE_VERSIONS,
+        default="9.0",
+        help="the daemon that answers, and so the fixtures folder (default 9.0: fixtures/)",
     )
     ap.add_argument("--list", action="store_true", help="list the templates and exit")
     args = ap.parse_args(argv)
@@ -833,7 +1040,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"unknown templates: {', '.join(unknown)}")
         inputs.update({n: TEMPLATES[n](n) for n in names})
-    return record(inputs, args.force)
+    return record(inputs, args.force, args.libvirt)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,16 @@
     .venv/bin/python tests/oracle/record_plan_fixtures.py                # record every template
     .venv/bin/python tests/oracle/record_plan_fixtures.py --only q35-e1000
     .venv/bin/python tests/oracle/record_plan_fixtures.py --import plan-NAME=DIR  # a counterexample
+    .venv/bin/python tests/oracle/record_plan_fixtures.py --libvirt 11.3 ...  # from libvirt 11.3
     ... --force                                                          # overwrite existing ones
 
 A case directory holds ``domain.xml``, ``device-1.xml``, ... and ``detach`` for a detach case (see
 ``plan_cases.py``). The script asks ``$ORACLE/libvirt-attach`` and writes its answer as
 ``libvirt.xml`` (the stored domain) or ``libvirt.err`` (its message). It refuses to overwrite an
 existing fixture without ``--force``. ``tests/test_plan_fixtures.py`` checks them offline.
+``--libvirt VERSION`` (default 9.0) asks that version's daemon (``libvirt-attach --libvirt
+VERSION``) and writes into its folder: ``fixtures/plan/`` for 9.0,
+``fixtures/libvirt-VERSION/plan/`` for the others (``fixtures/README.md``).
 """
 
 from __future__ import annotations
@@ -39,9 +43,14 @@ from domainxml import (
     simple,
     usb_hostdev,
 )
-from parity import FIXTURES_DIR
+from parity import ORACLE_VERSIONS, fixtures_dir
 
-PLAN_DIR = FIXTURES_DIR / "plan"
+
+def plan_dir(libvirt: str = "9.0") -> Path:
+    """Where the plan cases answered by libvirt ``libvirt`` are."""
+    return fixtures_dir(libvirt) / "plan"
+
+
 TEMPLATES: dict[str, Callable[[], PlanCase]] = {}
 
 
@@ -357,14 +366,14 @@ def q35_attach_virtio_console() -> PlanCase:
     return PlanCase(domain("q35-vcon", "q35", []), (device.strip(),))
 
 
-def record(name: str, case: PlanCase, force: bool) -> str:
-    target = PLAN_DIR / name
+def record(name: str, case: PlanCase, force: bool, libvirt: str = "9.0") -> str:
+    target = plan_dir(libvirt) / name
     if target.exists() and not force:
         return f"{name}: exists (use --force)"
     with tempfile.TemporaryDirectory(prefix="virtaddr-record-") as tmp:
         staging = Path(tmp) / name
         case.write(staging)
-        (answer,) = ask_libvirt([staging])
+        (answer,) = ask_libvirt([staging], libvirt)
         if answer.refused_domain:
             return f"{name}: libvirt refuses the domain itself ({answer.error}); not recorded"
         if answer.xml is not None:
@@ -373,7 +382,8 @@ def record(name: str, case: PlanCase, force: bool) -> str:
             (staging / "libvirt.err").write_text(f"{answer.error}\n")
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(staging, target)
-    return f"{name}: {'stored' if answer.xml is not None else 'refused: ' + str(answer.error)}"
+    said = "stored" if answer.xml is not None else f"refused: {answer.error}"
+    return f"{target.relative_to(fixtures_dir('9.0').parent)}: libvirt {libvirt} {said}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", metavar="NAME")
     ap.add_argument("--import", dest="imports", nargs="+", metavar="NAME=DIR", default=[])
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--libvirt", choices=ORACLE_VERSIONS, default="9.0", help="which daemon")
     args = ap.parse_args(argv)
     if args.list:
         for name, func in TEMPLATES.items():
@@ -399,9 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"unknown template(s): {', '.join(unknown)}")
         jobs += [(n, TEMPLATES[n]()) for n in names]
-    PLAN_DIR.mkdir(parents=True, exist_ok=True)
+    plan_dir(args.libvirt).mkdir(parents=True, exist_ok=True)
     for name, case in jobs:
-        print(record(name, case, args.force))
+        print(record(name, case, args.force, args.libvirt))
     return 0
 
 

@@ -8,11 +8,15 @@ domains of these machines. Explicit addresses of each machine's kinds (PCI slots
 CCW devnos, zPCI uid/fid) appear on about a third of the devices that can take them; every fifth
 domain is big enough to make libvirt grow the topology (root ports, PHBs, pci-bridges).
 
-The number of batches follows the profile so that the ``ci`` profile runs at least 300 domains:
-``max(ceil(300 / BATCH), max_examples // 4)``. Needs the daemon set up with ``--all-arches``.
+Like ``test_differential.py`` it runs once per libvirt version of the oracle (9.0 and 11.3, our
+assign with the same ``--libvirt``), each with half the batches, and skips a version whose daemon
+is absent. The number of batches follows the profile so that the ``ci`` profile runs at least 300
+domains in all: ``max(ceil(150 / BATCH), max_examples // 8)`` per version. Needs the daemons set
+up with ``--all-arches``.
 
     CI=true .venv/bin/python -m pytest tests/oracle/test_differential_arches.py
-    .venv/bin/python tests/oracle/test_differential_arches.py --measure 300   # acceptance rate
+    .venv/bin/python tests/oracle/test_differential_arches.py --measure 300 [--libvirt 11.3]
+    .venv/bin/python tests/oracle/test_differential_arches.py --hunt 1000 --libvirt 11.3
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ when run 
 from addrcompare import compare_files
 from domainxml import channel, controller, disk, domain, filesystem, hostdev, interface, pci, simple
 from oracle.test_differential import ask_libvirt, save_counterexample
-from parity import compare_script
+from parity import ORACLE_VERSIONS, compare_script
 
 BATCH = 10
-MIN_DOMAINS = 300
+MIN_DOMAINS = 300  # in all: half on each libvirt version
 # (arch, machine); aarch64 twice as often, with a virtio-mmio variant
 MACHINES = [
     ("aarch64", "virt"),
@@ -249,15 +254,60 @@ def batches(draw: st.DrawFn) -> list[str]:
     return [draw(domains(f"arch-{i:02d}", big=i % 5 == 0)) for i in range(BATCH)]
 
 
+Main = Callable[[list[str]], int]  # virtaddr.cli.main
+
+
 @pytest.fixture(scope="session")
-def assign_main():
+def assign_main() -> Main:
     from virtaddr.cli import main
 
     return main
 
 
 def _max_batches() -> int:
-    return max(math.ceil(MIN_DOMAINS / BATCH), settings.default.max_examples // 4)
+    """Per libvirt version: half of what one version alone would run."""
+    per_version = MIN_DOMAINS // len(ORACLE_VERSIONS)
+    return max(math.ceil(per_version / BATCH), settings.default.max_examples // 8)
+
+
+def check_batch(batch: list[str], work: Path, main: Main, libvirt: str) -> tuple[int, list[str]]:
+    """Ask libvirt ``libvirt`` about ``batch``, compare ours: (domains accepted, failures), each
+    failing domain saved."""
+    by_name = {re.search(r"<name>([^<]*)</name>", t).group(1): t for t in batch}  # type: ignore[union-attr]
+    accepted, rejected = ask_libvirt(batch, work, libvirt)
+    STATS["accepted"] += len(accepted)
+    STATS["rejected"] += len(rejected)
+    failures = []
+    for name, libvirt_xml in accepted.items():
+        ours = work / f"ours-{name}.xml"
+        code = main(
+            ["assign", "--libvirt", libvirt, str(work / "in" / f"{name}.xml"), "-o", str(ours)]
+        )
+        if code != 0:
+            problems = [f"our assign exited {code}; libvirt accepts the domain"]
+        else:
+            problems = compare_files(libvirt_xml, ours, compare_script())
+        if problems:
+            saved = save_counterexample(by_name[name], libvirt_xml, libvirt=libvirt)
+            failures.append(f"{name} (saved as {saved}):\n  " + "\n  ".join(problems[:8]))
+    for name, message in rejected.items():  # libvirt refuses: ours must refuse too (exit 1)
+        STATS[f"libvirt rejected: {message[:80]}"] += 1
+        code = main(
+            [
+                "assign",
+                "--libvirt",
+                libvirt,
+                str(work / "in" / f"{name}.xml"),
+                "-o",
+                str(work / "x.xml"),
+            ]
+        )
+        if code != 1:
+            saved = save_counterexample(by_name[name], None, message, libvirt)
+            failures.append(
+                f"{name} (saved as {saved}): libvirt rejects ({message}), our exit {code}"
+            )
+    return len(accepted), failures
 
 
 @pytest.mark.oracle
@@ -272,52 +322,24 @@ def _max_batches() -> int:
         HealthCheck.filter_too_much,
     ],
 )
+@pytest.mark.parametrize("libvirt", ORACLE_VERSIONS)
 @given(batch=batches())
 def test_same_addresses_as_libvirt_other_arches(
-    batch: list[str], oracle: Path, assign_main
+    libvirt: str, batch: list[str], oracle: Path, assign_main: Main
 ) -> None:
-    main = assign_main
-    by_name = {re.search(r"<name>([^<]*)</name>", t).group(1): t for t in batch}  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory(prefix="virtaddr-diff-arches-") as tmp:
-        work = Path(tmp)
-        accepted, rejected = ask_libvirt(batch, work)
-        STATS["accepted"] += len(accepted)
-        STATS["rejected"] += len(rejected)
-        for message in rejected.values():
-            event(f"libvirt rejected: {message[:80]}")
-        if not accepted:
-            reject()
-        failures = []
-        for name, libvirt_xml in accepted.items():
-            ours = work / f"ours-{name}.xml"
-            code = main(
-                ["assign", "--libvirt", "9.0", str(work / "in" / f"{name}.xml"), "-o", str(ours)]
-            )
-            if code != 0:
-                problems = [f"our assign exited {code}; libvirt accepts the domain"]
-            else:
-                problems = compare_files(libvirt_xml, ours, compare_script())
-            if problems:
-                saved = save_counterexample(by_name[name], libvirt_xml)
-                failures.append(f"{name} (saved as {saved}):\n  " + "\n  ".join(problems[:8]))
-        for name in rejected:  # libvirt refuses: ours must refuse too (exit 1)
-            code = main(
-                [
-                    "assign",
-                    "--libvirt",
-                    "9.0",
-                    str(work / "in" / f"{name}.xml"),
-                    "-o",
-                    str(work / "x.xml"),
-                ]
-            )
-            if code != 1:
-                failures.append(f"{name}: libvirt rejects ({rejected[name]}), our exit {code}")
-    assert not failures, "differences from libvirt:\n\n" + "\n\n".join(failures)
+        accepted, failures = check_batch(batch, Path(tmp), assign_main, libvirt)
+    event(f"accepted by libvirt {libvirt}: {accepted}/{len(batch)}")
+    if not accepted:
+        reject()
+    assert not failures, (
+        f"differences from libvirt {libvirt}; make each a fixture with\n"
+        f"  tests/oracle/record_fixtures.py --libvirt {libvirt} --import diff-NAME=PATH.in.xml\n\n"
+        + "\n\n".join(failures)
+    )
 
 
-def measure(count: int) -> int:
-    """Generate ``count`` domains and report how many libvirt accepts (no virtaddr needed)."""
+def _generate(count: int) -> list[str]:
     import warnings
 
     from hypothesis.errors import NonInteractiveExampleWarning
@@ -326,10 +348,32 @@ def measure(count: int) -> int:
     texts: list[str] = []
     while len(texts) < count:
         texts += batches().example()
-    renamed = [re.sub(r"<name>[^<]*</name>", f"<name>m{i:05d}</name>", t, count=1)
-               for i, t in enumerate(texts[:count])]  # fmt: skip
+    return [re.sub(r"<name>[^<]*</name>", f"<name>m{i:05d}</name>", t, count=1)
+            for i, t in enumerate(texts[:count])]  # fmt: skip
+
+
+def hunt(count: int, libvirt: str, chunk: int = 100) -> int:
+    """Check ``count`` random domains against libvirt ``libvirt``, every failure (no stop)."""
+    from virtaddr.cli import main
+
+    total, failures = 0, []
+    while total < count:
+        texts = _generate(min(chunk, count - total))
+        with tempfile.TemporaryDirectory(prefix="virtaddr-hunt-arches-") as tmp:
+            failures += check_batch(texts, Path(tmp), main, libvirt)[1]
+        total += len(texts)
+        print(f"{total} domains, {len(failures)} different", file=sys.stderr)
+    for f in failures:
+        print(f, end="\n\n")
+    return 1 if failures else 0
+
+
+def measure(count: int, libvirt: str = "9.0") -> int:
+    """Generate ``count`` domains and report how many libvirt ``libvirt`` accepts (no virtaddr
+    needed)."""
+    renamed = _generate(count)
     with tempfile.TemporaryDirectory(prefix="virtaddr-measure-") as tmp:
-        accepted, rejected = ask_libvirt(renamed, Path(tmp))
+        accepted, rejected = ask_libvirt(renamed, Path(tmp), libvirt)
     print(f"domains: {len(renamed)}, accepted: {len(accepted)}, rejected: {len(rejected)}")
     for message, n in Counter(rejected.values()).most_common():
         print(f"  {n:4}  {message}")
@@ -339,6 +383,13 @@ def measure(count: int) -> int:
 if __name__ == "__main__":
     import argparse
 
-    ap = argparse.ArgumentParser(description="measure the generator's libvirt acceptance rate")
+    ap = argparse.ArgumentParser(
+        description="measure the generator's libvirt acceptance rate, or hunt for differences"
+    )
     ap.add_argument("--measure", type=int, default=300, metavar="N")
-    sys.exit(measure(ap.parse_args().measure))
+    ap.add_argument("--hunt", type=int, metavar="N", help="check N random domains, all of them")
+    ap.add_argument("--libvirt", choices=ORACLE_VERSIONS, default="9.0", help="which daemon")
+    args = ap.parse_args()
+    if args.hunt:
+        sys.exit(hunt(args.hunt, args.libvirt))
+    sys.exit(measure(args.measure, args.libvirt))

@@ -1,7 +1,9 @@
 """Beyond libvirt, checked by libvirt: --hotplug-room, topology's growth room, --grow deep.
 
 Each result of ours is defined in the live libvirt, which must accept it and keep every address
-(and every controller's model, target and index: ``--controller-details``).
+(and every controller's model, target and index: ``--controller-details``). Each test runs with
+both libvirt versions of the oracle (``libvirt-assign --libvirt VERSION``, our ``--libvirt
+VERSION``), skipping one whose daemon is absent; the slow deep cases are shared out between them.
 """
 
 from __future__ import annotations
@@ -15,27 +17,31 @@ from lxml import etree
 
 from domainxml import disk, domain, interface
 from virtaddr.cli import main
-from virtaddr.passes.versions import LIBVIRT_9_0
+from virtaddr.passes.versions import rules_for
 from virtaddr.topology import assigned_topology, read_topology
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from test_topology import q35_hand
 
 from addrcompare import compare_files
-from parity import compare_script
+from parity import ORACLE_VERSIONS, compare_script
 
 pytestmark = pytest.mark.oracle
 
 
-def libvirt(oracle: Path, path: Path) -> subprocess.CompletedProcess[str]:
+def ask(oracle: Path, path: Path, version: str) -> subprocess.CompletedProcess[str]:
+    """What libvirt ``version`` makes of ``path``."""
     return subprocess.run(
-        [str(oracle / "libvirt-assign"), str(path)], capture_output=True, text=True, check=False
+        [str(oracle / "libvirt-assign"), "--libvirt", version, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
-def kept_by_libvirt(oracle: Path, ours: Path) -> Path:
+def kept_by_libvirt(oracle: Path, ours: Path, version: str) -> Path:
     """libvirt's XML for ``ours``; fails the test unless libvirt keeps every address."""
-    proc = libvirt(oracle, ours)
+    proc = ask(oracle, ours, version)
     assert proc.returncode == 0, proc.stderr
     theirs = ours.with_suffix(".libvirt.xml")
     theirs.write_text(proc.stdout)
@@ -65,14 +71,17 @@ ROOM_CASES = {
 }
 
 
+@pytest.mark.parametrize("libvirt", ORACLE_VERSIONS)
 @pytest.mark.parametrize("name", sorted(ROOM_CASES))
-def test_hotplug_room_4_accepted_and_empty(name: str, oracle: Path, tmp_path: Path) -> None:
+def test_hotplug_room_4_accepted_and_empty(
+    name: str, libvirt: str, oracle: Path, tmp_path: Path
+) -> None:
     src, ours = tmp_path / "in.xml", tmp_path / "ours.xml"
     src.write_text(ROOM_CASES[name])
-    args = ["assign", "--libvirt", "9.0", "--hotplug-room", "4", "--hotplug-room-pci", "3"]
+    args = ["assign", "--libvirt", libvirt, "--hotplug-room", "4", "--hotplug-room-pci", "3"]
     args += [str(src), "-o", str(ours)]
     assert main(args) == 0
-    theirs = kept_by_libvirt(oracle, ours)
+    theirs = kept_by_libvirt(oracle, ours, libvirt)
     topo = read_topology(etree.parse(str(theirs)))
     if name.startswith("q35"):
         empty_ports = [
@@ -82,16 +91,19 @@ def test_hotplug_room_4_accepted_and_empty(name: str, oracle: Path, tmp_path: Pa
     assert topo.room.hotplug_pci >= (3 if name.startswith("q35") else 7)
     # existing addresses never move: the plain result's devices are where they were
     plain = tmp_path / "plain.xml"
-    assert main(["assign", "--libvirt", "9.0", str(src), "-o", str(plain)]) == 0
+    assert main(["assign", "--libvirt", libvirt, str(src), "-o", str(plain)]) == 0
     problems = compare_files(plain, ours, compare_script())
     assert all(p.startswith("extra") or "extra" in p for p in problems), problems
 
 
+@pytest.mark.parametrize("libvirt", ORACLE_VERSIONS)
 @pytest.mark.parametrize("machine", ["q35", "pc"])
-def test_growth_room_is_libvirts_limit(machine: str, oracle: Path, tmp_path: Path) -> None:
+def test_growth_room_is_libvirts_limit(
+    machine: str, libvirt: str, oracle: Path, tmp_path: Path
+) -> None:
     text = q35_hand() if machine == "q35" else many("pc", 2, 2)
     topo, _ = assigned_topology(
-        etree.ElementTree(etree.fromstring(text.encode())), rules=LIBVIRT_9_0
+        etree.ElementTree(etree.fromstring(text.encode())), rules=rules_for(libvirt)
     )
     assert topo is not None and topo.growth is not None
     for model, count in (("virtio", topo.growth.pcie), ("e1000", topo.growth.pci)):
@@ -99,7 +111,7 @@ def test_growth_room_is_libvirts_limit(machine: str, oracle: Path, tmp_path: Pat
             nics = "\n".join(interface(model) for _ in range(n))
             path = tmp_path / f"{model}-{n}.xml"
             path.write_text(text.replace("    </devices>", nics + "\n    </devices>"))
-            proc = libvirt(oracle, path)
+            proc = ask(oracle, path, libvirt)
             assert (proc.returncode == 0) == accepted, (model, n, proc.stderr)
 
 
@@ -108,21 +120,30 @@ DEEP_CASES = {
     "q35-3000": ("q35", 1500, 1500),
     "q35-switch": ("q35", 245, 0),  # past the root complex's functions: one PCIe switch
 }
+# the two big ones (a few seconds each) shared out between the versions, the switch on both
+DEEP_RUNS = [
+    ("pc-3000", "9.0"),
+    ("q35-3000", "11.3"),
+    ("q35-switch", "9.0"),
+    ("q35-switch", "11.3"),
+]
+assert {v for _, v in DEEP_RUNS} == set(ORACLE_VERSIONS)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(DEEP_CASES))
-def test_grow_deep_accepted_with_every_address(name: str, oracle: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "libvirt"), DEEP_RUNS)
+def test_grow_deep_accepted_with_every_address(
+    name: str, libvirt: str, oracle: Path, tmp_path: Path
+) -> None:
     machine, disks, nics = DEEP_CASES[name]
     src, ours = tmp_path / "in.xml", tmp_path / "ours.xml"
     src.write_text(many(machine, disks, nics))
-    proc = libvirt(oracle, src)
+    proc = ask(oracle, src, libvirt)
     assert proc.returncode == 1  # libvirt's own growth gives up
-    assert (
-        main(["assign", "--libvirt", "9.0", str(src), "-o", str(ours)]) == 1
-    )  # so does ours, by default
-    assert main(["assign", "--libvirt", "9.0", "--grow", "deep", str(src), "-o", str(ours)]) == 0
-    theirs = kept_by_libvirt(oracle, ours)
+    assign = ["assign", "--libvirt", libvirt]
+    assert main([*assign, str(src), "-o", str(ours)]) == 1  # so does ours, by default
+    assert main([*assign, "--grow", "deep", str(src), "-o", str(ours)]) == 0
+    theirs = kept_by_libvirt(oracle, ours, libvirt)
     topo = read_topology(etree.parse(str(theirs)))
     plugged = sum(len(b.plugged) for b in topo.buses)
     assert plugged >= disks + nics

@@ -13,7 +13,7 @@ from itertools import product
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from virtaddr.alloc import AddressSpace, Box, Pool
+from virtaddr.alloc import AddressSpace, Box, Pool, PoolRow, Search
 from virtaddr.errors import Collision, Exhausted, NotReserved, OutOfPool, PoolOverlap
 
 BOUNDS = ((0, 2), (0, 3), (0, 4))
@@ -69,6 +69,9 @@ class AllocatorMachine(RuleBasedStateMachine):
         self.pool_of: dict[tuple[int, ...], Pool] = {}  # model: address -> pool
         self.held: dict[tuple[int, ...], str] = {}  # model: address -> owner
         self.opened: dict[str, set[tuple[int, ...]]] = {}  # model: share -> addresses opened
+        # Prepared searches and rows, kept across steps (pools added, released, fingers dropped).
+        self.searches: dict[tuple[object, ...], Search] = {}
+        self.rows: list[tuple[PoolRow, int]] = []
 
     # -------------------------------------------------------------- model helpers
 
@@ -88,6 +91,29 @@ class AllocatorMachine(RuleBasedStateMachine):
     def open_if_free(self, a: tuple[int, ...], whole: int, share: str | None) -> None:
         if share is not None and self.block_free(a, whole):
             self.opened.setdefault(share, set()).update(self.block(a, whole))
+
+    def expected_first(
+        self,
+        request: Request,
+        flags: frozenset[str],
+        any_flags: frozenset[str],
+        whole: int,
+        share: str | None,
+    ) -> tuple[int, ...] | None:
+        return next(
+            (
+                a
+                for a in ALL
+                if _in_request(a, request)
+                and self.model_free(a, flags)
+                and (not any_flags or any_flags & self.pool_of[a].flags)
+                and (
+                    self.block_free(a, whole)
+                    or (share is not None and a in self.opened.get(share, ()))
+                )
+            ),
+            None,
+        )
 
     # -------------------------------------------------------------- rules
 
@@ -157,6 +183,89 @@ class AllocatorMachine(RuleBasedStateMachine):
                 return
             self.open_if_free(got, whole, share)
             self.held[got] = owner
+
+    @rule(
+        request=requests,
+        flags=flag_sets,
+        any_flags=flag_sets,
+        whole=st.integers(0, 2),
+        share=st.sampled_from([None, "agg"]),
+        owner=owners,
+        times=st.integers(1, 4),
+        by_index=st.booleans(),
+    )
+    def search_take(
+        self,
+        request: Request,
+        flags: frozenset[str],
+        any_flags: frozenset[str],
+        whole: int,
+        share: str | None,
+        owner: str,
+        times: int,
+        by_index: bool,
+    ) -> None:
+        """A prepared search, kept across steps, against the model."""
+        key = (request, flags, any_flags, whole, share)
+        search = self.searches.get(key)
+        if search is None:
+            search = self.searches[key] = self.space.search(
+                request, flags, any_flags=any_flags, whole=whole, share=share
+            )
+        for _ in range(times):
+            expected = self.expected_first(request, flags, any_flags, whole, share)
+            assert search.first() == expected
+            if by_index:
+                found = search.take_index(owner)
+                got = None if found is None else found[0].decode(found[1])
+            else:
+                got = search.take(owner)
+            assert got == expected, (got, expected)
+            if got is None:
+                return
+            self.open_if_free(got, whole, share)
+            self.held[got] = owner
+
+    @rule(n=st.integers(1, 40))
+    def many_requests(self, n: int) -> None:
+        """Distinct requests, enough to make the space drop the fingers of older ones."""
+        for i in range(n):
+            self.space.first_free((None, None, (i % 5, 4)), whole=i % 3)
+
+    @rule(a=addresses, owner=owners, whole=st.integers(0, 2), share=st.sampled_from([None, "agg"]))
+    def take_by_index(self, a: tuple[int, ...], owner: str, whole: int, share: str | None) -> None:
+        pool = self.pool_of.get(a)
+        if pool is None:
+            return
+        x = pool.encode(a)
+        free = self.model_free(a)
+        assert pool.is_free_at(x) == free
+        if free:
+            self.open_if_free(a, whole, share)
+        assert self.space.take(pool, x, owner, whole=whole, share=share) == free
+        if free:
+            self.held[a] = owner
+        assert not pool.is_free_at(x) and not pool.take(x, "other")
+        assert not pool.is_free_at(-1) and not pool.is_free_at(pool.size)
+
+    @precondition(lambda self: len(self.pool_of) < len(ALL))
+    @rule(box=boxes, dim=st.integers(0, 2), flags=flag_sets, dense=representations)
+    def new_row(self, box: Box, dim: int, flags: frozenset[str], dense: bool | None) -> None:
+        self.rows.append((self.space.row(box, dim, flags, dense), dim))
+
+    @precondition(lambda self: bool(self.rows))
+    @rule(which=st.integers(0, 10), value=st.integers(0, 4))
+    def row_add(self, which: int, value: int) -> None:
+        row, dim = self.rows[which % len(self.rows)]
+        value = min(value, BOUNDS[dim][1])
+        try:
+            pool = row.add(value, data=value)
+        except PoolOverlap:
+            return
+        assert pool.data == value and pool.flags == row.flags
+        for a in pool.box.addresses():
+            assert a not in self.pool_of, "a row's pool overlaps another"
+            self.pool_of[a] = pool
 
     @rule(a=addresses, owner=owners, whole=st.integers(0, 3), share=st.sampled_from([None, "agg"]))
     def reserve_shared(self, a: tuple[int, ...], owner: str, whole: int, share: str | None) -> None:

@@ -318,3 +318,83 @@ def test_pool_is_a_value_with_identity() -> None:
     assert str(a) == "a {0..0}{0..31}{0..7}"
     with pytest.raises(AttributeError):
         a.name = "b"  # type: ignore[misc]
+
+
+def test_a_prepared_search_resumes_and_follows_the_space() -> None:
+    # Worked by hand: buses 0 and 1, slots 0..3; whole slots (whole=1), slot 1 of bus 0 taken.
+    space = AddressSpace.from_dims(("bus", 0, 7), ("slot", 0, 3), ("function", 0, 1))
+    space.add_pools_along([(0, 0), (0, 3), (0, 1)], 0, [0, 1], flags={"pci"})
+    space.reserve((0, 1, 1), "nic")
+    slot = space.search((None, None, None), {"pci"}, whole=1)
+    assert slot.first() == (0, 0, 0) and slot.first() == (0, 0, 0)  # first() takes nothing
+    assert slot.take("a") == (0, 0, 0)
+    assert slot.take("b") == (0, 2, 0)  # slot 1 is not wholly free
+    pool, x = slot.take_index("c")  # type: ignore[misc]
+    assert (pool.lo[0], x, pool.decode(x)) == (0, 6, (0, 3, 0))
+    assert slot.take("d") == (1, 0, 0)  # bus 0 has no whole slot left
+    space.release((0, 2, 0))  # the search goes back to bus 0
+    assert slot.take("e") == (0, 2, 0)
+    space.add_pool([(2, 2), (0, 0), (0, 1)], flags={"pci"})  # after the last pool
+    for _ in range(3):
+        slot.take("f")
+    assert slot.take("g") == (2, 0, 0) and slot.take("h") is None
+    assert space.search(None, {"nope"}).first() is None
+    space._check()
+
+
+def test_a_prepared_search_survives_the_space_dropping_its_finger() -> None:
+    space = AddressSpace.from_dims(("a", 0, 99), ("b", 0, 9))
+    space.add_pool([(0, 99), (0, 9)])
+    odd = space.search((None, (1, 1)))
+    assert odd.take("x") == (0, 1)
+    for i in range(40):  # more requests than the space keeps fingers for
+        space.first_free(((i, 99), None))
+    space.release((0, 1))
+    assert odd.take("y") == (0, 1) and odd.take("z") == (1, 1)
+    space._check()
+
+
+def test_a_shared_search_opens_the_block_it_starts() -> None:
+    # libvirt's aggregate slots: the first root port takes a whole slot and opens it to the
+    # others; a plain device never shares it.
+    space = AddressSpace(pci.KIND)
+    space.add_pool([(0, 0), (0, 0), (1, 31), (0, 7)], flags={"pcie-root"})
+    ports = space.search((0, 0, None, None), whole=1, share="aggregate")
+    plain = space.search((0, 0, None, None), whole=1)
+    assert [ports.take(f"port {i}") for i in range(3)] == [(0, 0, 1, 0), (0, 0, 1, 1), (0, 0, 1, 2)]
+    assert plain.take("nic") == (0, 0, 2, 0)
+    assert ports.take("port 3") == (0, 0, 1, 3)
+    assert space.is_open((0, 0, 1, 7), "aggregate") and not space.is_open((0, 0, 2, 1), "aggregate")
+    space._check()
+
+
+def test_take_by_linear_index() -> None:
+    space = three_dims()
+    pool = space.add_pool([(0, 0), (0, 31), (0, 7)], name="bus 0")
+    x = pool.encode((0, 3, 0))
+    assert x == 24 and pool.is_free_at(x)
+    assert space.take(pool, x, "root port", whole=1, share="aggregate")
+    assert not space.take(pool, x, "again") and space.owner((0, 3, 0)) == "root port"
+    assert space.is_open((0, 3, 5), "aggregate")
+    assert pool.take(x + 1, "port 2") and not pool.is_free_at(x + 1)
+    assert not pool.take(-1, "x") and not pool.take(pool.size, "x")
+    assert not pool.is_free_at(-1) and not pool.is_free_at(pool.size)
+    other = three_dims().add_pool([(0, 0), (0, 0), (0, 0)])
+    with pytest.raises(ValueError, match="not a pool of"):
+        space.take(other, 0, "x")
+    space._check()
+
+
+def test_a_row_adds_pools_of_one_shape() -> None:
+    space = AddressSpace(pci.KIND)
+    ports = space.row([(0, 0), (0, 0), (0, 0), (0, 7)], 1, flags={"pcie"})
+    first, second = ports.add(1, data="port 1"), ports.add(2)
+    assert first.box == Box([(0, 0), (1, 1), (0, 0), (0, 7)]) and first.data == "port 1"
+    assert second.flags == frozenset({"pcie"}) and second.shape is first.shape
+    with pytest.raises(PoolOverlap):
+        ports.add(1)
+    with pytest.raises(InvalidAddress, match="256"):
+        ports.add(256)
+    assert space.reserve_first(None, "disk", flags={"pcie"}) == (0, 1, 0, 0)
+    assert space.search(None, flags={"pcie"}, whole=1).take("disk 2") == (0, 2, 0, 0)
+    space._check()

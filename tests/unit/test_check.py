@@ -312,12 +312,12 @@ def test_xsd_matches_the_address_types() -> None:
         a.get("test"): a.get("type") for a in xsd.iterfind("xs:element/xs:alternative", ns)
     }
     assert alternatives == {
-        **{f"@type = '{t}'": check_schemas._XSD_TYPES[t] for t in ADDRESS_TYPES},
+        **{f"@type = '{t}'": check_schemas.schema_type(t) for t in ADDRESS_TYPES},
         None: "anyAddress",
     }
     syntax = {ON_OFF: "onOff", USB_PORT: "usbPort"}
     for name, spec in ADDRESS_TYPES.items():
-        ctype = xsd.find(f"xs:complexType[@name='{check_schemas._XSD_TYPES[name]}']", ns)
+        ctype = xsd.find(f"xs:complexType[@name='{check_schemas.schema_type(name)}']", ns)
         assert ctype is not None, name
         attrs = [a for a in ctype.iterfind("xs:attribute", ns) if a.get("name") != "type"]
         assert [a.get("name") for a in attrs] == list(spec.names), name

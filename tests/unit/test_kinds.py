@@ -12,6 +12,7 @@ import virtaddr.kinds
 from virtaddr.alloc import AddressKind, AddressSpace, Box, Field
 from virtaddr.errors import Collision, Exhausted, InvalidAddress
 from virtaddr.kinds import ccid, dimm, disk_names, drive, ip, pci, usb, virtio_serial
+from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import AddressType
 
 KIND_MODULES = sorted(m.name for m in pkgutil.iter_modules(virtaddr.kinds.__path__))
@@ -78,13 +79,9 @@ def test_pci_text_and_attributes() -> None:
         "slot": "0x03",
         "function": "0x0",
     }
-    assert pci.parse_attrs({"bus": "0x01", "slot": "3"}) == (None, 1, 3, None)
     for text in ["0000:01:20.0", "1:2:3", "0000:01:03.8", "zz"]:
         with pytest.raises(InvalidAddress):
             pci.parse_address(text)
-    for attrs in [{"slot": "0x20"}, {"bus": "one"}]:
-        with pytest.raises(InvalidAddress):
-            pci.parse_attrs(attrs)
 
 
 def test_pci_describe_box() -> None:
@@ -241,3 +238,18 @@ def test_disk_name_space() -> None:
     assert [disk_names.next_name(space, "sd", n) for n in "xyz"] == ["sda", "sdc", "sdd"]
     with pytest.raises(Exhausted):
         disk_names.next_name(space, "sd", "more")
+
+
+def test_address_attributes_are_the_kinds_fields() -> None:
+    # Each kind is declared once: an <address> attribute naming a field of the type's allocator
+    # kind reads and writes it with that field's bound and hex width.
+    for name, spec in ADDRESS_TYPES.items():
+        if spec.kind is None:
+            continue
+        fields = {f.name: f for f in spec.kind.fields}
+        named = [a for a in spec.attrs if a.name in fields]
+        # in the kind's order; a USB port path is the fields p1..p4 in one attribute
+        assert [a.name for a in named] == [n for n in spec.kind.names if n in spec.names], name
+        for a in named:
+            f = fields[a.name]
+            assert (a.hi, a.hex_width) == (f.hi, f.hex_width), (name, a.name)

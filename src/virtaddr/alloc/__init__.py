@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from virtaddr.alloc.intervals import IntervalMap, IntervalSet
     from virtaddr.alloc.kind import AddressKind, Field
     from virtaddr.alloc.request import Request, RequestItem, RequestLike
-    from virtaddr.alloc.space import AddressSpace, Pool
+    from virtaddr.alloc.space import AddressSpace, Pool, PoolRow, Search
 
 # Each name is loaded from its module on first use (PEP 562), so that a user of one module
 # (the libvirt pass needs only ``kind`` for disk names) does not pay for all of them.
@@ -35,9 +35,11 @@ _HOME = {
     "IntervalMap": "intervals",
     "IntervalSet": "intervals",
     "Pool": "space",
+    "PoolRow": "space",
     "Request": "request",
     "RequestItem": "request",
     "RequestLike": "request",
+    "Search": "space",
     "boxes_between": "box",
 }
 
@@ -64,8 +66,10 @@ __all__ = [
     "IntervalMap",
     "IntervalSet",
     "Pool",
+    "PoolRow",
     "Request",
     "RequestItem",
     "RequestLike",
+    "Search",
     "boxes_between",
 ]

@@ -44,22 +44,30 @@ class Holdings:
     ([(2, 2, 'vda'), (3, 5, 'slot')], (3, 5, 'slot'))
     """
 
-    __slots__ = ("free", "points", "runs")
+    __slots__ = ("_runs", "free", "points")
 
     def __init__(self, free: FreeRuns) -> None:
         self.free = free
         self.points: dict[int, Owner] = {}
-        self.runs: IntervalMap[Owner] = IntervalMap()
+        self._runs: IntervalMap[Owner] | None = None  # made on the first block
+
+    @property
+    def runs(self) -> IntervalMap[Owner]:
+        """The block reservations (an empty map until the first)."""
+        runs = self._runs
+        if runs is None:
+            runs = self._runs = IntervalMap()
+        return runs
 
     def __bool__(self) -> bool:
-        return bool(self.points) or bool(self.runs)
+        return bool(self.points) or bool(self._runs)
 
     def get(self, x: int) -> tuple[int, int, Owner] | None:
         """The reservation holding ``x`` as ``(lo, hi, owner)``, or ``None``. O(1) or O(log n)."""
         v = self.points.get(x, _MISSING)
         if v is not _MISSING:
             return x, x, v
-        return self.runs.get(x) if self.runs else None
+        return self._runs.get(x) if self._runs else None
 
     def insert(self, lo: int, hi: int, owner: Owner) -> None:
         """Record that ``lo..hi`` (just taken out of the free set) is held by ``owner``."""

@@ -34,7 +34,7 @@ from virtaddr.errors import (
     PoolOverlap,
 )
 
-__all__ = ["AddressSpace", "Pool"]
+__all__ = ["AddressSpace", "Pool", "PoolRow", "Search"]
 
 Address = tuple[int, ...]
 Owner = Hashable
@@ -48,7 +48,7 @@ class _Shape:
     one int: a domain builds hundreds of PCI buses of a handful of shapes.
     """
 
-    __slots__ = ("blocks", "dense", "masks", "one", "size", "sizes", "strides")
+    __slots__ = ("blocks", "dense", "masks", "one", "plans", "size", "sizes", "strides")
 
     def __init__(self, sizes: tuple[int, ...], dense: bool) -> None:
         self.sizes = sizes
@@ -65,16 +65,46 @@ class _Shape:
         # Bitmap pools: the bits of each relative box, and per block length the block starts.
         self.masks: dict[tuple[tuple[int, int], ...], int] = {}
         self.blocks: dict[int, int] = {}
+        self.plans: dict[int, tuple[tuple[int, ...], int, int]] = {}
+
+    def block_plan(self, length: int) -> tuple[tuple[int, ...], int, int]:
+        """How :meth:`Pool.block_free_bits` finds whole free blocks of ``length``
+        (:func:`_block_plan`: the same for every size)."""
+        return _block_plan(length)
 
     def block_starts(self, length: int) -> int:
         """The bits at multiples of ``length`` below ``size`` (a bitmap pool's block starts)."""
         m = self.blocks.get(length)
         if m is None:
-            m = 0
-            for x in range(0, self.size, length):
-                m |= 1 << x
-            self.blocks[length] = m
+            count = -(-self.size // length)
+            # 1 + 2**L + 2**2L + ...: a geometric series, one division in C.
+            m = self.blocks[length] = ((1 << (length * count)) - 1) // ((1 << length) - 1)
         return m
+
+
+_PLANS: dict[int, tuple[tuple[int, ...], int, int]] = {}
+
+
+def _block_plan(length: int) -> tuple[tuple[int, ...], int, int]:
+    """The shifts (summing to ``length - 1``) after which a block start's bit survives
+    ``m &= m >> s`` only when its ``length`` bits are all set; the block starts of the largest
+    bitmap (a mask for any smaller: a pool's bits stop at its size); one block's bits.
+
+    >>> shifts, starts, one = _block_plan(8); shifts, bin(starts)[-17:], one
+    ((1, 2, 4), '10000000100000001', 255)
+    """
+    plan = _PLANS.get(length)
+    if plan is None:
+        shifts = []
+        span = 1
+        while span < length:
+            s = min(span, length - span)
+            shifts.append(s)
+            span += s
+        count = -(-DENSE_MAX * 16 // length)
+        starts = ((1 << (length * count)) - 1) // ((1 << length) - 1)  # 1 + 2**L + 2**2L ...
+        plan = _PLANS[length] = (tuple(shifts), starts, (1 << length) - 1)
+    return plan
 
 
 _SHAPES: dict[tuple[tuple[int, ...], bool | None], _Shape] = {}
@@ -127,67 +157,136 @@ def _matches(st: Pool, flags: frozenset[str], any_flags: frozenset[str]) -> bool
 
 
 class _Finger:
-    """Where the last search for one request stopped, so the next starts there.
+    """Where the searches for one request stand, so that the next starts there.
 
-    ``start`` is a point below which no address matching the request is free (``None``: no
-    knowledge); ``exhausted`` says none is free at all; ``pos`` is how many of the candidate
-    pools lie entirely below ``start``; ``seen`` how many of the space's pools (in insertion
-    order) it has considered. Reserving never invalidates a finger; releasing lowers ``start``
-    to what was released; a pool added later is taken in at the next search (:meth:`catch_up`),
-    lowering ``start`` to its first point when it comes before.
+    ``cursor`` indexes the space's pools sorted by first point (``_by_lo``): none of the pools
+    before it holds a free address the request would take, and in the pool at the cursor none
+    below linear index ``start``. Reserving never invalidates a finger; a release, a block
+    opened to the finger's share and a pool inserted before the cursor move it back
+    (:meth:`lower`); a pool added after the last one is simply reached. What the request asks of
+    the pool it last looked at (the part of the box in it, and for a bitmap its bits) is kept,
+    so that a search filling one pool works that out once.
     """
 
-    __slots__ = ("clips", "exhausted", "los", "pos", "seen", "start", "states", "top")
+    __slots__ = (
+        "any_flags",
+        "blocks",
+        "box",
+        "cur",
+        "cur_len",
+        "cur_mask",
+        "cur_plan",
+        "cur_q",
+        "cursor",
+        "epoch",
+        "flags",
+        "hot",
+        "live",
+        "rows",
+        "share",
+        "start",
+        "wanted",
+        "whole",
+    )
 
-    def __init__(self, states: list[Pool], box: Box, seen: int) -> None:
-        # The candidate pools that meet the box, each with its part of the box, clipped once.
-        self.states: list[Pool] = []
-        self.clips: list[tuple[tuple[int, int], ...]] = []
-        self.los: list[Address] = []
-        for st in states:
-            q = st.clip(box)
-            if q is not None:
-                self.states.append(st)
-                self.clips.append(q)
-                self.los.append(st.lo)
-        self.start: Address | None = None
-        self.exhausted = False
-        self.pos = 0
-        self.top: Address | None = None  # the highest last point of states[:pos]
-        self.seen = seen
+    def __init__(self, key: _FingerKey) -> None:
+        box, flags, pools, any_flags, whole, share = key
+        self.box = box
+        self.flags = flags
+        self.any_flags = any_flags
+        self.wanted = None if pools is None else {id(p) for p in pools}
+        self.whole = whole
+        self.share = share
+        self.blocks = whole > 0 or share is not None
+        self.cursor = 0
+        self.start = 0
+        self.cur: Pool | None = None
+        self.cur_q: tuple[tuple[int, int], ...] | None = None
+        self.cur_mask = -1
+        self.cur_len = 1  # (bitmap) the block length in cur
+        self.cur_plan: tuple[tuple[int, ...], int, int] | None = None  # its block_plan
+        self.rows: dict[PoolRow, tuple[bool, int, int]] = {}  # what look_at found per row
+        self.live = True  # False once the space dropped it (a Search then makes another)
+        # The pool at the cursor when it is ``cur``, a bitmap, and no later pool can hold a
+        # smaller address (as of the space's pool count ``epoch``): Search.take_index's fast path.
+        self.hot: Pool | None = None
+        self.epoch = -1
 
-    def catch_up(self, pools: list[Pool], key: _FingerKey) -> None:
-        """Take in the pools added since this finger was made (``pools`` in insertion order)."""
-        box, flags, wanted, any_flags, _, _ = key
-        for st in pools[self.seen :]:
-            if wanted is not None and not any(st is p for p in wanted):
-                continue
-            if not _matches(st, flags, any_flags):
-                continue
-            q = st.clip(box)
-            if q is None:
-                continue
-            lo = st.lo
-            after = not self.los or self.los[-1] < lo
-            i = len(self.los) if after else bisect_left(self.los, lo)
-            self.states.insert(i, st)
-            self.clips.insert(i, q)
-            self.los.insert(i, lo)
-            if i < self.pos:
-                self.pos, self.top = 0, None
-            if self.exhausted or (self.start is not None and self.start > lo):
-                self.lower(lo)
-        self.seen = len(pools)
+    def lower(self, index: int) -> None:
+        """The pool at ``index`` of ``_by_lo`` may hold a free address the request takes."""
+        if index <= self.cursor:
+            self.cursor = index
+            self.start = 0
+            self.hot = None
 
-    def lower(self, point: Address) -> None:
-        if self.exhausted or (self.start is not None and self.start > point):
-            self.start = point
-            # The pools passed over stay passed over when they all end below the new start
-            # (a pool added after the last one, a release in the pool being filled).
-            if self.top is not None and self.top >= point:
-                self.pos = 0
-                self.top = None
-        self.exhausted = False
+    def look_at(self, st: Pool) -> None:
+        """Work out what the request asks of pool ``st`` (it becomes ``cur``): whether it may
+        take addresses there, the part of the box in it, and for a bitmap the box's bits and the
+        block length. Pools of one row share the answer (:meth:`AddressSpace.row`), but for the
+        row's own dimension, checked here."""
+        self.cur = st
+        self.hot = None
+        row = st.row
+        if row is not None and self.wanted is None:
+            memo = self.rows.get(row)
+            if memo is not None:
+                ok, mask, length = memo
+                lo, hi = self.box.ranges[row._dim]
+                if not ok or lo <= st.lo[row._dim] <= hi:
+                    self.cur_q = _ROW if ok else None
+                    self.cur_mask, self.cur_len = mask, length
+                    self.cur_plan = row.shape.block_plan(length) if length > 1 else None
+                    return
+        q: tuple[tuple[int, int], ...] | None = None
+        ok = _matches(st, self.flags, self.any_flags) and (
+            self.wanted is None or id(st) in self.wanted
+        )
+        if ok:
+            q = st.clip(self.box)
+        self.cur_q = q
+        dense = q is not None and type(st.free) is BitSet
+        self.cur_mask = st.mask(q) if dense and not st.is_whole(q) else -1  # type: ignore[arg-type]
+        self.cur_len = st.block_length(self.whole) if dense and self.whole > 0 else 1
+        self.cur_plan = st.shape.block_plan(self.cur_len) if self.cur_len > 1 else None
+        if row is not None and self.wanted is None and (not ok or dense):
+            if len(self.rows) >= FINGERS:
+                self.rows.clear()
+            self.rows[row] = (ok, self.cur_mask, self.cur_len)
+
+    def first_in(self, st: Pool, start: int = 0) -> int | None:
+        """The smallest linear index ``>= start`` of pool ``st`` the request would take."""
+        if st is not self.cur:
+            self.look_at(st)
+        q = self.cur_q
+        if q is None:
+            return None
+        free = st.free
+        if type(free) is BitSet:
+            m = free._bits
+            if self.blocks:
+                opened = 0
+                if self.share is not None and st.opened is not None:
+                    opened = st.opened.get(self.share, 0) & m
+                plan = self.cur_plan
+                if plan is not None:
+                    shifts, starts, one = plan
+                    for s in shifts:
+                        m &= m >> s
+                    m = (m & starts) * one
+                m |= opened
+            m = (m & self.cur_mask) >> start
+            return None if not m else start + (m & -m).bit_length() - 1
+        if not free.total:
+            return None
+        at = None if not start else st.decode(start)
+        if self.blocks:
+            return st.first_free_block(q, at, self.whole, self.share)
+        return st.first_free(q, at)
+
+
+#: What :meth:`_Finger.look_at` keeps as the part of the box in a bitmap pool of a known row:
+#: it is not needed there (the mask says it), only that it is not ``None``.
+_ROW: tuple[tuple[int, int], ...] = ()
 
 
 #: How many request fingers a space keeps (the oldest is dropped first).
@@ -226,6 +325,7 @@ class Pool:
         "number",
         "one",
         "opened",
+        "row",
         "shape",
         "size",
         "strides",
@@ -273,6 +373,7 @@ class Pool:
         self._box = None
         self._held = None
         self.opened: dict[Hashable, int] | None = None
+        self.row: PoolRow | None = None
         self.free = BitSet(shape.size) if shape.dense else IntervalSet.full(shape.size)
 
     @property
@@ -330,6 +431,37 @@ class Pool:
             q, x = divmod(x, s)
             out.append(lo + q)
         return tuple(out)
+
+    def take(self, x: int, owner: Owner) -> bool:
+        """Reserve linear index ``x`` for ``owner`` if it is free; whether it was. O(1) for a
+        bitmap, O(log n) for runs.
+
+        The fast path of a caller that found ``x`` itself (a search of this pool, the first
+        address of a pool just added): no bounds check beyond ``0 <= x < size``, no owner
+        named when it is taken. Searches are not affected (taking never hides a free address
+        from them); opening a block to sharing goes through :meth:`AddressSpace.take`.
+        """
+        free = self.free
+        if type(free) is BitSet:
+            bits = free._bits
+            if x < 0 or not bits >> x & 1:
+                return False
+            free._bits = bits ^ (1 << x)
+            free._total -= 1
+        else:
+            try:
+                free.remove(x, x)  # (changes nothing when x is not in it)
+            except ValueError:
+                return False
+        held = self._held
+        if held is None:
+            held = self._held = Holdings(free)
+        held.points[x] = owner
+        return True
+
+    def is_free_at(self, x: int) -> bool:
+        """Whether linear index ``x`` is free. O(1) for a bitmap."""
+        return 0 <= x < self.size and x in self.free
 
     def clip(self, box: Box) -> tuple[tuple[int, int], ...] | None:
         """``box`` within the pool as ranges, or ``None`` when they do not meet. O(d)."""
@@ -469,17 +601,13 @@ class Pool:
         """(Bitmap pool.) The bits of the free addresses whose whole block of ``length`` is
         free: a block start survives ``m &= m >> s`` for shifts summing to ``length - 1`` only
         when its ``length`` bits are all set; it is then spread back over its block."""
-        assert isinstance(self.free, BitSet)
-        m = self.free._bits
+        m = self.free._bits  # type: ignore[union-attr]
         if length == 1:
             return m
-        span = 1
-        while span < length and m:
-            s = min(span, length - span)
+        shifts, starts, one = self.shape.block_plan(length)
+        for s in shifts:
             m &= m >> s
-            span += s
-        m &= self.shape.block_starts(length)
-        return m * ((1 << length) - 1)  # blocks are aligned and apart: no carries
+        return (m & starts) * one  # blocks are aligned and apart: no carries
 
     def block_is_free(self, x: int, length: int) -> bool:
         """Whether the block of ``length`` holding linear index ``x`` is wholly free."""
@@ -560,6 +688,59 @@ class Pool:
                     part = box.intersection(clip)
                     if part is not None:
                         yield part
+
+
+class PoolRow:
+    """Pools of one shape and flags along one dimension (see :meth:`AddressSpace.row`)."""
+
+    __slots__ = ("_bottom", "_dim", "_head_hi", "_head_lo", "_space", "_tail_hi", "_tail_lo",
+                 "flags", "shape")  # fmt: skip
+
+    def __init__(
+        self,
+        space: AddressSpace,
+        ranges: Sequence[tuple[int, int]],
+        dim: int,
+        shape: _Shape,
+        flags: frozenset[str],
+    ) -> None:
+        self._space = space
+        self._dim = dim
+        self.shape = shape
+        self.flags = flags
+        lo = tuple([a for a, _ in ranges])
+        hi = tuple([b for _, b in ranges])
+        self._head_lo, self._tail_lo = lo[:dim], lo[dim + 1 :]
+        self._head_hi, self._tail_hi = hi[:dim], hi[dim + 1 :]
+        field = space.kind.fields[dim]
+        self._bottom = (field.lo, field.hi, field.name)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def add(self, value: int, data: Any = None) -> Pool:
+        """Add the row's pool at ``value`` (with ``data``). O(1) while every pool of the space
+        is a single point in the leading dimensions, as :meth:`AddressSpace.add_pool`.
+
+        Raises :class:`InvalidAddress` for a value outside the dimension's bounds and
+        :class:`PoolOverlap` when the pool meets another.
+        """
+        bottom, top, name = self._bottom
+        if type(value) is not int or not bottom <= value <= top:
+            raise InvalidAddress(
+                f"{self._space.kind.name} {name} {value!r} is not within {bottom}..{top}"
+            )
+        pool = self._space._add_pool(
+            (*self._head_lo, value, *self._tail_lo),
+            (*self._head_hi, value, *self._tail_hi),
+            self.shape,
+            self.flags,
+            None,
+            data,
+        )
+        pool.row = self
+        return pool
 
 
 class AddressSpace:
@@ -694,7 +875,7 @@ class AddressSpace:
     ) -> Pool:
         lo = tuple([a for a, _ in ranges])
         hi = tuple([b for _, b in ranges])
-        shape = _shape(tuple([b - a + 1 for a, b in ranges]), dense)
+        shape = self._dense_shape(ranges, dense, name)
         return self._add_pool(lo, hi, shape, flags, name, data)
 
     def add_pools_along(
@@ -708,32 +889,42 @@ class AddressSpace:
     ) -> list[Pool]:
         """One pool per value ``v``: ``box`` with its dimension ``dim`` made ``{v..v}``.
 
-        A row of pools of one shape (a bus per controller index): the box, the flags and the
-        shape are checked and made once, so each pool costs one small object and an int.
-        ``data[i]`` goes with the i-th value. Raises as :meth:`add_pool` does.
+        :meth:`row` and :meth:`PoolRow.add` for each value (``data[i]`` with the i-th). Raises
+        as :meth:`add_pool` does.
+        """
+        add = self.row(box, dim, flags, dense).add
+        if data is None:
+            return [add(v) for v in values]
+        return [add(v, d) for v, d in zip(values, data, strict=True)]
+
+    def row(
+        self, box: BoxLike, dim: int, flags: Iterable[str] = (), dense: bool | None = None
+    ) -> PoolRow:
+        """A row of pools of one shape, added one value at a time (:meth:`PoolRow.add`): a bus
+        per controller index. The box (its dimension ``dim`` is ignored), the flags and the
+        shape are checked and made once, so each pool then costs one small object and an int,
+        and a search meeting many pools of a row works out what it asks of them once.
+
+        >>> space = AddressSpace.from_dims(("bus", 0, 255), ("slot", 0, 31))
+        >>> buses = space.row([(0, 0), (1, 31)], 0, flags={"pci"})
+        >>> [str(buses.add(b)) for b in (0, 1)]
+        ['pool #0 {0..0}{1..31}', 'pool #1 {1..1}{1..31}']
         """
         fl = flags if type(flags) is frozenset else frozenset(flags)
         ranges = list(self._ranges(box))
         ranges[dim] = (0, 0)
+        shape = self._dense_shape(ranges, dense, name=None)
+        return PoolRow(self, ranges, dim, shape, fl)
+
+    def _dense_shape(
+        self, ranges: Sequence[tuple[int, int]], dense: bool | None, name: str | None
+    ) -> _Shape:
+        """The shape of pools of ``ranges``; :class:`InvalidAddress` for a bitmap too large."""
         shape = _shape(tuple([b - a + 1 for a, b in ranges]), dense)
-        tlo = tuple([a for a, _ in ranges])
-        thi = tuple([b for _, b in ranges])
-        head_lo, tail_lo = tlo[:dim], tlo[dim + 1 :]
-        head_hi, tail_hi = thi[:dim], thi[dim + 1 :]
-        field = self.kind.fields[dim]
-        bottom, top = field.lo, field.hi
-        add = self._add_pool
-        out = []
-        items: Iterable[tuple[int, Any]] = (
-            ((v, None) for v in values) if data is None else zip(values, data, strict=True)
-        )
-        for v, d in items:
-            if type(v) is not int or not bottom <= v <= top:
-                raise InvalidAddress(
-                    f"{self.kind.name} {field.name} {v!r} is not within {bottom}..{top}"
-                )
-            out.append(add((*head_lo, v, *tail_lo), (*head_hi, v, *tail_hi), shape, fl, None, d))
-        return out
+        if shape.dense and shape.size > DENSE_MAX * 16:
+            what = "pool" if name is None else f"pool {name!r}"
+            raise InvalidAddress(f"{self.kind.name} {what} {Box(ranges)} is too large for a bitmap")
+        return shape
 
     def _add_pool(
         self,
@@ -747,10 +938,6 @@ class AddressSpace:
         states = self._states
         pool = Pool.__new__(Pool)
         pool._setup(lo, hi, shape, flags, data, name, len(states))
-        if shape.dense and shape.size > DENSE_MAX * 16:
-            raise InvalidAddress(
-                f"{self.kind.name} pool {pool.name!r} {pool.box} is too large for a bitmap"
-            )
         k = self._k
         if k < 0:
             k = 0
@@ -758,7 +945,7 @@ class AddressSpace:
                 k += 1
             self._k = k
             if not k:
-                self._index = BoxIndex(len(lo))
+                self._index = None  # (made by _trie, empty)
         if k > 0:
             key = lo[:k]
             if key != hi[:k] or key in self._cells:
@@ -769,14 +956,16 @@ class AddressSpace:
                 self._cells[key] = pool
         if k == 0:
             self._raise_overlap(pool)
-            assert self._index is not None
-            self._index.add(pool.box, pool)
+            self._trie().add(pool.box, pool)
         states.append(pool)
         by_lo = self._by_lo
         if not by_lo or by_lo[-1][0] < lo:
             by_lo.append((lo, len(states), pool))
         else:
             insort(by_lo, (lo, len(states), pool))
+            at = bisect_left(by_lo, (lo,))
+            for finger in self._fingers.values():
+                finger.lower(at)  # (the pools after it moved up by one)
         return pool
 
     def _raise_overlap(self, pool: Pool) -> None:
@@ -792,12 +981,19 @@ class AddressSpace:
 
     def _to_trie(self) -> None:
         """Leave the prefix dict for the trie (a pool that is not a single point in front)."""
-        index: BoxIndex[Pool] = BoxIndex(len(self.kind.fields))
-        for st in self._states:
-            index.add(st.box, st)
-        self._index = index
+        self._index = None
         self._cells = {}
         self._k = 0
+        self._trie()
+
+    def _trie(self) -> BoxIndex[Pool]:
+        """The trie of the pools (made on first use)."""
+        index = self._index
+        if index is None:
+            index = self._index = BoxIndex(len(self.kind.fields))
+            for st in self._states:
+                index.add(st.box, st)
+        return index
 
     def _find(self, point: Address) -> Pool | None:
         """The pool holding ``point``. O(d) with the prefix dict, O(d log P) with the trie."""
@@ -811,8 +1007,7 @@ class AddressSpace:
                     return None
             return st
         if k == 0:
-            assert self._index is not None
-            return self._index.find(point)
+            return self._trie().find(point)
         return None
 
     def _overlapping(self, box: Box) -> list[Pool]:
@@ -825,8 +1020,7 @@ class AddressSpace:
                 return [] if st is None or st.clip(box) is None else [st]
             return [st for st in self._states if st.clip(box) is not None]
         if k == 0:
-            assert self._index is not None
-            return self._index.overlapping(box)
+            return self._trie().overlapping(box)
         return []
 
     def pool_of(self, address: Sequence[int]) -> Pool | None:
@@ -917,7 +1111,7 @@ class AddressSpace:
             whole,
             share,
         )
-        return None if found is None else found[2]
+        return None if found is None else found[0].decode(found[1])
 
     def _search(
         self,
@@ -927,91 +1121,97 @@ class AddressSpace:
         any_flags: frozenset[str] = _NO_FLAGS,
         whole: int = 0,
         share: Hashable = None,
-    ) -> tuple[Pool, int, Address] | None:
+    ) -> tuple[Pool, int] | None:
         key = (box, flags, None if pools is None else tuple(pools), any_flags, whole, share)
         finger = self._fingers.get(key)
         if finger is None:
-            if len(self._fingers) >= FINGERS:
-                del self._fingers[next(iter(self._fingers))]
-            finger = self._fingers[key] = _Finger(
-                self._candidates(box, flags, pools, any_flags), box, len(self._states)
-            )
-        elif finger.seen < len(self._states):
-            finger.catch_up(self._states, key)
-        if finger.exhausted:
-            return None
-        start = finger.start
-        states = finger.states
-        i = finger.pos
-        if start is not None:
-            top = finger.top
-            while i < len(states) and states[i].hi < start:
-                if top is None or states[i].hi > top:
-                    top = states[i].hi
-                i += 1
-            finger.pos = i
-            finger.top = top
-        best: tuple[Pool, int, Address] | None = None
-        clips = finger.clips
-        blocks = whole > 0 or share is not None
-        for j in range(i, len(states)):
-            st = states[j]
-            if best is not None and st.lo > best[2]:
-                break
-            if not st.free.total or (start is not None and st.hi < start):
-                continue
-            if blocks:
-                x = st.first_free_block(clips[j], start, whole, share)
-            else:
-                x = st.first_free(clips[j], start)
-            if x is not None:
-                a = st.decode(x)
-                if best is None or a < best[2]:
-                    best = (st, x, a)
-        if best is None:
-            finger.exhausted = True
-        else:
-            finger.start = best[2]
-        return best
+            finger = self._finger(key)
+        return self._scan(finger)
 
-    def _search_from_scratch(self, key: _FingerKey) -> Address | None:
-        """:meth:`_search` without fingers, for :meth:`_check`."""
+    def _finger(self, key: _FingerKey) -> _Finger:
+        if len(self._fingers) >= FINGERS:
+            self._fingers.pop(next(iter(self._fingers))).live = False
+        finger = self._fingers[key] = _Finger(key)
+        return finger
+
+    def _scan(self, finger: _Finger) -> tuple[Pool, int] | None:
+        """The first free address of the finger's request as ``(pool, linear index)``.
+
+        From the finger's cursor, pool by pool in the order of their first points: the pools
+        passed over hold nothing the request takes, so the cursor moves past them for good (until
+        :meth:`_Finger.lower`). Amortised O(1) pools a search when pools fill in order.
+        """
+        by_lo = self._by_lo
+        n = len(by_lo)
+        i = finger.cursor
+        x = None
+        st: Pool | None = None
+        finger.hot = None
+        if i < n:
+            st = by_lo[i][2]
+            x = finger.first_in(st, finger.start)
+            while x is None:
+                i += 1
+                if i == n:
+                    break
+                st = by_lo[i][2]
+                x = finger.first_in(st)
+        finger.cursor = i
+        if x is None or st is None:
+            finger.start = 0
+            return None
+        finger.start = x
+        # A pool after this one may still hold a smaller address when its first point is not
+        # past this pool's last (pools are disjoint boxes, not intervals of the order).
+        j = i + 1
+        if j < n and by_lo[j][0] < st.hi:
+            best, bx, a = st, x, st.decode(x)
+            while j < n and by_lo[j][0] < a:
+                other = by_lo[j][2]
+                y = finger.first_in(other)
+                if y is not None and other.decode(y) < a:
+                    best, bx, a = other, y, other.decode(y)
+                j += 1
+            finger.cur = None  # (first_in's memo now holds another pool)
+            return best, bx
+        if type(st.free) is BitSet and st is finger.cur:
+            finger.hot = st
+            finger.epoch = len(by_lo)
+        return st, x
+
+    def _first_from_scratch(self, key: _FingerKey, st: Pool) -> int | None:
+        """The first linear index of ``st`` that the search ``key`` takes, worked out without
+        fingers, for :meth:`_check`."""
         box, flags, pools, any_flags, whole, share = key
-        best: Address | None = None
-        for st in self._candidates(box, flags, pools, any_flags):
-            q = st.clip(box)
-            if q is None:
-                continue
-            if whole > 0 or share is not None:
-                x = st.first_free_block(q, None, whole, share)
-            else:
-                x = st.first_free(q)
-            if x is not None and (best is None or st.decode(x) < best):
-                best = st.decode(x)
-        return best
+        if not _matches(st, flags, any_flags) or (
+            pools is not None and not any(st is p for p in pools)
+        ):
+            return None
+        q = st.clip(box)
+        if q is None:
+            return None
+        if whole > 0 or share is not None:
+            return st.first_free_block(q, None, whole, share)
+        return st.first_free(q)
 
     def _open(self, st: Pool, x: int, whole: int, share: Hashable) -> None:
         """Open the block of ``x`` to ``share`` if it is wholly free. Searches sharing it may
-        now find its addresses, below where they stopped (one with another ``whole``)."""
+        now find its addresses, below where they stopped."""
         length = st.block_length(whole)
         if st.block_is_free(x, length):
             st.open_block(x, length, share)
-            point = st.decode(x - x % length)
-            for key, finger in self._fingers.items():
-                if key[5] == share:
-                    finger.lower(point)
+            if self._fingers:
+                at = bisect_left(self._by_lo, (st.lo,))
+                for finger in self._fingers.values():
+                    if finger.share == share:
+                        finger.lower(at)
 
-    def _released(self, st: Pool, x: int) -> None:
-        """Linear index ``x`` of ``st`` (and maybe more after it) became free: searches may now
-        find it, or, for a search of whole blocks, the start of its block."""
-        point = st.decode(x)
-        for key, finger in self._fingers.items():
-            whole = key[4]
-            if whole:
-                length = st.block_length(whole)
-                finger.lower(st.decode(x - x % length))
-            else:
-                finger.lower(point)
+    def _released(self, st: Pool) -> None:
+        """Addresses of ``st`` became free: searches may now find them there."""
+        if self._fingers:
+            at = bisect_left(self._by_lo, (st.lo,))
+            for finger in self._fingers.values():
+                finger.lower(at)
 
     def count_free(self, box: BoxLike | None = None, flags: Iterable[str] = _NO_FLAGS) -> int:
         """How many addresses of ``box`` (default: the whole space) are free, exactly.
@@ -1128,6 +1328,54 @@ class AddressSpace:
             raise Exhausted(msg)
         return found
 
+    def search(
+        self,
+        request: RequestLike | None = None,
+        flags: Iterable[str] = _NO_FLAGS,
+        pools: Collection[Pool] | None = None,
+        *,
+        any_flags: Iterable[str] = _NO_FLAGS,
+        whole: int = 0,
+        share: Hashable = None,
+    ) -> Search:
+        """A search prepared once, for the many a pass makes with the same arguments: its
+        :meth:`Search.first` is :meth:`first_free` and :meth:`Search.take`
+        :meth:`try_reserve_first`, with the request checked and its box made here, once.
+
+        >>> space = AddressSpace.from_dims(("bus", 0, 1), ("slot", 0, 3))
+        >>> _ = space.add_pools_along([(0, 1), (0, 3)], 0, [0, 1], flags={"pci"})
+        >>> find = space.search((None, (1, 3)), flags={"pci"})
+        >>> find.take("nic"), find.take("disk"), find.first()
+        ((0, 1), (0, 2), (0, 3))
+        """
+        key = (
+            self._request_box(request),
+            flags if type(flags) is frozenset else frozenset(flags),
+            None if pools is None else tuple(pools),
+            any_flags if type(any_flags) is frozenset else frozenset(any_flags),
+            whole,
+            share,
+        )
+        return Search(self, key)
+
+    def take(
+        self, pool: Pool, x: int, owner: Owner, *, whole: int = 0, share: Hashable = None
+    ) -> bool:
+        """Reserve linear index ``x`` of ``pool`` (:meth:`Pool.encode`) for ``owner`` if it
+        is free; whether it was. O(1) for a bitmap pool.
+
+        :meth:`reserve` for a caller that knows the pool and the index already (the first
+        address of a pool it just added): no point location, no message. With ``share``, the
+        block of ``x`` is opened to it when wholly free, as :meth:`reserve` does. Raises
+        ``ValueError`` when ``pool`` is not one of this space's.
+        """
+        states = self._states
+        if not (0 <= pool.number < len(states) and states[pool.number] is pool):
+            raise ValueError(f"{pool.name} is not a pool of {self!r}")
+        if share is not None and pool.is_free_at(x):
+            self._open(pool, x, whole, share)
+        return pool.take(x, owner)
+
     def try_reserve_first(
         self,
         request: RequestLike | None,
@@ -1163,12 +1411,11 @@ class AddressSpace:
         found = self._search(box, flags, pools, any_flags, whole, share)
         if found is None:
             return None
-        st, x, a = found
+        st, x = found
         if share is not None:
             self._open(st, x, whole, share)
-        st.free.remove(x, x)
-        st.held.insert(x, x, owner)
-        return a
+        st.take(x, owner)
+        return st.decode(x)
 
     def reserve_any(
         self,
@@ -1233,7 +1480,7 @@ class AddressSpace:
         x = st.encode(a)
         st.held.remove(x, x)
         st.free.add(x, x)
-        self._released(st, x)
+        self._released(st)
         return hit[2]
 
     def release_block(self, box: BoxLike) -> None:
@@ -1262,7 +1509,7 @@ class AddressSpace:
                 st.free.add(lo, hi)
                 first = lo if first is None else first
             if first is not None:
-                self._released(st, first)
+                self._released(st)
 
     # ------------------------------------------------------------------ invariants
 
@@ -1300,13 +1547,97 @@ class AddressSpace:
             for share, bits in (st.opened or {}).items():
                 assert bits >> st.size == 0, f"pool {st.name}: blocks open to {share} outside"
         for fkey, finger in self._fingers.items():
-            finger.catch_up(self._states, fkey)
-            assert finger.los == [st.lo for st in finger.states]
-            assert finger.los == sorted(finger.los)
-            truth = self._search_from_scratch(fkey)
-            fbox = fkey[0]
-            if finger.exhausted:
-                assert truth is None, f"finger for {fbox} says exhausted, {truth} is free"
-            elif finger.start is not None:
-                assert truth is None or truth >= finger.start, f"finger for {fbox} skips {truth}"
-                assert all(st.hi < finger.start for st in finger.states[: finger.pos])
+            assert 0 <= finger.cursor <= len(self._by_lo)
+            for _, _, st in self._by_lo[: finger.cursor]:
+                x = self._first_from_scratch(fkey, st)
+                assert x is None, f"finger for {fkey[0]} passed over {st.decode(x)}"
+            if finger.cursor < len(self._by_lo):
+                st = self._by_lo[finger.cursor][2]
+                x = self._first_from_scratch(fkey, st)
+                assert x is None or x >= finger.start, f"finger for {fkey[0]} starts past {x}"
+
+
+class Search:
+    """A request of :meth:`AddressSpace.search`, checked once; searches resume where the last
+    one stopped (the space's finger for the request, made again if the space dropped it)."""
+
+    __slots__ = ("_finger", "_key", "_space")
+
+    def __init__(self, space: AddressSpace, key: _FingerKey) -> None:
+        self._space = space
+        self._key = key
+        self._finger = space._fingers.get(key) or space._finger(key)
+
+    def _live(self) -> _Finger:
+        finger = self._finger
+        if not finger.live:
+            space = self._space
+            finger = self._finger = space._fingers.get(self._key) or space._finger(self._key)
+        return finger
+
+    def first_index(self) -> tuple[Pool, int] | None:
+        """The first free address as its pool and linear index, or ``None``."""
+        return self._space._scan(self._live())
+
+    def first(self) -> Address | None:
+        """The first free address (:meth:`AddressSpace.first_free`), or ``None``."""
+        found = self._space._scan(self._live())
+        return None if found is None else found[0].decode(found[1])
+
+    def take_index(self, owner: Owner) -> tuple[Pool, int] | None:
+        """:meth:`take`, returning the address as its pool and linear index (no decoding)."""
+        finger = self._finger
+        if not finger.live:
+            finger = self._live()
+        st = finger.hot
+        if st is not None and finger.epoch == len(self._space._by_lo):
+            # The pool being filled, a bitmap: first_in and Pool.take inline (a PCI pass
+            # makes hundreds of these searches).
+            free = st.free
+            bits = free._bits  # type: ignore[union-attr]
+            share = finger.share
+            start = finger.start
+            # From the block of ``start`` on: the ints stay small as the pool fills.
+            base = start - start % finger.cur_len
+            m = bits >> base
+            if finger.blocks:
+                plan = finger.cur_plan
+                if plan is not None:
+                    shifts, starts, one = plan
+                    for k in shifts:
+                        m &= m >> k
+                    m = (m & starts) * one  # (base is a block start: the pattern holds)
+                if share is not None and st.opened is not None:
+                    m |= (st.opened.get(share, 0) & bits) >> base
+            m = (m & (finger.cur_mask >> base)) >> (start - base)
+            if m:
+                x = start + (m & -m).bit_length() - 1
+                if share is not None:
+                    length = finger.cur_len
+                    b = x - x % length
+                    if bits >> b & ((1 << length) - 1) == (1 << length) - 1:
+                        self._space._open(st, x, finger.whole, share)
+                free._bits = bits ^ (1 << x)  # type: ignore[union-attr]
+                free._total -= 1
+                held = st._held
+                if held is None:
+                    held = st._held = Holdings(free)
+                held.points[x] = owner
+                finger.start = x
+                return st, x
+            if finger.cursor + 1 == len(self._space._by_lo):
+                finger.start = st.size  # (the last pool has nothing more: none is free)
+                return None
+        found = self._space._scan(finger)
+        if found is not None:
+            st, x = found
+            if finger.share is not None:
+                self._space._open(st, x, finger.whole, finger.share)
+            st.take(x, owner)
+        return found
+
+    def take(self, owner: Owner) -> Address | None:
+        """Reserve the first free address for ``owner`` and return it, or ``None`` when there
+        is none (:meth:`AddressSpace.try_reserve_first`)."""
+        found = self.take_index(owner)
+        return None if found is None else found[0].decode(found[1])

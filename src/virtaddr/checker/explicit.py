@@ -13,10 +13,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Hashable, Iterable
 
-from virtaddr.alloc import AddressKind, AddressSpace
 from virtaddr.checker.fit import address_type_errors
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
-from virtaddr.kinds import drive as drive_kind
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import ERROR, Problem, Related
@@ -25,6 +23,7 @@ from virtaddr.passes.defaults import ROOT_MODELS, controller_model
 from virtaddr.passes.pci import PciPass
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
 from virtaddr.passes.pci_flags import PCI_DEVICE, PCIE_DEVICE, UPSTREAM_PORT
+from virtaddr.passes.refusal import Refusal
 from virtaddr.passes.usb import UsbPass
 
 __all__ = ["ExplicitPass"]
@@ -199,26 +198,25 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- drive
     def _drive(self, explicit: set[int]) -> None:
-        """One space per drive bus: explicit and name-derived disk addresses, SCSI hostdevs."""
-        spaces = {bus: _whole_space(drive_kind.KIND) for bus in _DRIVE_BUSES}
+        """Explicit and name-derived disk addresses per drive bus, then explicit SCSI hostdevs."""
+        spaces = drive.DriveSpaces()
         for d in self.domain.lists["disk"]:
-            bus = d.bus
-            if bus in spaces and d.addr_type == "drive":
-                self._drive_reserve(spaces[bus], d)
+            if d.bus in _DRIVE_BUSES and d.addr_type == "drive":
+                self._drive_reserve(spaces, d.bus, d)
         for h in self.domain.lists["hostdev"]:
             if id(h) in explicit and h.addr_type == "drive" and h.get("type") == "scsi":
-                self._drive_reserve(spaces["scsi"], h)
+                self._drive_reserve(spaces, "scsi", h)
 
-    def _drive_reserve(self, space: AddressSpace, dev: Device) -> None:
+    def _drive_reserve(self, spaces: drive.DriveSpaces, bus: str, dev: Device) -> None:
         a = dev.addr
         key = (a.get("controller", 0), a.get("bus", 0), a.get("target", 0), a.get("unit", 0))
         try:
-            space.reserve(key, dev)
-        except Collision as exc:
-            text = "controller='{}' bus='{}' target='{}' unit='{}'".format(*key)
-            self._error(dev, "drive-collision", f"duplicate drive address {text}", exc.owner)
+            holder = spaces.reserve(bus, key, dev)
         except InvalidAddress:
-            pass  # beyond what any controller has: the drive rules report what libvirt does
+            return  # beyond what libvirt reads: refused when it reads the address
+        if holder is not None:
+            text = "controller='{}' bus='{}' target='{}' unit='{}'".format(*key)
+            self._error(dev, "drive-collision", f"duplicate drive address {text}", holder)
 
     def _duplicate_targets(self) -> None:
         """Disks sharing a target name: libvirt's message, naming the disk that had it first."""
@@ -230,14 +228,13 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- virtio-serial
     def _virtio_serial(self) -> None:
-        space = AddressSpace.from_dims(("controller", 0, _UINT), ("port", 0, _UINT))
         nports: dict[int, int] = {}
         for c in self.domain.controllers("virtio-serial"):
-            idx, n = c.settled_index, _serial_ports(c)
+            idx, n = c.settled_index, vserial.controller_ports(c)
             if idx in nports or n <= 0:
                 continue
             nports[idx] = n
-            space.add_pool([(idx, idx), (0, n - 1)], name=f"virtio-serial {idx}")
+        ports = vserial.VirtioSerialPorts(nports)  # the reservations and words of the pass
         for dev in self.domain.walk():
             if dev.addr_type != "virtio-serial" or dev.addr.get("port", 0) == 0:
                 continue
@@ -245,41 +242,18 @@ class ExplicitPass:
                 continue  # libvirt never reserves a virtio console's port
             c, p = dev.addr.get("controller", 0), dev.addr["port"]
             try:
-                space.reserve((c, p), dev)
+                message = ports.reserve(c, p, dev)
             except Collision as exc:
                 self._error(
-                    dev,
-                    "virtio-serial-collision",
-                    f"virtio serial port {p} on controller {c} is already occupied",
-                    exc.owner,
+                    dev, "virtio-serial-collision", vserial.collision_message(c, p), exc.owner
                 )
-            except (OutOfPool, InvalidAddress):
-                if c not in nports:
-                    message = f"virtio serial controller {c} is missing"
-                else:
-                    message = f"virtio serial controller {c} does not have port {p}"
+                continue
+            if message is not None:
                 self._error(dev, "virtio-serial-range", message)
 
     # ---------------------------------------------------------------- smartcards
     def _smartcards(self) -> None:
-        space = AddressSpace.from_dims(("controller", 0, _UINT), ("slot", 0, _UINT))
-        space.add_pool([(0, _UINT), (0, _UINT)])
-        for card in self.domain.lists["smartcard"]:
-            if card.addr_type != "ccid":
-                continue
-            key = (card.addr.get("controller", 0), card.addr.get("slot", 0))
-            try:
-                space.reserve(key, card)
-            except Collision as exc:
-                self._error(
-                    card,
-                    "ccid-collision",
-                    "this QEMU binary lacks multiple smartcard support: ccid "
-                    f"controller='{key[0]}' slot='{key[1]}' is used twice",
-                    exc.owner,
-                )
-            except InvalidAddress:
-                pass
+        self._refusals(other.reserve_smartcards(self.domain)[1])
 
     # ---------------------------------------------------------------- USB
     def _usb(self) -> None:
@@ -287,53 +261,23 @@ class ExplicitPass:
 
     # ---------------------------------------------------------------- DIMM
     def _dimm(self) -> None:
-        max_mem = self.domain._find(self.domain.root, "maxMemory")
-        mems = [m for m in self.domain.lists["memory"] if m.get("model") in ("dimm", "nvdimm")]
-        if max_mem is None or not mems:
-            return
-        text = max_mem.get("slots", "0")
-        nslots = int(text) if text.isdigit() else 0
-        space = AddressSpace.from_dims(("slot", 0, _UINT))
-        if nslots > 0:
-            space.add_pool([(0, min(nslots, _UINT + 1) - 1)])
-        for m in mems:
-            if m.addr_type != "dimm":
-                continue
-            slot = m.addr.get("slot", 0)
-            try:
-                space.reserve((slot,), m)
-            except Collision as exc:
-                self._error(
-                    m,
-                    "dimm-collision",
-                    f"memory device slot '{slot}' is already being used by another memory device",
-                    exc.owner,
-                )
-            except (OutOfPool, InvalidAddress):
-                self._error(
-                    m, "dimm-range", f"memory device slot '{slot}' exceeds slots count '{nslots}'"
-                )
+        found = other.dimm_devices(self.domain)
+        if found is not None and found[0]:
+            self._refusals(other.reserve_dimm_slots(*found)[1])
+
+    def _refusals(self, refusals: Iterable[Refusal]) -> None:
+        """What reserving explicit addresses refused, with check's codes and the holders."""
+        for r in refusals:
+            self._error(r.device, r.code, r.message, r.holder)
 
 
 class _UsbCheck(UsbPass):
     """libvirt's USB pass, with a duplicate port naming the device that holds it."""
 
-    def __init__(self, domain: Domain) -> None:
-        super().__init__(domain)
-        self.holders: dict[tuple[int, tuple[int, ...]], Device] = {}
-
-    def _reserve(self, d: Device, *, hub: bool) -> None:
-        before = len(self.errors)
-        key = (d.addr.get("bus", 0), tuple(d.addr["port"]))
-        super()._reserve(d, hub=hub)
-        if len(self.errors) == before:
-            self.holders[key] = d
-            return
-        holder = self.holders.get(key)
-        if holder is not None and self.errors[-1].message.startswith("Duplicate USB"):
-            self.errors[-1] = d.error(
-                f"{self.errors[-1].message} (already used by {_name(holder)})"
-            )
+    def _duplicate(self, d: Device, message: str, holder: Hashable) -> Problem:
+        if isinstance(holder, Device):
+            message += f" (already used by {_name(holder)})"
+        return d.error(message)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -342,19 +286,6 @@ class _UsbCheck(UsbPass):
 def _name(dev: Device) -> str:
     where = f" at line {dev.line}" if dev.line is not None else " (added by libvirt)"
     return dev.describe() + where
-
-
-def _whole_space(kind: AddressKind) -> AddressSpace:
-    space = AddressSpace(kind)
-    space.add_pool(kind.bounds)
-    return space
-
-
-def _serial_ports(ctrl: Device) -> int:
-    text = ctrl.get("ports")
-    if text is not None and text.isdigit():
-        return int(text)
-    return vserial.DEFAULT_PORTS
 
 
 def _fixed_place(c: Device, family: str) -> tuple[PciAddr, str] | None:

@@ -12,11 +12,18 @@ from typing import Any
 
 from lxml import etree
 
+from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import ERROR, WARNING, Problem
 from virtaddr.xmldoc.names import local
 
-__all__ = ["LIBVIRT_RNG", "SCHEMA_DIR", "address_problems", "relaxng_problems"]
+__all__ = [
+    "LIBVIRT_RNG",
+    "SCHEMA_DIR",
+    "address_problems",
+    "relaxng_problems",
+    "schema_type",
+]
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 """Where ``address.xsd`` and the JSON report schemas live: the package's copy of the
@@ -24,21 +31,15 @@ repository's ``schemas/`` (package data, so an installed virtaddr has them too).
 LIBVIRT_RNG = Path("/usr/share/libvirt/schemas/domain.rng")
 """libvirt's RelaxNG schema for domains, as Debian's libvirt packages install it."""
 
-# The content model (complex type) each address type selects in address.xsd.
-_XSD_TYPES = {
-    "pci": "pciAddress",
-    "drive": "driveAddress",
-    "virtio-serial": "virtioSerialAddress",
-    "ccid": "ccidAddress",
-    "usb": "usbAddress",
-    "dimm": "dimmAddress",
-    "isa": "isaAddress",
-    "ccw": "ccwAddress",
-    "spapr-vio": "spaprVioAddress",
-    "virtio-mmio": "bareAddress",
-    "virtio-s390": "bareAddress",
-    "unassigned": "bareAddress",
-}
+
+def schema_type(address_type: str) -> str:
+    """The content model (complex type) an address type selects in ``address.xsd``: its name in
+    camel case and ``Address`` (``virtio-serial``: ``virtioSerialAddress``), ``bareAddress`` for
+    a type without attributes."""
+    if not ADDRESS_TYPES[address_type].attrs:
+        return "bareAddress"
+    head, *rest = address_type.split("-")
+    return head + "".join(word.capitalize() for word in rest) + "Address"
 
 
 @cache
@@ -71,7 +72,7 @@ def _one_address(schema: Any, device: str, el: etree._Element, source: str | Non
     line = el.sourceline if isinstance(el.sourceline, int) else None
     problems: list[Problem] = []
     copy = etree.Element("address")
-    known = _attributes(schema, atype)
+    known = _attributes(atype)
     for key, value in el.attrib.items():
         name = str(key)
         if known is not None and name not in known:
@@ -107,11 +108,11 @@ def _one_address(schema: Any, device: str, el: etree._Element, source: str | Non
     return problems
 
 
-def _attributes(schema: Any, atype: str | None) -> set[str] | None:
-    name = _XSD_TYPES.get(atype or "")
-    if name is None:
-        return None
-    return {str(a) for a in schema.types[name].attributes if a}
+def _attributes(atype: str | None) -> set[str] | None:
+    """The attributes of an address type (``None``: a type the schema refuses anyway); the
+    schema's are the same, a test holds them equal."""
+    spec = ADDRESS_TYPES.get(atype or "")
+    return None if spec is None else {"type", *spec.names}
 
 
 @cache

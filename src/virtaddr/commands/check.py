@@ -30,7 +30,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "FILE:LINE: error|warning: device: message. An error is what libvirt rejects at "
         "define time; a warning is advice beyond libvirt. Exit status: 0 no error (warnings "
         "allowed unless --strict), 1 an error (or a warning with --strict), 2 an unusable "
-        "input; over several inputs the highest.",
+        "input; over several inputs the highest. With --libvirt A,B (before an upgrade from "
+        "libvirt A to B), also a warning per device the two address differently and per error "
+        "of a version that rejects what the other accepts.",
     )
     check.add_argument(
         "inputs",
@@ -45,7 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="also validate each document with libvirt's RelaxNG schema, when installed",
     )
-    version_option.add_argument(check)
+    version_option.add_argument(check, two=True)
     batch.add_arguments(check)
     check.set_defaults(command="check", run=_run_check)
     return check  # type: ignore[no-any-return]
@@ -63,7 +65,7 @@ def _run_check(args: argparse.Namespace) -> int:
         strict=args.strict,
         schema=args.schema,
         text=not args.json,
-        libvirt=version_option.from_args(args, "check"),
+        libvirt=version_option.versions_from_args(args) or version_option.from_args(args, "check"),
     )
     run = functools.partial(
         batch.run_batch, items, worker, jobs=args.jobs, progress=args.progress, command="check"
@@ -83,7 +85,12 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _check_item(
-    item: batch.Input, *, strict: bool, schema: bool, text: bool, libvirt: str | None = None
+    item: batch.Input,
+    *,
+    strict: bool,
+    schema: bool,
+    text: bool,
+    libvirt: str | tuple[str, str] | None = None,
 ) -> int:
     """The batch worker: check one input; print its problems (text) or its entry (one JSON line)."""
     code, entry = _check_one(item.path, strict=strict, schema=schema, text=text, libvirt=libvirt)
@@ -95,16 +102,27 @@ def _check_item(
 
 
 def _check_one(
-    path: str, *, strict: bool, schema: bool, text: bool, libvirt: str | None = None
+    path: str,
+    *,
+    strict: bool,
+    schema: bool,
+    text: bool,
+    libvirt: str | tuple[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
+    """Check one file under ``libvirt``: one version, or two (an upgrade's: what differs)."""
     from virtaddr import api
-    from virtaddr.api import Problem, check_tree, rules_for
+    from virtaddr.api import Problem, check_tree, check_versions, rules_for
 
     name = source_name(path)
     try:
         doc = api.read_document(path)
-        rules = rules_for(libvirt)
-        result = check_tree(doc.tree, source=doc.source, schema=schema, rules=rules)
+        if isinstance(libvirt, tuple):
+            pair = (rules_for(libvirt[0]), rules_for(libvirt[1]))
+            result = check_versions(doc.tree, source=doc.source, schema=schema, rules=pair)
+            libvirt = libvirt[0]  # for the --grow deep hint: an error both versions find
+        else:
+            rules = rules_for(libvirt)
+            result = check_tree(doc.tree, source=doc.source, schema=schema, rules=rules)
     except api.DomainError as exc:
         problem = Problem.from_error(exc, code="unusable" if exc.exit_code == 2 else "libvirt")
         if problem.source is None:  # rare: an unusable input

@@ -28,7 +28,7 @@ from virtaddr.passes.defaults import disk_bus, input_bus, parse_controller_index
 from virtaddr.passes.drive import drive_address_from_name
 from virtaddr.passes.pipeline import rerun_stages, run_pipeline
 from virtaddr.passes.result import AssignResult
-from virtaddr.passes.versions import LibvirtRules
+from virtaddr.passes.versions import LibvirtRules, rules_for
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.xmledit import insert_element, insert_next_to, remove_element
 from virtaddr.xmldoc.xmlio import parse_root, read_input, safe_parser
@@ -231,7 +231,7 @@ def _attach_one(
         return _failure(
             device, f"Operation not supported: persistent attach of device '{tag}' is not supported"
         )
-    message = _attach_check(domain, new)
+    message = _attach_check(domain, new, rules or rules_for())
     if message:
         return _failure(device, message)
     _insert(domain, new)
@@ -277,8 +277,10 @@ def _usb_compatibility(domain: Domain, new: Device) -> str | None:
     )
 
 
-def _attach_check(domain: Domain, new: Device) -> str | None:
+def _attach_check(domain: Domain, new: Device, rules: LibvirtRules) -> str | None:
     """libvirt's attach-only checks for ``new`` against the stored domain (rules §16.2)."""
+    if new.tag == "watchdog" and rules.several_watchdogs:
+        return _watchdog_check(domain, new)
     if new.tag in _ONE_ONLY and domain.lists[new.tag]:
         return f"Requested operation is not valid: {_ONE_ONLY[new.tag]}"
     console = new.tag == "console" and new.child_get("target", "type") in (None, "serial")
@@ -296,6 +298,22 @@ def _attach_check(domain: Domain, new: Device) -> str | None:
         return _controller_check(domain, new)
     elif new.tag == "memory":
         return _memory_slot_check(domain)
+    return None
+
+
+def _watchdog_check(domain: Domain, new: Device) -> str | None:
+    """Where a domain may have several watchdogs (libvirt 11.3): not one equal to a stored one
+    (model, action and, when given, address), nor a second of a model other than i6300esb."""
+    model, action = new.get("model"), new.get("action") or "reset"
+    for w in domain.lists["watchdog"]:
+        address = new.addr_type is None or (w.addr_type, w.addr) == (new.addr_type, new.addr)
+        if w.get("model") == model and (w.get("action") or "reset") == action and address:
+            return "Requested operation is not valid: device is already in the domain configuration"
+    if model != "i6300esb" and any(w.get("model") == model for w in domain.lists["watchdog"]):
+        return (
+            "Requested operation is not valid: "
+            f"domain can only have one watchdog with model '{model}'"
+        )
     return None
 
 

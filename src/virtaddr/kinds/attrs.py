@@ -106,7 +106,12 @@ class Attr(Frozen):
 
     @classmethod
     def of_field(
-        cls, field: Field, *, auto_base: bool = False, limit_message: str | None = None
+        cls,
+        field: Field,
+        *,
+        auto_base: bool = False,
+        limit_message: str | None = None,
+        required: bool = False,
     ) -> Attr:
         """The attribute of an allocator field: its name, bound and hex width."""
         return cls(
@@ -115,6 +120,7 @@ class Attr(Frozen):
             hex_width=field.hex_width,
             hi=field.hi,
             limit_message=limit_message,
+            required=required,
         )
 
     def __repr__(self) -> str:

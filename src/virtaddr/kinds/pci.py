@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.errors import InvalidAddress
@@ -17,7 +17,6 @@ __all__ = [
     "format_address",
     "format_attrs",
     "parse_address",
-    "parse_attrs",
     "slot_box",
 ]
 
@@ -67,27 +66,6 @@ def format_attrs(address: Sequence[int]) -> dict[str, str]:
     """
     t = KIND.check(address)
     return {f.name: f.format(v) for f, v in zip(KIND.fields, t, strict=True)}
-
-
-def parse_attrs(attrs: Mapping[str, str]) -> tuple[int | None, ...]:
-    """Field values from attribute text (``0x`` hex or decimal); absent fields are ``None``.
-
-    The result is a request: ``KIND.check()`` it when every field is present.
-    """
-    out: list[int | None] = []
-    for f in KIND.fields:
-        text = attrs.get(f.name)
-        if text is None:
-            out.append(None)
-            continue
-        try:
-            v = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-        except ValueError:
-            raise InvalidAddress(f"pci {f.name}={text!r} is not a number") from None
-        if not f.lo <= v <= f.hi:
-            raise InvalidAddress(f"pci {f.name}={text!r} is not within {f.lo}..{f.hi:#x}")
-        out.append(v)
-    return tuple(out)
 
 
 #: ``<address type='pci'>``: libvirt reads every number with an automatic base and refuses

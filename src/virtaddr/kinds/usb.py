@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from virtaddr.alloc.kind import AddressKind, Field
 from virtaddr.errors import InvalidAddress
-from virtaddr.kinds.attrs import USB_PORT, AddressType, Attr
+from virtaddr.kinds.attrs import UINT32_MAX, USB_PORT, AddressType, Attr
 
 __all__ = ["ADDRESS", "KIND", "LEVELS", "format_address", "format_port", "hub_box", "parse_port"]
 
@@ -73,7 +73,7 @@ def format_address(address: Sequence[int]) -> str:
 KIND = AddressKind(
     "usb",
     (
-        Field("bus", 0, 0xFFFF),
+        Field("bus", 0, UINT32_MAX),
         *(Field(f"p{i}", 0, MAX_PORT) for i in range(1, LEVELS + 1)),
     ),
     format_address=format_address,
@@ -96,4 +96,6 @@ def hub_box(bus: int, hub: Sequence[int] | None, ports: int) -> list[tuple[int, 
 
 
 #: ``<address type='usb'>``: the bus in decimal, the port as a dotted path (empty: any port).
-ADDRESS = AddressType("usb", (Attr(KIND.fields[0].name), Attr("port", value=USB_PORT)), kind=KIND)
+ADDRESS = AddressType(
+    "usb", (Attr.of_field(KIND.fields[0]), Attr("port", value=USB_PORT)), kind=KIND
+)

@@ -7,6 +7,7 @@ from typing import Any
 
 from lxml import etree
 
+from virtaddr.kinds import zpci as zpci_kind
 from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import ON_OFF, UINT, AddressType
 from virtaddr.libvirt.attrs import bad_value_message
@@ -54,6 +55,7 @@ class Device:
         "attrs",
         "bus",
         "children",
+        "controller_type",
         "elem",
         "filled_target",
         "index",
@@ -98,6 +100,8 @@ class Device:
         self.attrs: Sequence[tuple[str, str]] = ()
         self.children: Sequence[tuple[str, list[tuple[str, str]]]] = ()
         self.seq = 0
+        # A controller's type, read when it is inserted into the domain's controller list.
+        self.controller_type: str | None = None
         # The first child element of each local name, read once (see child()).
         self._kids: dict[str, etree._Element] | None = None
         self._kids_len = -1
@@ -298,20 +302,17 @@ def _read_zpci(dev: Device, addr: dict[str, Any], el: etree._Element) -> list[Pr
     if zpci is None:
         return []
     ids: dict[str, int] = {}
-    for name, limit, shown in (("uid", 0xFFFF, "0xffff"), ("fid", 0xFFFFFFFF, "0xffffffff")):
+    for field in zpci_kind.FIELDS:
+        name = field.name
         text = zpci.get(name)
         if text is None:
             continue
         value = parse_uint(text, auto_base=True)
         if value is None:
             return [dev.error(bad_value_message(name, "zpci", text))]
-        if name == "uid" and not 0 < value <= limit:
-            shown_uid = f"0x{value:04x}"
-            return [
-                dev.error(f"Invalid PCI address uid='{shown_uid}', must be > 0x0000 and <= {shown}")
-            ]
-        if value > limit:
-            return [dev.error(f"Invalid PCI address fid='0x{value:08x}', must be <= {shown}")]
+        too_big = zpci_kind.limit_message(field, value)
+        if too_big is not None:
+            return [dev.error(too_big)]
         ids[name] = value
     addr["zpci"] = ids
     return []

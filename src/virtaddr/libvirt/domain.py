@@ -161,20 +161,24 @@ class Domain:
     def insert_controller(self, ctrl: Device) -> None:
         """Insert as libvirt does: grouped by type, sorted by index, masters before companions."""
         ctrls = self.lists["controller"]
-        ctype = ctrl.get("type")
+        # the scan below reads the type of every controller for each one inserted (hundreds of
+        # root ports): each controller's type is read once, when it joins the list
+        ctype = ctrl.controller_type = ctrl.get("type")
         idx = _controller_index(ctrl)
         is_companion = _is_companion(ctrl)
         insert_at = -1
         # libvirt scans the whole list from its end (no early stop but for an index-less one);
-        # the scan is as libvirt's, the checks ordered cheapest first (hundreds of root ports).
+        # the scan is as libvirt's, the checks ordered cheapest first.
         for i in range(len(ctrls) - 1, -1, -1):
             cur = ctrls[i]
-            if cur.get("type") != ctype:
+            if cur.controller_type != ctype:
                 continue
             if idx == -1:
                 insert_at = i + 1
                 break
-            cur_idx = _controller_index(cur)
+            cur_idx = cur.index
+            if cur_idx is None:
+                cur_idx = _controller_index(cur)
             if cur_idx > idx or (cur_idx == idx and not is_companion and _is_companion(cur)):
                 insert_at = i
             elif insert_at == -1:
@@ -229,6 +233,8 @@ class Domain:
         dev = Device(tag, None, self.source)
         dev.attrs = list(attrs)
         name = _TAG_TO_LIST[tag]
+        if name == "controller":
+            dev.controller_type = dev.get("type")
         if append and name == "controller" and self.added_controllers_sorted:
             self.insert_controller(dev)
         elif append:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-MAX_DEPTH = 4
+from virtaddr.kinds.usb import LEVELS
+
+#: How many levels a port path has at most (the USB kind's port fields).
+MAX_DEPTH = LEVELS
 
 
 def parse_usb_port(text: str) -> tuple[int, ...] | None:

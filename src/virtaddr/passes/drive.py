@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Hashable
 
+from virtaddr.alloc.box import Box
+from virtaddr.alloc.space import AddressSpace
+from virtaddr.errors import Collision, InvalidAddress
+from virtaddr.kinds import drive as drive_kind
 from virtaddr.libvirt.attrs import disk_name_index
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
@@ -18,7 +24,8 @@ from virtaddr.passes.defaults import (
 # bus -> (units per controller, buses per controller) as libvirt derives them from names
 _NAME_LAYOUT = {"scsi": (7, 1), "ide": (2, 2), "sata": (6, 1), "fdc": (2, 1)}
 DRIVE_BUSES = ("scsi", "fdc", "ide", "sata")
-_DRIVE_FIELDS = frozenset(("controller", "bus", "target", "unit"))
+_DRIVE_ORDER = drive_kind.KIND.names
+_DRIVE_FIELDS = frozenset(_DRIVE_ORDER)
 
 # SCSI units a controller model cannot take (first excluded unit), when the model is known.
 _SCSI_MAX_UNIT = {
@@ -83,6 +90,62 @@ def _name_overflows(name: str | None, wraps: bool) -> bool:
     return index < 0 if wraps else index > _INT_MAX
 
 
+DriveAddr = tuple[int, int, int, int]
+
+
+class DriveSpaces:
+    """The drive addresses of a domain on the allocator: a space per drive bus (a SCSI and an
+    IDE disk may both be controller 0 unit 0), in it a pool per controller index holding every
+    bus, target and unit libvirt reads, made when an address first names the controller (libvirt
+    adds the controllers the addresses name, see :func:`add_drive_controllers`)."""
+
+    __slots__ = ("_requests", "_spaces")
+
+    def __init__(self) -> None:
+        self._spaces: dict[str, AddressSpace] = {}
+        # per bus and controller: the request for each number of units (made once: a SCSI
+        # hostdev's search asks every controller in turn)
+        self._requests: dict[tuple[str, int], dict[int, Box]] = {}
+
+    def _space(self, bus: str, controller: int) -> AddressSpace:
+        space = self._spaces.get(bus)
+        if space is None:
+            space = self._spaces[bus] = AddressSpace(drive_kind.KIND)
+        if (bus, controller) not in self._requests:
+            _, (_, bus_hi), (_, target_hi), (_, unit_hi) = drive_kind.KIND.bounds.ranges
+            box = [(controller, controller), (0, bus_hi), (0, target_hi), (0, unit_hi)]
+            space.add_pool(box, name=f"{bus} controller {controller}")
+            self._requests[bus, controller] = {}
+        return space
+
+    def reserve(self, bus: str, address: DriveAddr, owner: Hashable) -> Hashable | None:
+        """Reserve ``address`` on ``bus`` for ``owner``: ``None``, or who already holds it.
+
+        Raises :class:`~virtaddr.errors.InvalidAddress` for a field past an unsigned int (which
+        libvirt refuses when it reads the address).
+        """
+        try:
+            self._space(bus, address[0]).reserve(address, owner)
+        except Collision as exc:
+            return exc.owner
+        return None
+
+    def reserve_first_unit(
+        self, bus: str, controller: int, units: int, owner: Hashable
+    ) -> DriveAddr | None:
+        """Reserve the first free unit below ``units`` at bus 0, target 0 of ``controller``."""
+        space = self._space(bus, controller)
+        requests = self._requests[bus, controller]
+        box = requests.get(units)
+        if box is None:
+            box = requests[units] = Box([(controller, controller), (0, 0), (0, 0), (0, units - 1)])
+        found = space.try_reserve_first(box, owner)
+        if found is None:
+            return None
+        c, b, t, u = found
+        return c, b, t, u
+
+
 def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Problem]:
     """Disks from their names, then SCSI hostdevs into the first free unit (device-walk order).
 
@@ -90,7 +153,7 @@ def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Pro
     (``index_wraps``: the version's rule, see :func:`_name_overflows`).
     """
     errors = []
-    disk_keys: set[tuple[int, int, int, int]] = set()  # the drive addresses of SCSI disks
+    spaces = DriveSpaces()  # the SCSI disks' and hostdevs' addresses
     for d in domain.lists["disk"]:
         bus = d.bus
         if d.addr_type is None and bus in _NAME_LAYOUT:
@@ -104,20 +167,22 @@ def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Pro
         elif d.addr_type == "drive" and d.addr.keys() != _DRIVE_FIELDS:
             d.addr_dirty = True  # complete a partial drive address
         if bus == "scsi" and d.addr_type == "drive":
-            disk_keys.add(_key(d.addr))
-    taken = set(disk_keys)
+            # a disk repeating another's address: reported by check_drive_addresses
+            with contextlib.suppress(InvalidAddress):
+                spaces.reserve("scsi", _key(d.addr), d)
     hostdevs = [h for h in domain.lists["hostdev"] if _is_scsi_hostdev(h)]
     for h in hostdevs:
         if h.addr_type == "drive":
             key = _key(h.addr)
-            if key in disk_keys:
-                errors.append(
-                    h.error(
-                        "SCSI host address controller='{}' bus='{}' target='{}' unit='{}' in use "
-                        "by a SCSI disk".format(*key)
+            with contextlib.suppress(InvalidAddress):
+                holder = spaces.reserve("scsi", key, h)
+                if isinstance(holder, Device) and holder.tag == "disk":
+                    errors.append(
+                        h.error(
+                            "SCSI host address controller='{}' bus='{}' target='{}' unit='{}' "
+                            "in use by a SCSI disk".format(*key)
+                        )
                     )
-                )
-            taken.add(key)
     for h in hostdevs:
         if h.addr_type is not None:
             continue
@@ -126,16 +191,15 @@ def assign_drive_addresses(domain: Domain, index_wraps: bool = True) -> list[Pro
             ctrl = domain.controller("scsi", c)
             model = controller_model(ctrl) if ctrl is not None else None
             max_unit = _SCSI_MAX_UNIT.get(model or "", 6)
-            unit = next((u for u in range(min(7, max_unit + 1)) if (c, 0, 0, u) not in taken), None)
-            if unit is not None:
-                h.set_address("drive", {"controller": c, "bus": 0, "target": 0, "unit": unit})
-                taken.add((c, 0, 0, unit))
+            found = spaces.reserve_first_unit("scsi", c, min(7, max_unit + 1), h)
+            if found is not None:
+                h.set_address("drive", dict(zip(_DRIVE_ORDER, found, strict=True)))
                 break
             c += 1
     return errors
 
 
-def _key(addr: dict[str, int]) -> tuple[int, int, int, int]:
+def _key(addr: dict[str, int]) -> DriveAddr:
     return (
         addr.get("controller", 0),
         addr.get("bus", 0),
@@ -247,7 +311,7 @@ def check_drive_addresses(
 ) -> list[Problem]:
     """The define-time validation of drive addresses (libvirt stops at the first)."""
     errors: list[Problem] = []
-    seen: dict[tuple[str, tuple[int, int, int, int]], Device] = {}
+    spaces = DriveSpaces() if duplicates else None
     for d in domain.lists["disk"] if disks is None else disks:
         bus = d.bus
         problem = _disk_error(d, bus, d.child_get("target", "dev"))
@@ -258,9 +322,13 @@ def check_drive_addresses(
             continue
         a = _key(d.addr)
         errors += _drive_limit_errors(domain, d, bus, a)
-        key = (bus, a)
-        other = seen.get(key)
-        if other is not None and duplicates:
+        if spaces is None:
+            continue
+        try:
+            other = spaces.reserve(bus, a, d)
+        except InvalidAddress:
+            continue  # refused when libvirt reads it
+        if isinstance(other, Device):
             name = other.child_get("target", "dev")
             errors.append(
                 other.error(
@@ -268,14 +336,10 @@ def check_drive_addresses(
                     "controller='{}' bus='{}' target='{}' unit='{}'".format(*a)
                 )
             )
-        else:
-            seen[key] = d
     return errors
 
 
-def _drive_limit_errors(
-    domain: Domain, d: Device, bus: str, a: tuple[int, int, int, int]
-) -> list[Problem]:
+def _drive_limit_errors(domain: Domain, d: Device, bus: str, a: DriveAddr) -> list[Problem]:
     """What the driver refuses in the drive address ``a`` of a disk on ``bus``, in its order."""
     errors: list[Problem] = []
     if bus == "scsi":

@@ -144,6 +144,14 @@ def mtp_refusal(domain: Domain) -> list[Problem]:
     return []
 
 
+def itco_refusal(domain: Domain) -> list[Problem]:
+    """libvirt 9.0's parser knows no itco watchdog model."""
+    for w in domain.lists["watchdog"]:
+        if w.get("model") == "itco":
+            return [w.error("unknown watchdog model 'itco'")]
+    return []
+
+
 def virtio_sound_refusal(domain: Domain) -> list[Problem]:
     """libvirt 9.0's parser knows no virtio sound model."""
     for sound in domain.lists["sound"]:

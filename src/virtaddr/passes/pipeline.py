@@ -132,6 +132,8 @@ def _parse(run: Run) -> list[Problem]:
         found = parse_checks.virtio_sound_refusal(run.domain)
     if not found and not run.rules.usb_net_and_mtp:
         found = parse_checks.mtp_refusal(run.domain)
+    if not found and not run.rules.q35_itco_watchdog:
+        found = parse_checks.itco_refusal(run.domain)
     return found or run.domain.problems
 
 

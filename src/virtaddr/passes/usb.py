@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
+from virtaddr.alloc.space import AddressSpace, Pool
+from virtaddr.errors import Collision, InvalidAddress
+from virtaddr.kinds import usb
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
 from virtaddr.libvirt.problems import Problem
@@ -29,31 +32,6 @@ def controller_ports(c: Device) -> int:
             return int(ports)
         return 3 if model == "pci-ohci" else 4
     return 0
-
-
-class _Hub:
-    """One level of ports: a controller's root ports, or a hub's."""
-
-    __slots__ = ("hubs", "nports", "used")
-
-    def __init__(self, nports: int) -> None:
-        self.nports = nports
-        self.used: set[int] = set()
-        self.hubs: dict[int, _Hub] = {}
-
-    def find(self, depth: int) -> tuple[int, ...] | None:
-        for p in range(1, self.nports + 1):
-            if p not in self.used:
-                return (p,)
-        if depth + 1 >= MAX_DEPTH:
-            return None
-        for p in range(1, self.nports + 1):
-            hub = self.hubs.get(p)
-            if hub is not None:
-                found = hub.find(depth + 1)
-                if found is not None:
-                    return (p, *found)
-        return None
 
 
 def is_usb_net(dev: Device) -> bool:
@@ -111,10 +89,20 @@ def usb_devices(domain: Domain, rules: LibvirtRules | None = None) -> Iterator[D
 
 
 class UsbPass:
+    """libvirt's USB pass on the allocator: one space of port paths (:data:`usb.KIND`), a pool
+    per controller (its root ports) and per hub (its eight), explicit ports reserved, then the
+    others placed in libvirt's order (:meth:`_find`).
+
+    ``buses`` maps a controller index to its root pool (``None``: a controller without ports);
+    each pool's ``data`` maps a port to the pool of the hub plugged there: the tree libvirt's
+    search walks and its messages name.
+    """
+
     def __init__(self, domain: Domain, rules: LibvirtRules | None = None) -> None:
         self.domain = domain
         self.rules = rules or rules_for()
-        self.buses: dict[int, _Hub] = {}
+        self.space = AddressSpace(usb.KIND)
+        self.buses: dict[int, Pool | None] = {}
         self.errors: list[Problem] = []
 
     def run(self) -> list[Problem]:
@@ -145,7 +133,7 @@ class UsbPass:
             if idx in self.buses:
                 self.errors.append(c.error(f"Duplicate USB controllers with index {idx}"))
                 return self.errors
-            self.buses[idx] = _Hub(n)
+            self.buses[idx] = self._add_level(idx, (), n)
         hubs = [d for d in devices if d.tag == "hub"]
         others = [d for d in devices if d.tag != "hub"]
         for h in hubs:
@@ -176,40 +164,80 @@ class UsbPass:
         for _ in range(need):
             self.domain.add_device("hub", [("type", "usb")])
 
+    def _add_level(self, bus: int, path: tuple[int, ...], nports: int) -> Pool | None:
+        """The pool of the ports of a controller (``path`` empty) or of the hub at ``path``;
+        ``None`` when it has none the kind can hold (no ports, a bus past an unsigned int)."""
+        ports = min(nports, usb.MAX_PORT)
+        if ports < 1:
+            return None
+        try:
+            box = usb.hub_box(bus, path + (0,) * (usb.LEVELS - len(path)) if path else None, ports)
+            children: dict[int, Pool] = {}
+            return self.space.add_pool(box, name=f"USB bus {bus} port {path}", data=children)
+        except InvalidAddress:
+            return None
+
     def _reserve(self, d: Device, *, hub: bool) -> None:
+        """Reserve the explicit port of ``d``, or say what libvirt says of it."""
         bus = d.addr.get("bus", 0)
         port: tuple[int, ...] = d.addr["port"]
         text = format_usb_port(port)
-        root = self.buses.get(bus)
-        if root is None:
+        if bus not in self.buses:
             self.errors.append(d.error(f"Missing USB bus {bus}"))
             return
-        level = root
-        for i, p in enumerate(port[:-1]):
-            if p < 1 or p > level.nports:
+        level = self.buses[bus]
+        for depth, p in enumerate(port[:-1]):
+            if p < 1 or p > _nports(level, depth):
                 self.errors.append(
                     d.error(f"port {p} out of range in USB address bus: {bus} port: {text}")
                 )
                 return
-            nxt = level.hubs.get(p)
+            nxt = _hubs(level).get(p)
             if nxt is None:
                 self.errors.append(
                     d.error(f"there is no hub at port {p} in USB address bus: {bus} port: {text}")
                 )
                 return
             level = nxt
-            del i
         last = port[-1]
-        if last < 1 or last > level.nports:
+        if last < 1 or last > _nports(level, len(port) - 1):
             self.errors.append(d.error(f"requested USB port {text} not present on USB bus {bus}"))
             return
-        if last in level.used:
+        address = (bus, *port, *(0,) * (usb.LEVELS - len(port)))
+        try:
+            self.space.reserve(address, d)
+        except Collision as exc:
             what = "hub" if hub else "address"
-            self.errors.append(d.error(f"Duplicate USB {what} bus {bus} port {text}"))
+            self.errors.append(
+                self._duplicate(d, f"Duplicate USB {what} bus {bus} port {text}", exc.owner)
+            )
             return
-        level.used.add(last)
-        if hub:
-            level.hubs[last] = _Hub(HUB_PORTS)
+        if hub and len(port) < MAX_DEPTH:
+            child = self._add_level(bus, port, HUB_PORTS)
+            if child is not None:
+                _hubs(level)[last] = child
+
+    def _duplicate(self, d: Device, message: str, holder: Hashable) -> Problem:
+        """The error for a port already taken (``check`` names the device holding it)."""
+        return d.error(message)
+
+    def _find(self, level: Pool | None, depth: int) -> tuple[int, ...] | None:
+        """The first free port in libvirt's order: the free ports of this controller or hub
+        first, then, a level deeper, each hub in port order (not the paths' order: ``2``
+        before ``1.1``)."""
+        if level is None:
+            return None
+        found = self.space.first_free(None, pools=(level,))
+        if found is not None:
+            return found[1 : depth + 2]
+        if depth + 1 >= MAX_DEPTH:
+            return None
+        hubs = _hubs(level)
+        for p in sorted(hubs):
+            below = self._find(hubs[p], depth + 1)
+            if below is not None:
+                return below
+        return None
 
     def _assign(self, d: Device, *, hub: bool) -> None:
         if d.addr_type == "usb" and "bus" in d.addr:
@@ -223,12 +251,22 @@ class UsbPass:
         else:
             candidates = sorted(self.buses)
         for bus in candidates:
-            port = self.buses[bus].find(0)
+            port = self._find(self.buses[bus], 0)
             if port is not None:
                 d.set_address("usb", {"bus": bus, "port": port})
                 self._reserve(d, hub=hub)
                 return
         self.errors.append(d.error("No free USB ports"))
+
+
+def _nports(level: Pool | None, depth: int) -> int:
+    """How many ports the controller or hub at ``depth`` has (its pool's range there)."""
+    return 0 if level is None else level.box.ranges[depth + 1][1]
+
+
+def _hubs(level: Pool | None) -> dict[int, Pool]:
+    """The hubs plugged into the ports of a controller or hub, by port."""
+    return {} if level is None else level.data
 
 
 def assign_usb_addresses(domain: Domain, rules: LibvirtRules | None = None) -> list[Problem]:

@@ -239,34 +239,44 @@ def _hostdev(htype: str | None, atype: str) -> str | None:
 
 def version_domain_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """What the domain-wide validation of the libvirt version of ``rules`` refuses besides
-    addresses (before any device is validated): two ``itco`` watchdogs, watchdogs with
-    different actions (rule 3)."""
-    watchdogs = domain.lists["watchdog"]
-    if not rules.several_watchdogs or len(watchdogs) < 2:
+    addresses (before any device is validated): a second watchdog of one model, i6300esb aside
+    (rule 3; the first such model in list order)."""
+    if not rules.several_watchdogs:
         return []
-    if sum(1 for w in watchdogs if w.get("model") == "itco") > 1:
-        return [domain.error("domain can only have one watchdog with model 'itco'")]
-    if len({w.get("action") or "reset" for w in watchdogs}) > 1:
-        message = "watchdogs with different actions are not supported with this QEMU binary"
-        return [domain.error(message)]
+    seen = set()
+    for w in domain.lists["watchdog"]:
+        model = w.get("model")
+        if model == "i6300esb":
+            continue
+        if model in seen:
+            return [domain.error(f"domain can only have one watchdog with model '{model}'")]
+        seen.add(model)
     return []
 
 
 def version_refusals(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     """What device validation of the libvirt version of ``rules`` refuses besides addresses,
-    in walk order: an empty USB disk (rule 6), an ib700 watchdog off i440fx (rule 7)."""
+    in walk order: an empty USB disk (rule 6); a watchdog whose action is not the first one's
+    (rule 3), else an ib700 watchdog off i440fx (rule 7) or an itco one off q35."""
     errors = []
     if rules.usb_disk_needs_source:
         for disk in domain.lists["disk"]:
             if disk.bus == "usb" and _empty_disk(disk):
                 errors.append(disk.error("'usb' disk must not be empty"))
     watchdogs = domain.lists["watchdog"]
-    if rules.ib700_only_on_i440fx and not domain.machine.is_i440fx:
-        for w in watchdogs:
-            if w.get("model") == "ib700":
-                errors.append(
-                    w.error("ib700 model of watchdog cannot be used with this machine type")
-                )
+    first_action = (watchdogs[0].get("action") or "reset") if watchdogs else None
+    for w in watchdogs:
+        if rules.several_watchdogs and (w.get("action") or "reset") != first_action:
+            message = "watchdogs with different actions are not supported with this QEMU binary"
+            errors.append(w.error(message))
+        elif (
+            rules.ib700_only_on_i440fx
+            and not domain.machine.is_i440fx
+            and w.get("model") == "ib700"
+        ):
+            errors.append(w.error("ib700 model of watchdog cannot be used with this machine type"))
+        elif rules.q35_itco_watchdog and not domain.machine.is_q35 and w.get("model") == "itco":
+            errors.append(w.error("itco model of watchdog is only part of q35 machine"))
     return errors
 
 

@@ -50,7 +50,8 @@ class LibvirtRules(NamedTuple):
     """Rule 2: an interface of model usb-net and a filesystem of driver mtp are USB devices
     (9.0 gives usb-net no USB address, so it fails PCI placement, and refuses mtp)."""
     q35_itco_watchdog: bool
-    """Rule 3: q35 domains without an ``itco`` watchdog get one (no address)."""
+    """Rule 3: q35 domains without an ``itco`` watchdog get one (no address); the ``itco``
+    model exists at all (9.0's parser refuses it: ``unknown watchdog model 'itco'``)."""
     several_watchdogs: bool
     """Rule 3: a domain may have several watchdogs, all with one action and at most one
     ``itco`` (device validation); 9.0's parser refuses a second watchdog."""

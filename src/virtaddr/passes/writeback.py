@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
+from virtaddr.kinds import zpci as zpci_kind
 from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import WRITE_ALWAYS, WRITE_ON_OFF, WRITE_USB_PORT
 from virtaddr.libvirt.device import Device
@@ -116,7 +117,7 @@ def _write_zpci(d: Device, address: etree._Element, edits: TextEdits | None) -> 
     elif edits is not None:
         edits.attributes_changed(zpci)
     zpci.attrib.clear()
-    for name, value in _zpci_attrs(ids):
+    for name, value in zpci_kind.format_attrs(ids):
         zpci.set(name, value)
 
 
@@ -250,7 +251,7 @@ def _address_text(
     ids = d.zpci_ids
     if not ids:
         return f"<{prefix}address{text}/>"
-    zpci = f"<{prefix}zpci{_attributes_text(_zpci_attrs(ids), q)}/>"
+    zpci = f"<{prefix}zpci{_attributes_text(zpci_kind.format_attrs(ids), q)}/>"
     if indent is None:
         return f"<{prefix}address{text}>{zpci}</{prefix}address>"
     return f"<{prefix}address{text}>\n{indent}{unit}{zpci}\n{indent}</{prefix}address>"
@@ -446,12 +447,7 @@ def _zpci_spec(d: Device) -> list[ElementSpec]:
     ids = d.zpci_ids
     if not ids:
         return []
-    return [("zpci", _zpci_attrs(ids), ())]
-
-
-def _zpci_attrs(ids: dict[str, int]) -> list[tuple[str, str]]:
-    """``uid`` and ``fid`` of a ``<zpci>`` as libvirt writes them."""
-    return [("uid", f"0x{ids['uid']:04x}"), ("fid", f"0x{ids['fid']:08x}")]
+    return [("zpci", zpci_kind.format_attrs(ids), ())]
 
 
 def _update_controller(c: Device, edits: TextEdits | None) -> None:

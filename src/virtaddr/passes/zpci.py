@@ -3,8 +3,10 @@
 Both ids are unique in the domain. Devices whose ``<zpci>`` gives at least one id are handled
 while explicit PCI addresses are collected (the missing id is chosen then); the other PCI devices
 get both after slot placement. uid: lowest free from 1; fid: lowest free from 0; both in
-device-walk order. PCI controllers libvirt adds while placing get none (libvirt 9.0) or get
-theirs as soon as they are plugged (11.3, ``added_bridges``); character devices never.
+device-walk order. PCI controllers libvirt adds while placing get none (libvirt 9.0) or, with
+``added_bridges`` (11.3), theirs among the other devices without ids, in device-walk order:
+11.3 gives an added bridge its ids in the dry run that adds it, which keeps no id, and so again
+in the final run like any device; character devices never.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class ZpciIds:
         if d.tag in _CHARDEVS or d.addr_type != "pci":
             return False
         added = d.tag == "controller" and d.get("type") == "pci" and d.is_new
-        return not added or (self.added_bridges and bool(self._ids(d)))
+        return not added or self.added_bridges
 
     @staticmethod
     def _ids(d: Device) -> dict[str, int]:
@@ -82,8 +84,9 @@ class ZpciIds:
         return None
 
     def assign_added(self, controller: Device) -> Problem | None:
-        """Both ids for a PCI controller just added and plugged (``added_bridges``)."""
-        return self._ensure(controller, {}) if self.added_bridges else None
+        """Nothing for a PCI controller just added and plugged: the ids libvirt 11.3 reserves
+        for it in the dry run are not kept (it gets its own in :meth:`assign_placed`)."""
+        return None
 
     def assign_placed(self) -> Problem | None:
         """Both ids for the PCI devices that have none, in device-walk order."""
