@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import re
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -29,7 +30,7 @@ from lxml import etree
 
 from virtaddr.compare import address_differences
 
-__all__ = ["compare_files", "load_oracle_compare", "own_problems"]
+__all__ = ["compare_files", "load_oracle_compare", "own_problems", "problem_keys"]
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
@@ -75,3 +76,17 @@ own_problems = address_differences
 
 def _parse(path: Path) -> etree._Element:
     return etree.parse(str(path), _PARSER).getroot()
+
+
+_PROBLEM = re.compile(r"(\S+)\s+(.*?)(?::| \(|$)")
+
+
+def problem_keys(problems: list[str]) -> list[tuple[str, str]]:
+    """(kind, device) of each problem, sorted: what both comparisons must agree on, whatever
+    their wording (``missing    controller pci index=0 (...)`` and ``missing controller pci
+    index=0: ...`` are both ``("missing", "controller pci index=0")``)."""
+    keys = []
+    for problem in problems:
+        m = _PROBLEM.match(problem)
+        keys.append((m.group(1), m.group(2)) if m else ("?", problem))
+    return sorted(keys)

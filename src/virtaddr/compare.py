@@ -86,13 +86,31 @@ def _kind(el: etree._Element, serial_default: str) -> str | None:
     return el.get("type") or ("mount" if tag == "filesystem" else None)
 
 
+def _index_number(text: str) -> int | None:
+    """A controller's index as the oracle's comparison reads it (C ``strtoul`` base 0, so a
+    sign is allowed: ``'+1'`` is 1), or None when it is no number."""
+    text = text.strip()
+    return parse_uint(text[1:] if text[:1] == "+" else text)
+
+
+def _serial_default(arch: str, machine: str) -> str:
+    """The target type a serial written without one has, as the oracle's comparison names it
+    (pSeries: spapr-vio, s390: sclp, x86: isa, the ARM and RISC-V boards: system)."""
+    if arch.startswith("ppc") and machine.startswith("pseries"):
+        return "spapr-vio-serial"
+    if arch.startswith("s390"):
+        return "sclp-serial"
+    return "isa-serial" if arch in ("x86_64", "i686") else "system-serial"
+
+
 def _identities(root: etree._Element) -> list[tuple[tuple[Any, ...], etree._Element]]:
     devs = root.find("devices")
     if devs is None:
         return []
     ostype = root.find("os/type")
     arch = (ostype.get("arch") if ostype is not None else None) or "x86_64"
-    serial_default = "isa-serial" if arch in ("x86_64", "i686") else "system-serial"
+    machine = (ostype.get("machine") if ostype is not None else None) or ""
+    serial_default = _serial_default(arch, machine)
     out: list[tuple[tuple[Any, ...], etree._Element]] = []
     ordinal: dict[tuple[Any, ...], int] = {}
     repeats: dict[tuple[Any, ...], int] = {}
@@ -111,7 +129,7 @@ def _identities(root: etree._Element) -> list[tuple[tuple[Any, ...], etree._Elem
                 companion = f"startport={master.get('startport', '0')}"
             else:
                 companion = None
-            number = parse_uint(index, auto_base=False) if index is not None else None
+            number = _index_number(index) if index is not None else None
             key = ("controller", el.get("type"), number, companion)
         elif el.tag == "disk" and target is not None and target.get("dev"):
             key = ("disk", target.get("dev"))

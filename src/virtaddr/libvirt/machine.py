@@ -6,9 +6,23 @@ X86_ARCHES = ("x86_64", "i686")
 ARM_ARCHES = ("aarch64", "armv7l", "armv6l")
 RISCV_ARCHES = ("riscv64", "riscv32")
 PPC64_ARCHES = ("ppc64", "ppc64le")
+PPC_ARCHES = ("ppc",)
 S390_ARCHES = ("s390x", "s390")
 # The families of other architectures virtaddr handles (libvirt rules document, section 11).
-OTHER_FAMILIES = ("virt", "vexpress", "pseries", "s390-ccw")
+OTHER_FAMILIES = (
+    "virt",
+    "versatilepb",
+    "vexpress",
+    "arm-board",
+    "riscv-board",
+    "pseries",
+    "ppc64",
+    "ppc",
+    "s390-ccw",
+)
+# Families whose machine has no PCI at all (libvirt's qemuDomainSupportsPCI): ARM boards but
+# virt and versatilepb, RISC-V boards but virt.
+_NO_PCI = ("vexpress", "arm-board", "riscv-board")
 
 
 class Machine:
@@ -45,10 +59,16 @@ class Machine:
 
     @property
     def family(self) -> str:
-        """``"q35"``, ``"pc"``, one of :data:`OTHER_FAMILIES`, or ``"other"`` (unsupported).
+        """``"q35"``, ``"pc"``, ``"x86"``, one of :data:`OTHER_FAMILIES`, or ``"other"``
+        (unsupported).
 
-        ``virt``: ARM or RISC-V ``virt``/``virt-*``; ``vexpress``: ARM ``vexpress-*``;
-        ``pseries``: ppc64 ``pseries*``; ``s390-ccw``: s390x ``s390-ccw-virtio*``.
+        ``x86``: any other x86 machine (``isapc``, ``microvm``: no PCI root of their own);
+        ``virt``: ARM or RISC-V ``virt``/``virt-*``; ``versatilepb``: the ARM board with PCI;
+        ``vexpress``: ARM ``vexpress-*`` (virtio-mmio); ``arm-board``: every other ARM board
+        (``realview-*``, ``raspi*``, ...: no PCI); ``riscv-board``: RISC-V boards but ``virt``
+        (no PCI); ``pseries``: ppc64 ``pseries*``; ``ppc64``: the other ppc64 machines
+        (``powernv*``, ...); ``ppc``: 32-bit PowerPC machines (``mac99``, ``ppce500``, ...);
+        ``s390-ccw``: s390x ``s390-ccw-virtio*``.
         """
         arch, name = self.arch, self.name
         if arch in X86_ARCHES:
@@ -56,25 +76,39 @@ class Machine:
                 return "q35"
             if self.is_i440fx:
                 return "pc"
-        elif arch in ARM_ARCHES + RISCV_ARCHES and (name == "virt" or name.startswith("virt-")):
+            return "x86"
+        if arch in ARM_ARCHES + RISCV_ARCHES and (name == "virt" or name.startswith("virt-")):
             return "virt"
-        elif arch in ARM_ARCHES and name.startswith("vexpress-"):
-            return "vexpress"
-        elif arch in PPC64_ARCHES and name.startswith("pseries"):
-            return "pseries"
-        elif arch in S390_ARCHES and name.startswith("s390-ccw-virtio"):
+        if arch in ARM_ARCHES:
+            if name == "versatilepb":
+                return "versatilepb"
+            return "vexpress" if name.startswith("vexpress-") else "arm-board"
+        if arch in RISCV_ARCHES:
+            return "riscv-board"
+        if arch in PPC64_ARCHES:
+            return "pseries" if name == "pseries" or name.startswith("pseries-") else "ppc64"
+        if arch in PPC_ARCHES:
+            return "ppc"
+        if arch in S390_ARCHES and name.startswith("s390-ccw-virtio"):
             return "s390-ccw"
         return "other"
 
     @property
     def is_x86(self) -> bool:
-        return self.family in ("pc", "q35")
+        """Whether the guest is x86 (any machine type: pc, q35, isapc, ...)."""
+        return self.arch in X86_ARCHES
 
     @property
     def has_pcie_root(self) -> bool:
         return self.is_q35 or self.family == "virt"
 
     @property
+    def has_builtin_ide(self) -> bool:
+        """Whether the board has its own IDE controller (index 0): i440fx, g3beige, ..."""
+        return (self.is_x86 and self.is_i440fx) or self.name in ("malta", "sun4u", "g3beige")
+
+    @property
     def has_pci(self) -> bool:
-        """Whether the machine has a PCI host bridge at all (``vexpress`` has none)."""
-        return self.family != "vexpress"
+        """Whether libvirt gives the machine PCI addresses at all (ARM boards but versatilepb
+        and RISC-V boards have none)."""
+        return self.family not in _NO_PCI

@@ -6,8 +6,9 @@ import re
 
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
-from virtaddr.libvirt.machine import S390_ARCHES, X86_ARCHES
+from virtaddr.libvirt.machine import ARM_ARCHES, PPC64_ARCHES, S390_ARCHES, X86_ARCHES
 from virtaddr.libvirt.problems import Problem
+from virtaddr.passes.versions import LibvirtRules, rules_for
 
 USB2_MODELS = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
 ROOT_MODELS = ("pci-root", "pcie-root")
@@ -167,27 +168,40 @@ def controller_model(c: Device) -> str | None:
     return model if model is not None else c.get("model")
 
 
-def add_default_devices(domain: Domain) -> list[Problem]:
-    """USB controller 0, SATA 0 (q35), the PCI root, the memballoon."""
+def add_default_devices(domain: Domain, rules: LibvirtRules | None = None) -> list[Problem]:
+    """USB controller 0, SATA 0 (q35), the PCI root, the memballoon, as libvirt ``rules``'
+    version adds them (the newest when None)."""
     errors = check_console_targets(domain)
     if errors:
         return errors
     for c in domain.controllers("usb"):
         if c.get("model") == "none" and c.addr_type is not None:
             c.clear_address()  # libvirt drops it: the address is neither reserved nor stored
-    if not domain.machine.is_x86:
-        return add_default_devices_other_arch(domain)
-    q35 = domain.machine.is_q35
+    machine = domain.machine
+    if not machine.is_x86:
+        return add_default_devices_other_arch(domain, rules or rules_for())
+    if machine.family == "x86":
+        # isapc, microvm, ...: no PCI root (a PCI device fails: "No PCI buses available");
+        # USB controller 0 on all but isapc
+        if machine.name != "isapc" and domain.controller("usb", 0) is None:
+            add_controller(domain, "usb", 0, None)
+        _add_memballoon(domain)
+        return errors
+    q35 = machine.is_q35
     if domain.controller("usb", 0) is None:
         add_controller(domain, "usb", 0, "qemu-xhci" if q35 else "piix3-uhci")
     if q35 and domain.controller("sata", 0) is None:
         add_controller(domain, "sata", 0, None)
     errors += _ensure_pci_root(domain, "pcie-root" if q35 else "pci-root")
-    balloons = domain.lists["memballoon"]
-    if not balloons:
+    _add_memballoon(domain)
+    return errors
+
+
+def _add_memballoon(domain: Domain) -> None:
+    """A virtio memballoon when the domain has none."""
+    if not domain.lists["memballoon"]:
         dev = domain.add_device("memballoon", [("model", "virtio")])
         dev.model = "virtio"
-    return errors
 
 
 def add_itco_watchdog(domain: Domain) -> None:
@@ -280,7 +294,7 @@ def fill_device_defaults(domain: Domain) -> None:
         model = controller_model(c)
         if model is None and ctype in ("usb", "scsi"):
             model = "piix3-uhci" if ctype == "usb" else "lsilogic"
-            if not c.is_new:
+            if not c.is_new and model is not None:
                 c.model_dirty = True
         c.model = model
 
@@ -297,9 +311,23 @@ def add_implicit_video(domain: Domain) -> None:
 
 # ---------------------------------------------------------------- other architectures (section 11)
 
-_DEFAULT_VIDEO = {"virt": "virtio", "s390-ccw": "virtio", "pseries": "vga", "vexpress": "cirrus"}
-_DEFAULT_NET = {"virt": "virtio", "s390-ccw": "virtio", "pseries": "rtl8139", "vexpress": "lan9118"}
+_DEFAULT_VIDEO = {"virt": "virtio", "s390-ccw": "virtio", "pseries": "vga", "ppc64": "vga"}
+_DEFAULT_NET = {
+    "virt": "virtio",
+    "s390-ccw": "virtio",
+    "versatilepb": "scm91c111",  # (sic: libvirt's name for the smc91c111 model)
+    "vexpress": "lan9118",
+    "arm-board": "lan9118",
+}
 _DEFAULT_SCSI = {"pseries": "ibmvscsi", "s390-ccw": "virtio-scsi"}
+# The PCI root libvirt adds, per family (versatilepb: see add_default_devices_other_arch).
+_PCI_ROOT = {
+    "virt": "pcie-root",
+    "pseries": "pci-root",
+    "ppc64": "pci-root",
+    "ppc": "pci-root",
+    "s390-ccw": "pci-root",
+}
 
 
 def default_scsi_model(domain: Domain) -> str:
@@ -307,22 +335,31 @@ def default_scsi_model(domain: Domain) -> str:
     return _DEFAULT_SCSI.get(domain.machine.family, "lsilogic")
 
 
-def add_default_devices_other_arch(domain: Domain) -> list[Problem]:
-    """The devices libvirt adds on ARM/RISC-V ``virt``, ``vexpress``, pSeries and s390-ccw."""
+def add_default_devices_other_arch(domain: Domain, rules: LibvirtRules) -> list[Problem]:
+    """The devices libvirt adds on the other architectures: USB controller 0 (PowerPC; ARM
+    versatilepb and realview as the rules say), the PCI root, the memballoon (not on ARM)."""
     machine = domain.machine
     family = machine.family
     errors: list[Problem] = []
-    if family == "pseries" and domain.controller("usb", 0) is None:
-        add_controller(domain, "usb", 0, "qemu-xhci")
-    root_model = {"virt": "pcie-root", "pseries": "pci-root", "s390-ccw": "pci-root"}.get(family)
+    usb_model = {"pseries": "qemu-xhci", "ppc64": "qemu-xhci", "ppc": "piix3-uhci"}.get(family)
+    if rules.usb_on_versatilepb_and_realview and (
+        family == "versatilepb" or (family == "arm-board" and machine.name.startswith("realview"))
+    ):
+        usb_model = "pci-ohci"
+    if usb_model is not None and domain.controller("usb", 0) is None:
+        add_controller(domain, "usb", 0, usb_model)
+    root_model = _PCI_ROOT.get(family)
+    if family == "versatilepb" and (
+        machine.arch == "armv6l" or rules.versatilepb_pci_root_on_every_arm_arch
+    ):
+        root_model = "pci-root"
     if root_model is not None:
         errors += _ensure_pci_root(domain, root_model)
-    wants_balloon = family in ("pseries", "s390-ccw") or machine.arch.startswith("riscv")
-    if wants_balloon and not domain.lists["memballoon"]:
-        dev = domain.add_device("memballoon", [("model", "virtio")])
-        dev.model = "virtio"
+    if machine.arch not in ARM_ARCHES:
+        _add_memballoon(domain)
+    if machine.arch in PPC64_ARCHES:
+        _add_ppc64_usb_inputs(domain)
     if family == "pseries":
-        _add_pseries_usb_inputs(domain)
         _add_console_compat_serial(domain)
     return errors
 
@@ -334,7 +371,7 @@ def _has_graphics(domain: Domain) -> bool:
     return next(domain.devices_elem.iterchildren("{*}graphics"), None) is not None
 
 
-def _add_pseries_usb_inputs(domain: Domain) -> None:
+def _add_ppc64_usb_inputs(domain: Domain) -> None:
     """With graphics, a USB keyboard and a USB mouse (no mouse when a USB tablet exists)."""
     if not _has_graphics(domain):
         return
@@ -349,13 +386,18 @@ def _add_pseries_usb_inputs(domain: Domain) -> None:
 
 
 def _add_console_compat_serial(domain: Domain) -> None:
-    """A first console of serial type with no serial gets a serial copied from it, a serial with
-    no console a console (parse time); the two then share serial 0's address."""
+    """A first console of serial type with no serial gets a serial copied from it; a serial
+    with no console, or whose first console is of another type (virtio), a console of serial
+    type inserted first (parse time); the two then share serial 0's address."""
     consoles = domain.lists["console"]
     serials = domain.lists["serial"]
-    if serials and not consoles:
-        console = domain.add_device("console", [("type", serials[0].get("type") or "pty")])
+    first_is_serial = bool(consoles) and consoles[0].child_get("target", "type") in (None, "serial")
+    if serials and not first_is_serial:
+        console = domain.add_device(
+            "console", [("type", serials[0].get("type") or "pty")], append=False
+        )
         console.children = [("target", [("type", "serial"), ("port", "0")])]
+        consoles.insert(0, console)
         return
     if serials or not consoles:
         return
@@ -385,11 +427,12 @@ def fill_device_defaults_other_arch(domain: Domain) -> None:
             if ctype == "scsi":
                 model = _DEFAULT_SCSI.get(family, "lsilogic")
             elif family == "s390-ccw":
-                model = "none" if c.addr_type is None else "piix3-uhci"
-            elif family == "pseries" or (family == "virt" and machine.arch == "aarch64"):
+                # s390's QEMU has no piix3-uhci: one with an address keeps no model (a PCI one)
+                model = "none" if c.addr_type is None else None
+            elif machine.arch in PPC64_ARCHES or machine.arch == "aarch64":
                 model = "qemu-xhci"
             else:
                 model = "piix3-uhci"
-            if not c.is_new:
+            if not c.is_new and model is not None:
                 c.model_dirty = True
         c.model = model

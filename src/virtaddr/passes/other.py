@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from lxml import etree
+
 from virtaddr.alloc.box import Box
 from virtaddr.alloc.space import AddressSpace
 from virtaddr.errors import Collision, InvalidAddress, OutOfPool
@@ -13,6 +15,7 @@ from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import UINT, UINT32_MAX
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.machine import PPC64_ARCHES
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ensure_controllers
 from virtaddr.passes.refusal import Refusal
@@ -109,14 +112,18 @@ def reserve_dimm_slots(mems: list[Device], nslots: int) -> tuple[AddressSpace, l
     return space, refusals
 
 
-def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[Problem]:
+def assign_dimm_slots(
+    domain: Domain, mem_on_ccw: bool = False, rules: LibvirtRules | None = None
+) -> list[Problem]:
     """dimm/nvdimm memory devices get the lowest free slot below <maxMemory slots>.
 
-    ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3).
+    ``mem_on_ccw``: a virtio-mem device may have a CCW address (libvirt 11.3). ``rules``: the
+    version's memory hotplug validation (see :func:`_memory_hotplug_errors`; none when None).
     """
+    max_mem = domain._find(domain.root, "maxMemory")
     found = dimm_devices(domain)
     if found is None or not found[0]:
-        return _memory_hotplug_errors(domain, found is not None, mem_on_ccw)
+        return _memory_hotplug_errors(domain, max_mem, mem_on_ccw, rules)
     mems, nslots = found
     space, refusals = reserve_dimm_slots(mems, nslots)
     errors = [r.device.error(r.message) for r in refusals]
@@ -129,18 +136,39 @@ def assign_dimm_slots(domain: Domain, mem_on_ccw: bool = False) -> list[Problem]
             break
         base = _union_base(m.addr_type, m.addr) if m.addr_type is not None else 0
         m.set_address("dimm", {"slot": free[0], "base": base} if base else {"slot": free[0]})
-    return errors or _memory_hotplug_errors(domain, True, mem_on_ccw)
+    return errors or _memory_hotplug_errors(domain, max_mem, mem_on_ccw, rules)
 
 
 def _memory_hotplug_errors(
-    domain: Domain, hotplug: bool, mem_on_ccw: bool = False
+    domain: Domain,
+    max_mem: etree._Element | None,
+    mem_on_ccw: bool = False,
+    rules: LibvirtRules | None = None,
 ) -> list[Problem]:
     """QEMU's domain validation of memory devices, after every address is assigned: none at all
-    without ``<maxMemory>``, a virtio-pmem or virtio-mem device only at a PCI address."""
+    without ``<maxMemory>``; with it (libvirt 9.0) a slot count, a NUMA node, on all but ppc64,
+    and every memory device counted against the slots; a virtio-pmem or virtio-mem device only
+    at a PCI address."""
     mems = [m for m in domain.lists["memory"] if m.get("model") != "sgx-epc"]
-    if mems and not hotplug:
+    if mems and max_mem is None:
         message = "cannot use/hotplug a memory device when domain 'maxMemory' is not defined"
         return [mems[0].error(message)]
+    if max_mem is not None and rules is not None and rules.memory_hotplug_checks_numa_and_count:
+        slots_text = max_mem.get("slots", "0")
+        if not slots_text.isdigit() or int(slots_text) == 0:  # a post-parse check of 9.0
+            return [
+                domain.error("both maximum memory size and memory slot count must be specified")
+            ]
+        if (
+            domain.machine.arch not in PPC64_ARCHES
+            and domain._find(domain.root, "cpu", "numa", "cell") is None
+        ):
+            message = "At least one numa node has to be configured when enabling memory hotplug"
+            return [domain.error(message)]
+        count = len(domain.lists["memory"])  # sgx-epc too
+        if count > int(slots_text):
+            message = f"memory device count '{count}' exceeds slots count '{slots_text}'"
+            return [domain.error(message)]
     for m in mems:
         model = m.get("model")
         ccw = mem_on_ccw and model == "virtio-mem"
@@ -199,7 +227,7 @@ def check_machine_type(domain: Domain, rules: LibvirtRules) -> list[Problem]:
 def check_machine_controllers(domain: Domain) -> list[Problem]:
     errors: list[Problem] = []
     ides = domain.controllers("ide")
-    if ides and domain.machine.is_q35:
+    if ides and not domain.machine.has_builtin_ide:
         errors.append(
             ides[0].error("IDE controllers are unsupported for this QEMU binary or machine type")
         )

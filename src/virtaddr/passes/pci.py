@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from virtaddr.errors import OutOfPool
 from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.domain import Domain
+from virtaddr.libvirt.machine import ARM_ARCHES
 from virtaddr.libvirt.problems import Problem
 from virtaddr.passes.defaults import ROOT_MODELS, USB2_MODELS, add_controller, controller_model
 from virtaddr.passes.pci_buses import PciAddr, PciBusSet, format_pci
@@ -69,6 +70,11 @@ class PciPass:
             if not self.domain.machine.has_pci:
                 self._no_pci_buses()
                 return self.errors
+            if not self._pci_controllers():  # isapc, microvm: PCI, but no PCI root
+                self._no_pci_buses()
+                for dev in self._placement_list()[0]:
+                    raise self._fail(dev, "No PCI buses available")
+                return self.errors
             self._check_controllers()
             self._dry_run()
             self._final_run()
@@ -99,11 +105,13 @@ class PciPass:
                     )
             elif model not in BUS_MODELS:
                 raise self._fail(c, f"unknown PCI controller model '{model}'")
-            if model == "pci-expander-bus" and self.q35:
+            machine = self.domain.machine
+            if model == "pci-expander-bus" and not (machine.is_x86 and machine.is_i440fx):
                 raise self._fail(
                     c, "pci-expander-bus controllers are only supported on 440fx-based machinetypes"
                 )
-            if model == "pcie-expander-bus" and not self.q35:
+            arm_virt = machine.family == "virt" and machine.arch in ARM_ARCHES
+            if model == "pcie-expander-bus" and not (self.q35 or arm_virt):
                 raise self._fail(
                     c, "pcie-expander-bus controllers are not supported with this machine type"
                 )

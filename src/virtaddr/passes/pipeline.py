@@ -173,6 +173,7 @@ def _device_validation(run: Run) -> list[Problem]:
         drive.disk_validation_errors(domain, run.rules.disk_index_wraps) + run.misfits.at_validation
     )
     found += version_refusals(domain, run.rules)
+    found += arch_checks.video_model_refusals(domain, run.rules)
     found += video_misfits(domain)
     if not run.attach:
         found += other.check_machine_controllers(domain)  # not re-checked at attach
@@ -194,7 +195,7 @@ STAGES: tuple[Stage, ...] = (
         _on_domain(defaults.check_duplicate_indexes),
         at_attach=False,
     ),
-    Stage("default devices", _on_domain(defaults.add_default_devices)),
+    Stage("default devices", lambda run: defaults.add_default_devices(run.domain, run.rules)),
     Stage("implicit iTCO watchdog", _itco_watchdog),
     Stage("device defaults", _on_domain(defaults.fill_device_defaults)),
     Stage(
@@ -219,7 +220,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("USB addresses", lambda run: usb.assign_usb_addresses(run.domain, run.rules)),
     Stage("console of the first serial", _on_domain(other.console_follows_serial)),
     Stage(
-        "dimm slots", lambda run: other.assign_dimm_slots(run.domain, run.rules.virtio_mem_on_ccw)
+        "dimm slots",
+        lambda run: other.assign_dimm_slots(run.domain, run.rules.virtio_mem_on_ccw, run.rules),
     ),
     # validating the completed definition
     Stage("device validation", _device_validation),
@@ -295,7 +297,7 @@ def require_supported_guest(domain: Domain, source: str | None) -> None:
     if domain.machine.family == "other":
         raise UnusableInput(
             f"unsupported guest: arch '{domain.machine.arch}', machine "
-            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86 pc and q35, ARM/RISC-V "
-            "virt, ARM vexpress, ppc64 pseries and s390x s390-ccw-virtio guests)",
+            f"'{domain.machine.name or '(default)'}' (virtaddr handles x86, ARM, RISC-V, "
+            "PowerPC and s390x s390-ccw-virtio guests)",
             source=source,
         )

@@ -38,9 +38,14 @@ def _kinds(domain: Domain) -> list[tuple[Device, str, bool]]:
 
 
 def assign_spapr_vio(domain: Domain) -> list[Problem]:
-    if domain.machine.is_x86:
+    """Every architecture: libvirt gives a ``reg`` to a spapr-vio address on x86 too (an
+    interface or an ibmvscsi controller there; both daemons checked)."""
+    kinds = _kinds(domain)
+    if not any(make_vio or d.addr_type == ATYPE for d, _, make_vio in kinds) and not any(
+        d.addr_type == ATYPE for d in domain.walk()
+    ):
         return []
-    from virtaddr.alloc.space import AddressSpace  # pSeries only: x86 runs never load it
+    from virtaddr.alloc.space import AddressSpace  # loaded only where spapr-vio is used
 
     space = AddressSpace(spapr_vio.KIND)
     space.add_pool(spapr_vio.KIND.bounds, name="spapr-vio")
@@ -51,7 +56,7 @@ def assign_spapr_vio(domain: Domain) -> list[Problem]:
                 space.reserve((d.addr["reg"],), d)
             except Collision:
                 taken_twice.add(d.addr["reg"])
-    for d, kind, make_vio in _kinds(domain):
+    for d, kind, make_vio in kinds:
         if make_vio and d.addr_type != ATYPE:
             d.set_address(ATYPE, _reinterpreted(d))
         if d.addr_type != ATYPE:

@@ -82,14 +82,29 @@ class LibvirtRules(NamedTuple):
     usb_disk_needs_source: bool
     """Rule 6: device validation refuses a USB disk without a source."""
     ib700_only_on_i440fx: bool
+    """Rule 7: device validation refuses an ib700 watchdog on any machine but i440fx."""
     ccw_misfit_message: str
     """How device validation refuses a CCW address on a machine other than s390-ccw
     (``{machine}``: the versioned machine type the domain's alias stands for)."""
-    """Rule 7: device validation refuses an ib700 watchdog on any machine but i440fx."""
+    versatilepb_pci_root_on_every_arm_arch: bool
+    """An ARM ``versatilepb`` guest gets its ``pci-root`` on armv7l and aarch64 too (9.0 adds
+    it on armv6l only, so a PCI device there fails with "No PCI buses available")."""
+    memory_hotplug_checks_numa_and_count: bool
+    """With ``<maxMemory>``, define refuses a domain without a NUMA node (but on ppc64: "At
+    least one numa node has to be configured when enabling memory hotplug") and more memory
+    devices of any model than slots ("memory device count '2' exceeds slots count '1'"); 11.3
+    adds a NUMA node itself and counts only dimm and nvdimm devices, which the slot assignment
+    has refused already ("failed to find an empty memory slot")."""
+    usb_on_versatilepb_and_realview: bool
+    """ARM ``versatilepb`` and ``realview-*`` guests get a ``pci-ohci`` USB controller 0 (9.0
+    adds none on ARM: a USB device there fails with "USB is disabled for this domain")."""
     machine_aliases: Mapping[tuple[str, str], str] = MappingProxyType({})
     """Rule 8: ``(arch, alias)`` → the versioned machine type the alias stands for."""
     dropped_machines: frozenset[str] = frozenset()
     """Rule 8: machine types this version's QEMU no longer has (refused at define)."""
+    missing_video_models: Mapping[str, frozenset[str]] = MappingProxyType({})
+    """arch → the video models its QEMU binary lacks (device validation refuses them: "domain
+    configuration does not support video model 'qxl'"); x86 has every one."""
 
 
 def _aliases(qemu: str) -> Mapping[tuple[str, str], str]:
@@ -101,20 +116,39 @@ def _aliases(qemu: str) -> Mapping[tuple[str, str], str]:
         aliases[(arch, "q35")] = f"pc-q35-{qemu}"
     for arch in ("aarch64", "armv7l", "armv6l"):
         aliases[(arch, "virt")] = f"virt-{qemu}"
+    powernv = {"7.2": "powernv9", "10.0": "powernv10"}.get(qemu)
     for arch in ("ppc64", "ppc64le"):
         aliases[(arch, "pseries")] = f"pseries-{qemu}"
+        if powernv is not None:
+            aliases[(arch, "powernv")] = powernv
     aliases[("s390x", "s390-ccw-virtio")] = f"s390-ccw-virtio-{qemu}"
     return MappingProxyType(aliases)
 
 
-# Machine types of QEMU 7.2 that QEMU 10.0 no longer has, among the machines the passes handle
-# (``virsh capabilities`` of both daemons compared).
+# Machine types of QEMU 7.2 that QEMU 10.0 no longer has, among the architectures the passes
+# handle (``virsh capabilities`` of both daemons compared): old versioned types, the ARM PXA
+# and OMAP boards, and the ppc ref405ep.
 _DROPPED_BY_QEMU_10_0 = frozenset(
     [f"pc-i440fx-{v}" for v in ("1.4", "1.5", "1.6", "1.7", "2.0", "2.1", "2.2", "2.3")]
     + [f"pseries-2.{n}" for n in range(1, 13)]
     + ["pseries-2.12-sxxm"]
     + [f"s390-ccw-virtio-2.{n}" for n in range(4, 9)]
+    + ["akita", "borzoi", "cheetah", "connex", "mainstone", "n800", "n810", "spitz"]
+    + ["tacoma-bmc", "terrier", "tosa", "verdex", "z2", "ref405ep"]
 )
+
+
+def _missing_video_models(boards: frozenset[str]) -> Mapping[str, frozenset[str]]:
+    """The video models the non-x86 QEMU binaries lack (both daemons asked for every model):
+    ``boards`` for ARM, PowerPC and RISC-V (qxl, with ramfb on PowerPC), and s390x's, which
+    has only virtio."""
+    ppc = boards | {"ramfb"}
+    missing = {arch: boards for arch in ("aarch64", "armv7l", "armv6l", "riscv64", "riscv32")}
+    missing.update({arch: ppc for arch in ("ppc", "ppc64", "ppc64le")})
+    s390 = frozenset({"vga", "cirrus", "vmvga", "qxl", "bochs", "ramfb"})
+    missing.update({"s390x": s390, "s390": s390})
+    return MappingProxyType(missing)
+
 
 LIBVIRT_9_0 = LibvirtRules(
     version="9.0",
@@ -138,7 +172,11 @@ LIBVIRT_9_0 = LibvirtRules(
     ccw_misfit_message=(
         "cannot use CCW address type for device '<null>' using machine type '{machine}'"
     ),
+    versatilepb_pci_root_on_every_arm_arch=False,
+    memory_hotplug_checks_numa_and_count=True,
+    usb_on_versatilepb_and_realview=False,
     machine_aliases=_aliases("7.2"),
+    missing_video_models=_missing_video_models(frozenset({"qxl"})),
 )
 """libvirt 9.0.0 with QEMU 7.2 (Debian 12)."""
 
@@ -162,8 +200,12 @@ LIBVIRT_11_3 = LibvirtRules(
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
     ccw_misfit_message="CCW addresses are not supported by machine type '{machine}'",
+    versatilepb_pci_root_on_every_arm_arch=True,
+    memory_hotplug_checks_numa_and_count=False,
+    usb_on_versatilepb_and_realview=True,
     machine_aliases=_aliases("10.0"),
     dropped_machines=_DROPPED_BY_QEMU_10_0,
+    missing_video_models=_missing_video_models(frozenset({"qxl", "vmvga"})),
 )
 """libvirt 11.3.0 with QEMU 10.0 (Debian 13)."""
 
