@@ -95,7 +95,7 @@ def test_one_version_sees_no_difference(tmp_path: Path, capsys: pytest.CaptureFi
         (
             TWO_WATCHDOGS,
             5,
-            "watchdog itco",
+            "watchdog itco #2",
             "9.0",
             "11.3",
             "only a single watchdog device is supported",
@@ -115,9 +115,10 @@ def test_a_domain_one_version_rejects_is_a_warning_in_its_words(
 ) -> None:
     path = _write(tmp_path, "guest.xml", text)
     assert main(["check", "--libvirt", "9.0,11.3", str(path)]) == 0
-    assert capsys.readouterr().out == (
+    # libvirt's first refusal first (check goes on: 9.0 also knows no itco model)
+    assert capsys.readouterr().out.splitlines()[0] == (
         f"{path}:{line}: warning: {device}: libvirt {refusing} rejects the domain "
-        f"(libvirt {accepting} accepts it): {message}\n"
+        f"(libvirt {accepting} accepts it): {message}"
     )
     assert main(["check", "--libvirt", "9.0,11.3", "--strict", str(path)]) == 1
     capsys.readouterr()

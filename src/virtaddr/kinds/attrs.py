@@ -48,8 +48,11 @@ class Attr(Frozen):
     octal), else decimal digits only. ``hex_width``: written as ``0x`` and at least that many
     digits, else decimal. ``hi``: the largest value libvirt's parser accepts; checked on reading
     only when ``limit_message`` is given (formatted with ``name``, ``text``, ``value``, ``hi``),
-    else other stages check it. ``required``: libvirt refuses the address without it. ``write``:
-    :data:`ALWAYS` or :data:`IF_SET` (``on``/``off`` and port paths are written when set).
+    else other stages check it. ``reader_max``: the largest number libvirt's reader of the
+    attribute takes at all (a C ``unsigned int``, or ``unsigned long long`` where libvirt reads
+    one): past it, the parser's own "Invalid value" refusal. ``required``: libvirt refuses the
+    address without it. ``write``: :data:`ALWAYS` or :data:`IF_SET` (``on``/``off`` and port
+    paths are written when set).
 
     >>> Attr("bus", auto_base=True, hex_width=2, hi=0xFF).format(3)
     '0x03'
@@ -62,6 +65,7 @@ class Attr(Frozen):
         "hi",
         "limit_message",
         "name",
+        "reader_max",
         "required",
         "value",
         "write",
@@ -73,6 +77,7 @@ class Attr(Frozen):
     hi: int
     required: bool
     limit_message: str | None
+    reader_max: int
     write: str
     _table: tuple[str, ...]
 
@@ -86,6 +91,7 @@ class Attr(Frozen):
         hi: int = UINT32_MAX,
         required: bool = False,
         limit_message: str | None = None,
+        reader_max: int = UINT32_MAX,
         write: str = ALWAYS,
     ) -> None:
         for slot, v in (
@@ -96,6 +102,7 @@ class Attr(Frozen):
             ("hi", hi),
             ("required", required),
             ("limit_message", limit_message),
+            ("reader_max", reader_max),
             ("write", write),
         ):
             object.__setattr__(self, slot, v)
@@ -111,6 +118,7 @@ class Attr(Frozen):
         *,
         auto_base: bool = False,
         limit_message: str | None = None,
+        reader_max: int = UINT32_MAX,
         required: bool = False,
     ) -> Attr:
         """The attribute of an allocator field: its name, bound and hex width."""
@@ -120,6 +128,7 @@ class Attr(Frozen):
             hex_width=field.hex_width,
             hi=field.hi,
             limit_message=limit_message,
+            reader_max=reader_max,
             required=required,
         )
 

@@ -16,7 +16,7 @@ ADDRESS = AddressType(
     "dimm",
     (
         Attr.of_field(KIND.fields[0], required=True),
-        Attr("base", auto_base=True, hex_width=1, hi=2**64 - 1, write=IF_SET),
+        Attr("base", auto_base=True, hex_width=1, hi=2**64 - 1, reader_max=2**64 - 1, write=IF_SET),
     ),
     kind=KIND,
 )

@@ -26,6 +26,7 @@ ADDRESS = AddressType(
             KIND.fields[0],
             auto_base=True,
             limit_message="spapr-vio reg='{value:#x}' exceeds maximum possible value (0xffffffff)",
+            reader_max=2**64 - 1,  # read as an unsigned long long, then held to 32 bits
         ),
     ),
     kind=KIND,

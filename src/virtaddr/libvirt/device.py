@@ -217,7 +217,7 @@ class Device:
                 continue
             if attr.value == UINT:
                 value = parse_uint(text, auto_base=attr.auto_base)
-                if value is None:
+                if value is None or value > attr.reader_max:
                     errors.append(self.error(bad_value_message(name, "address", text)))
                     continue
                 addr[name] = value

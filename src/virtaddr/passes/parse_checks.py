@@ -484,6 +484,9 @@ def every_parse_error(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     first = _domain_error(domain)
     if first is not None:
         errors.append(first)
+    for tag, message in _SINGLE.items():
+        if len(domain.lists[tag]) > 1 and not (rules.several_watchdogs and tag == "watchdog"):
+            errors.append(domain.lists[tag][1].error(message))  # the kind is counted first
     for name in domain.lists:
         for dev in domain.lists[name]:
             if dev.elem is not None:
