@@ -26,15 +26,9 @@ def _names(libvirt: str) -> list[str]:
 
 CASES = [(v, n) for v in ORACLE_VERSIONS for n in _names(v)]
 
-_PARSER_WORDS = (
-    "libvirt 11.3's parser says \"Missing required attribute 'X' in element 'Y'\" where 9.0 "
-    "had words of its own (parse_checks._REQUIRED_ATTRIBUTE, Device.read_address)"
-)
 # Recorded answers ours does not give yet, each with why; strict: a fix makes the test fail
 # until its line is removed.
-KNOWN_DIFFERENCES = {
-    ("11.3", "pc-reject-parse-address-no-type"): _PARSER_WORDS,
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 def _param(libvirt: str, name: str) -> object:

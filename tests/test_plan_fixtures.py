@@ -35,12 +35,7 @@ def _names(libvirt: str) -> list[str]:
 
 # Recorded answers ours does not give yet, each with why; strict: a fix makes the test fail
 # until its line is removed.
-KNOWN_DIFFERENCES = {
-    ("11.3", "q35-refuse-address-no-type"): (
-        "libvirt 11.3's parser says \"Missing required attribute 'type' in element 'address'\" "
-        "(Device.read_address)"
-    ),
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 def _param(libvirt: str, name: str) -> object:

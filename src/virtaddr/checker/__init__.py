@@ -63,12 +63,13 @@ def check_tree(
     from virtaddr.passes.pipeline import require_supported_guest, run_pipeline
     from virtaddr.passes.versions import rules_for
 
-    domain = Domain(tree, source)
+    rules = rules or rules_for()
+    domain = Domain(tree, source, address_without_type=rules.address_without_type)
     require_supported_guest(domain, source)
     result = CheckResult()
     explicit = ExplicitPass(domain)
     problems = explicit.run()
-    problems += parse_checks.every_parse_error(domain, rules or rules_for())
+    problems += parse_checks.every_parse_error(domain, rules)
     parse_lines = {p.line for p in domain.problems if p.line is not None}
     problems += address_problems(domain, skip_lines=parse_lines)
 

@@ -194,7 +194,7 @@ def _parse_problems(
     refused = parse_checks.device_parse_error(parsed, rules or rules_for())
     if refused is not None:
         return _failure(device, refused.message)
-    return parsed.read_address()
+    return parsed.read_address((rules or rules_for()).address_without_type)
 
 
 def _opened(

@@ -16,6 +16,9 @@ from virtaddr.libvirt.usbport import parse_usb_port
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.numbers import parse_uint
 
+#: libvirt 9.0's words for an ``<address>`` without a ``type``.
+NO_ADDRESS_TYPE = "No type specified for device address"
+
 
 class Device:
     """One device: a view over its ``<element>`` (or a device virtaddr adds, with no element yet).
@@ -189,8 +192,11 @@ class Device:
         return Problem(ERROR, message, self.line, self.describe(), self.source)
 
     # ---------------------------------------------------------------- addresses
-    def read_address(self) -> list[Problem]:
-        """Parse the ``<address>`` child into ``addr_type``/``addr``; return the problems."""
+    def read_address(self, without_type: str = NO_ADDRESS_TYPE) -> list[Problem]:
+        """Parse the ``<address>`` child into ``addr_type``/``addr``; return the problems.
+
+        ``without_type``: the parser's words for an address without a type (they changed
+        between libvirt versions: ``LibvirtRules.address_without_type``)."""
         el = self.child("address")
         if el is None:
             self.addr_type = None
@@ -198,7 +204,7 @@ class Device:
             return []
         atype = el.get("type")
         if atype is None:
-            return [self.error("No type specified for device address")]
+            return [self.error(without_type)]
         spec = ADDRESS_TYPES.get(atype)
         if spec is None:
             return [self.error(f"unknown address type '{atype}'")]

@@ -8,7 +8,7 @@ from lxml import etree
 
 from virtaddr.errors import UnusableInput
 from virtaddr.libvirt.attrs import disk_name_index
-from virtaddr.libvirt.device import Device
+from virtaddr.libvirt.device import NO_ADDRESS_TYPE, Device
 from virtaddr.libvirt.machine import Machine
 from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.xmldoc.names import local, namespace
@@ -53,7 +53,12 @@ class Domain:
     """
 
     def __init__(
-        self, tree: etree._ElementTree, source: str | None = None, *, lines_known: bool = True
+        self,
+        tree: etree._ElementTree,
+        source: str | None = None,
+        *,
+        lines_known: bool = True,
+        address_without_type: str = NO_ADDRESS_TYPE,
     ) -> None:
         root = tree.getroot()
         if local(root.tag) != "domain":
@@ -78,7 +83,7 @@ class Domain:
         self.problems: list[Problem] = []  # of the <address> elements, as read
         self._disk_max: dict[str | None, int] = {}  # per bus: highest disk name index so far
         if self.devices_elem is not None:
-            self._collect()
+            self._collect(address_without_type)
 
     # ---------------------------------------------------------------- parsing
     @staticmethod
@@ -95,7 +100,7 @@ class Domain:
             cur = nxt
         return cur
 
-    def _collect(self) -> None:
+    def _collect(self, address_without_type: str) -> None:
         assert self.devices_elem is not None
         counters: dict[str, int] = {}
         iface_hostdevs: list[Device] = []
@@ -113,7 +118,7 @@ class Domain:
                 continue
             dev = Device(tag, el, source, lines_known)
             dev.seq = counters[tag] = counters.get(tag, 0) + 1
-            found = dev.read_address()
+            found = dev.read_address(address_without_type)
             if found:
                 problems.extend(found)
             if name == "disk":

@@ -326,7 +326,7 @@ def parse_errors(domain: Domain, rules: LibvirtRules) -> list[Problem]:
         if counts.get(dev.tag, 0) > 1:  # the kind is counted before any of its devices is parsed
             second = [d for _, _, d in ranked if d.tag == dev.tag][1]
             return [second.error(_SINGLE[dev.tag])]
-        problems = dev.read_address()
+        problems = dev.read_address(rules.address_without_type)
         if problems and dev.tag in _ADDRESS_FIRST:
             return problems[:1]
         error = device_parse_error(dev, rules) or usb_disabled_error(domain, dev)

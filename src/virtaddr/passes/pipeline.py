@@ -253,7 +253,8 @@ def run_pipeline(
     ``rules``: the libvirt version's (:func:`.versions.rules_for`; the newest when None).
     Every problem names ``source``: the domain and its devices make them located.
     """
-    domain = Domain(tree, source)
+    rules = rules or rules_for()
+    domain = Domain(tree, source, address_without_type=rules.address_without_type)
     require_supported_guest(domain, source)
     problems = run_stages(Run(domain, growth, rules=rules))
     if not problems:

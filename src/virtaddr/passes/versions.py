@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
+from virtaddr.libvirt.device import NO_ADDRESS_TYPE
+
 __all__ = [
     "DEFAULT",
     "LIBVIRT_9_0",
@@ -84,6 +86,8 @@ class LibvirtRules(NamedTuple):
     ib700_only_on_i440fx: bool
     """Rule 7: device validation refuses an ib700 watchdog on any machine but i440fx."""
     ccw_misfit_message: str
+    address_without_type: str
+    """The parser's words for an ``<address>`` without a ``type``."""
     """How device validation refuses a CCW address on a machine other than s390-ccw
     (``{machine}``: the versioned machine type the domain's alias stands for)."""
     versatilepb_pci_root_on_every_arm_arch: bool
@@ -172,6 +176,7 @@ LIBVIRT_9_0 = LibvirtRules(
     ccw_misfit_message=(
         "cannot use CCW address type for device '<null>' using machine type '{machine}'"
     ),
+    address_without_type=NO_ADDRESS_TYPE,
     versatilepb_pci_root_on_every_arm_arch=False,
     memory_hotplug_checks_numa_and_count=True,
     usb_on_versatilepb_and_realview=False,
@@ -200,6 +205,7 @@ LIBVIRT_11_3 = LibvirtRules(
     usb_disk_needs_source=True,
     ib700_only_on_i440fx=True,
     ccw_misfit_message="CCW addresses are not supported by machine type '{machine}'",
+    address_without_type="Missing required attribute 'type' in element 'address'",
     versatilepb_pci_root_on_every_arm_arch=True,
     memory_hotplug_checks_numa_and_count=False,
     usb_on_versatilepb_and_realview=True,
