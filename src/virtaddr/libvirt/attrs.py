@@ -5,6 +5,9 @@ from __future__ import annotations
 from virtaddr.errors import AddressError
 from virtaddr.kinds.disk_names import disk_index
 
+#: libvirt 9.0's words for an ``<address>`` without a ``type``.
+NO_ADDRESS_TYPE = "No type specified for device address"
+
 
 class BadNumber(AddressError):
     """An attribute that should hold a non-negative integer does not."""

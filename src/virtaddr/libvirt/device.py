@@ -10,14 +10,11 @@ from lxml import etree
 from virtaddr.kinds import zpci as zpci_kind
 from virtaddr.kinds.address_types import ADDRESS_TYPES
 from virtaddr.kinds.attrs import ON_OFF, UINT, AddressType
-from virtaddr.libvirt.attrs import bad_value_message
+from virtaddr.libvirt.attrs import NO_ADDRESS_TYPE, bad_value_message
 from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.libvirt.usbport import parse_usb_port
 from virtaddr.xmldoc.names import local
 from virtaddr.xmldoc.numbers import parse_uint
-
-#: libvirt 9.0's words for an ``<address>`` without a ``type``.
-NO_ADDRESS_TYPE = "No type specified for device address"
 
 
 class Device:

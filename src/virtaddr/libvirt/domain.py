@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from lxml import etree
 
 from virtaddr.errors import UnusableInput
-from virtaddr.libvirt.attrs import disk_name_index
-from virtaddr.libvirt.device import NO_ADDRESS_TYPE, Device
+from virtaddr.libvirt.attrs import NO_ADDRESS_TYPE, disk_name_index
+from virtaddr.libvirt.device import Device
 from virtaddr.libvirt.machine import Machine
 from virtaddr.libvirt.problems import ERROR, Problem
 from virtaddr.xmldoc.names import local, namespace

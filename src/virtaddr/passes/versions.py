@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from virtaddr.libvirt.device import NO_ADDRESS_TYPE
+from virtaddr.libvirt.attrs import NO_ADDRESS_TYPE
 
 __all__ = [
     "DEFAULT",
