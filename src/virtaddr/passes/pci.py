@@ -561,6 +561,7 @@ class PciPass:
         order += _wanted(
             [m for m in lists["memory"] if m.get("model") in ("virtio-pmem", "virtio-mem")]
         )
+        order += _wanted([p for p in lists["panic"] if p.pci_flags])  # pvpanic (libvirt 11.3)
         return order, usb2, None
 
     def _other_controller(self, c: Device) -> bool:

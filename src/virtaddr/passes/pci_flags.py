@@ -261,6 +261,8 @@ class Flags:
             return self.pci if dev.child_get("target", "type") == "pci-serial" else 0
         if t == "iommu":
             return self.virtio | INTEGRATED if dev.get("model") == "virtio" else 0
+        if t == "panic":  # pvpanic-pci: libvirt 11.3 (9.0's parser refuses the model)
+            return self.pcie_if_possible | INTEGRATED if dev.get("model") == "pvpanic" else 0
         if t == "vsock":
             return self.virtio_model(dev.get("model"))
         if t == "memory":
