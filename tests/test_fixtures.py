@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from addrcompare import _parse, compare_files, load_oracle_compare, oracle_problems, own_problems
-from parity import ORACLE_VERSIONS, compare_script, fixtures_dir, libvirt_text
+from parity import ORACLE_VERSIONS, compare_script, fixture_param, fixtures_dir, libvirt_text
 
 
 def _names(libvirt: str) -> list[str]:
@@ -29,14 +29,6 @@ CASES = [(v, n) for v in ORACLE_VERSIONS for n in _names(v)]
 # Recorded answers ours does not give yet, each with why; strict: a fix makes the test fail
 # until its line is removed.
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
-
-
-def _param(libvirt: str, name: str) -> object:
-    """9.0's cases keep their plain names as ids; the others' say their folder."""
-    folder = fixtures_dir(libvirt).relative_to(fixtures_dir(ORACLE_VERSIONS[0]))
-    why = KNOWN_DIFFERENCES.get((libvirt, name))
-    marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
-    return pytest.param(libvirt, name, id=str(folder / name), marks=marks)
 
 
 def test_known_differences_are_fixtures() -> None:
@@ -57,7 +49,9 @@ def test_every_fixture_has_one_answer(libvirt: str) -> None:
     assert not strays, f"answers without an input in {folder}: {strays}"
 
 
-@pytest.mark.parametrize(("libvirt", "name"), [_param(v, n) for v, n in CASES])
+@pytest.mark.parametrize(
+    ("libvirt", "name"), [fixture_param(v, n, KNOWN_DIFFERENCES) for v, n in CASES]
+)
 def test_fixture(
     libvirt: str, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "oracle"))
 from plan_cases import plan_argv
 
 from addrcompare import compare_files
-from parity import ORACLE_VERSIONS, compare_script, fixtures_dir, libvirt_text
+from parity import ORACLE_VERSIONS, compare_script, fixture_param, fixtures_dir, libvirt_text
 
 
 def _plan_dir(libvirt: str) -> Path:
@@ -38,14 +38,6 @@ def _names(libvirt: str) -> list[str]:
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
-def _param(libvirt: str, name: str) -> object:
-    """9.0's cases keep their plain names as ids; the others' say their folder."""
-    folder = fixtures_dir(libvirt).relative_to(fixtures_dir(ORACLE_VERSIONS[0]))
-    why = KNOWN_DIFFERENCES.get((libvirt, name))
-    marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
-    return pytest.param(libvirt, name, id=str(folder / name), marks=marks)
-
-
 @pytest.mark.parametrize("libvirt", ORACLE_VERSIONS)
 def test_every_plan_fixture_has_one_answer(libvirt: str) -> None:
     names = _names(libvirt)
@@ -57,7 +49,8 @@ def test_every_plan_fixture_has_one_answer(libvirt: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("libvirt", "name"), [_param(v, n) for v in ORACLE_VERSIONS for n in _names(v)]
+    ("libvirt", "name"),
+    [fixture_param(v, n, KNOWN_DIFFERENCES) for v in ORACLE_VERSIONS for n in _names(v)],
 )
 def test_plan_fixture(
     libvirt: str, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
