@@ -247,7 +247,12 @@ def test_same_addresses_as_libvirt(
         event(f"libvirt rejected: {message[:80]}")
     if not accepted:
         reject()
-    assert not failures, (
+    assert not failures, differences_report(libvirt, failures)
+
+
+def differences_report(libvirt: str, failures: list[str]) -> str:
+    """The assertion message of a batch with ``failures``: each, and how to make it a fixture."""
+    return (
         f"differences from libvirt {libvirt}; make each a fixture with\n"
         f"  tests/oracle/record_fixtures.py --libvirt {libvirt} --import diff-NAME=PATH.in.xml\n\n"
         + "\n\n".join(failures)

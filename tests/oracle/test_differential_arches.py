@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ when run 
 
 from addrcompare import compare_files
 from domainxml import channel, controller, disk, domain, filesystem, hostdev, interface, pci, simple
-from oracle.test_differential import ask_libvirt, save_counterexample
+from oracle.test_differential import ask_libvirt, differences_report, save_counterexample
 from parity import ORACLE_VERSIONS, compare_script
 
 BATCH = 10
@@ -332,11 +332,7 @@ def test_same_addresses_as_libvirt_other_arches(
     event(f"accepted by libvirt {libvirt}: {accepted}/{len(batch)}")
     if not accepted:
         reject()
-    assert not failures, (
-        f"differences from libvirt {libvirt}; make each a fixture with\n"
-        f"  tests/oracle/record_fixtures.py --libvirt {libvirt} --import diff-NAME=PATH.in.xml\n\n"
-        + "\n\n".join(failures)
-    )
+    assert not failures, differences_report(libvirt, failures)
 
 
 def _generate(count: int) -> list[str]:
