@@ -161,20 +161,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         times: int,
     ) -> None:
         for _ in range(times):
-            expected = next(
-                (
-                    a
-                    for a in ALL
-                    if _in_request(a, request)
-                    and self.model_free(a, flags)
-                    and (not any_flags or any_flags & self.pool_of[a].flags)
-                    and (
-                        self.block_free(a, whole)
-                        or (share is not None and a in self.opened.get(share, ()))
-                    )
-                ),
-                None,
-            )
+            expected = self.expected_first(request, flags, any_flags, whole, share)
             kw = {"any_flags": any_flags, "whole": whole, "share": share}
             assert self.space.first_free(request, flags, **kw) == expected  # type: ignore[arg-type]
             got = self.space.try_reserve_first(request, owner, flags, **kw)  # type: ignore[arg-type]
