@@ -285,6 +285,11 @@ _SINGLE = {
 }
 
 
+def _single_kinds(rules: LibvirtRules) -> list[str]:
+    """The device kinds the parser of ``rules``' version takes at most one of."""
+    return [tag for tag in _SINGLE if not (rules.several_watchdogs and tag == "watchdog")]
+
+
 def mtp_refusal(domain: Domain) -> list[Problem]:
     """libvirt 9.0's parser knows no mtp filesystem driver."""
     for fs in domain.lists["filesystem"]:
@@ -304,8 +309,7 @@ def parse_errors(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     # Is there anything to report? The domain's lists hold a device for each element of these
     # kinds (the domain is fresh: nothing added yet).
     lists = domain.lists
-    single = [tag for tag in _SINGLE if not (rules.several_watchdogs and tag == "watchdog")]
-    counts = {tag: len(lists[tag]) for tag in single}
+    counts = {tag: len(lists[tag]) for tag in _single_kinds(rules)}
     found = any(n > 1 for n in counts.values()) or any(
         dev.elem is not None and device_parse_error(dev, rules) is not None
         for tag in _CHECKED
@@ -484,9 +488,9 @@ def every_parse_error(domain: Domain, rules: LibvirtRules) -> list[Problem]:
     first = _domain_error(domain)
     if first is not None:
         errors.append(first)
-    for tag, message in _SINGLE.items():
-        if len(domain.lists[tag]) > 1 and not (rules.several_watchdogs and tag == "watchdog"):
-            errors.append(domain.lists[tag][1].error(message))  # the kind is counted first
+    for tag in _single_kinds(rules):
+        if len(domain.lists[tag]) > 1:  # the kind is counted before its devices are parsed
+            errors.append(domain.lists[tag][1].error(_SINGLE[tag]))
     for name in domain.lists:
         for dev in domain.lists[name]:
             if dev.elem is not None:
